@@ -152,11 +152,12 @@ class Reader:
             else:
                 self.problem(key, value, "must be a string")
                 return "" if default is MISSING else str(default)
-        if not allow_empty and not value:
-            self.problem(key, value, "must not be empty")
-        if pattern is not None and value and re.fullmatch(pattern, value) is None:
-            self.problem(key, value, f"must match {pattern}")
-        return value
+        out = str(value)
+        if not allow_empty and not out:
+            self.problem(key, out, "must not be empty")
+        if pattern is not None and out and re.fullmatch(pattern, out) is None:
+            self.problem(key, out, f"must match {pattern}")
+        return out
 
     def boolean(self, key: str, default: Any = MISSING) -> bool:
         """A boolean; 0 and 1 are accepted, as CIC server parameters are written that way."""

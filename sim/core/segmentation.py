@@ -1,0 +1,280 @@
+"""Encoding choice and segmentation of SMS text (3GPP TS 23.038, TS 23.040), as a pure function.
+
+Theory of operation. A message is GSM-7 when every character is in the default alphabet or its extension
+table, otherwise UCS-2 for the whole message (brokers.md §5.2: the choice is all-or-nothing). Sizes are
+counted in encoded units, never in characters: septets for GSM-7 (an extension character costs two: ESC plus
+its code), UTF-16 code units for UCS-2 (an astral character such as an emoji is a surrogate pair and costs
+two). A cut is only ever made between characters, so neither an escape pair nor a surrogate pair can
+straddle two parts; in UCS-2 the cut also moves back to the start of a grapheme cluster (a flag, a ZWJ
+sequence, a letter and its combining marks) whenever the part before it stays non-empty (brokers.md §5.4).
+
+The three Message Parsing modes of the broker's Message Terminated tab (seed, "Configure Broker Message
+Terminated settings") are ``NONE`` ("Do not alter": one message, unchanged, however long), ``SPLIT``
+(concatenated parts) and ``TRUNCATE`` (what fits in one part, by the same rules).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from itertools import accumulate
+
+from sim.core import gsm
+from sim.core.errors import SegmentationError
+
+__all__ = [
+    "MAX_PARTS",
+    "Capacity",
+    "Encoding",
+    "ParsingMode",
+    "ReferenceCounter",
+    "ReferenceSize",
+    "Segment",
+    "Segmentation",
+    "capacity",
+    "choose_encoding",
+    "segment",
+    "units",
+]
+
+
+class Encoding(Enum):
+    """The data coding of a message (TS 23.038 §4)."""
+
+    GSM7 = "GSM-7"
+    UCS2 = "UCS-2"
+
+
+class ParsingMode(Enum):
+    """The broker's Message Parsing setting."""
+
+    NONE = "none"
+    SPLIT = "split"
+    TRUNCATE = "truncate"
+
+
+class ReferenceSize(Enum):
+    """The concatenation information element used for split messages (TS 23.040 §9.2.3.24.1 and .8)."""
+
+    EIGHT_BIT = 8  # IEI 0x00: 05 00 03 ref total seq, 6 octets of UDH
+    SIXTEEN_BIT = 16  # IEI 0x08: 06 08 04 ref-hi ref-lo total seq, 7 octets of UDH
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many units one part holds, alone and as part of a concatenated message."""
+
+    single: int
+    concatenated: int
+
+
+# 140 octets of user data per SMS (TS 23.040 §9.2.3.16): 160 septets or 70 UTF-16 units in one part. A
+# concatenated part loses its UDH: 6 octets (8-bit reference) leave 153 septets (with fill bits) or 67
+# units; 7 octets (16-bit reference) leave 152 septets or 66 units (brokers.md §5.2).
+_CAPACITIES = {
+    (Encoding.GSM7, ReferenceSize.EIGHT_BIT): Capacity(160, 153),
+    (Encoding.GSM7, ReferenceSize.SIXTEEN_BIT): Capacity(160, 152),
+    (Encoding.UCS2, ReferenceSize.EIGHT_BIT): Capacity(70, 67),
+    (Encoding.UCS2, ReferenceSize.SIXTEEN_BIT): Capacity(70, 66),
+}
+
+MAX_PARTS = 255
+"""The UDH numbers parts with one octet (TS 23.040 §9.2.3.24.1), so a message has at most 255 parts."""
+
+_REFERENCE_MODULUS = {ReferenceSize.EIGHT_BIT: 256, ReferenceSize.SIXTEEN_BIT: 65536}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ZWJ = "\u200d"
+
+
+def capacity(encoding: Encoding, reference_size: ReferenceSize = ReferenceSize.EIGHT_BIT) -> Capacity:
+    """The per-part capacity for an encoding and a concatenation reference size."""
+    return _CAPACITIES[(encoding, reference_size)]
+
+
+def choose_encoding(text: str) -> Encoding:
+    """GSM-7 when every character is in the default alphabet or its extension table, else UCS-2."""
+    return Encoding.UCS2 if gsm.NON_GSM.search(text) else Encoding.GSM7
+
+
+def units(text: str, encoding: Encoding) -> int:
+    """The size of ``text`` in septets (GSM-7) or UTF-16 code units (UCS-2)."""
+    if encoding is Encoding.GSM7:
+        return gsm.septets(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part: its text, the units it takes and the units it may take."""
+
+    text: str
+    units: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The result of segmenting one message.
+
+    Attributes:
+        encoding: the encoding of every part.
+        mode: the parsing mode applied.
+        segments: the parts, in order; one for a message that fits, or in modes NONE and TRUNCATE.
+        units: the size of the whole original text.
+        reference: the concatenation reference shared by the parts, ``None`` for a single part.
+        truncated: TRUNCATE dropped text.
+        oversize: NONE kept a message larger than one part.
+    """
+
+    encoding: Encoding
+    mode: ParsingMode
+    segments: tuple[Segment, ...]
+    units: int
+    reference: int | None = None
+    truncated: bool = False
+    oversize: bool = False
+
+    @property
+    def texts(self) -> list[str]:
+        """The text of each part."""
+        return [s.text for s in self.segments]
+
+
+class ReferenceCounter:
+    """Concatenation references from a counter, so runs are reproducible (STYLE.md: no global random).
+
+    Args:
+        start: the first reference handed out.
+        size: the reference size, which sets where the counter wraps (256 or 65536).
+    """
+
+    def __init__(self, start: int = 0, size: ReferenceSize = ReferenceSize.EIGHT_BIT) -> None:
+        self._modulus = _REFERENCE_MODULUS[size]
+        self._next = start % self._modulus
+
+    def __call__(self) -> int:
+        value = self._next
+        self._next = (value + 1) % self._modulus
+        return value
+
+
+def segment(
+    text: str,
+    mode: ParsingMode = ParsingMode.SPLIT,
+    *,
+    reference_size: ReferenceSize = ReferenceSize.EIGHT_BIT,
+    next_reference: Callable[[], int] | None = None,
+) -> Segmentation:
+    """Segment ``text`` per the broker's Message Parsing mode.
+
+    Args:
+        text: the message text.
+        mode: NONE (do not alter), SPLIT or TRUNCATE.
+        reference_size: 8-bit or 16-bit concatenation reference, which sets the concatenated capacity.
+        next_reference: called once per split message for its reference; ``None`` leaves it unassigned.
+
+    Raises:
+        SegmentationError: the text holds an unpaired surrogate, or SPLIT would need more than 255 parts.
+    """
+    lone = _LONE_SURROGATE.search(text)
+    if lone:
+        raise SegmentationError(f"text has an unpaired surrogate U+{ord(lone.group()):04X} at {lone.start()}")
+    encoding = choose_encoding(text)
+    cap = capacity(encoding, reference_size)
+    costs = _costs(text, encoding)
+    total = len(text) if costs is None else sum(costs)
+    if total <= cap.single or mode is ParsingMode.NONE:
+        seg = Segment(text, total, cap.single)
+        return Segmentation(encoding, mode, (seg,), total, oversize=total > cap.single)
+    cumulative = None if costs is None else list(accumulate(costs))
+    if mode is ParsingMode.TRUNCATE:
+        end = _cut(text, encoding, cumulative, 0, cap.single)
+        kept = text[:end]
+        seg = Segment(kept, _size(cumulative, 0, end), cap.single)
+        return Segmentation(encoding, mode, (seg,), total, truncated=True)
+    parts = _split(text, encoding, cumulative, cap.concatenated)
+    if len(parts) > MAX_PARTS:
+        raise SegmentationError(f"text needs {len(parts)} parts; a concatenated SMS has at most {MAX_PARTS}")
+    reference = next_reference() if next_reference is not None else None
+    return Segmentation(encoding, mode, tuple(parts), total, reference=reference)
+
+
+def _costs(text: str, encoding: Encoding) -> list[int] | None:
+    """Per-character unit costs, or ``None`` when every character costs one (the common, fast case)."""
+    if encoding is Encoding.GSM7:
+        if not gsm.EXTENSION_RE.search(text):
+            return None
+        return [2 if c in gsm.EXTENSION else 1 for c in text]
+    if not text or max(text) <= "\uffff":
+        return None
+    return [2 if c > "\uffff" else 1 for c in text]
+
+
+def _size(cumulative: list[int] | None, start: int, end: int) -> int:
+    """Units taken by ``text[start:end]``."""
+    if cumulative is None:
+        return end - start
+    before = cumulative[start - 1] if start else 0
+    return (cumulative[end - 1] if end else 0) - before
+
+
+def _split(text: str, encoding: Encoding, cumulative: list[int] | None, cap: int) -> list[Segment]:
+    parts: list[Segment] = []
+    start = 0
+    while start < len(text):
+        end = _cut(text, encoding, cumulative, start, cap)
+        parts.append(Segment(text[start:end], _size(cumulative, start, end), cap))
+        start = end
+    return parts
+
+
+def _cut(text: str, encoding: Encoding, cumulative: list[int] | None, start: int, cap: int) -> int:
+    """The end index of the longest part starting at ``start`` that fits ``cap`` units."""
+    if cumulative is None:
+        end = min(len(text), start + cap)
+    else:
+        before = cumulative[start - 1] if start else 0
+        end = bisect_right(cumulative, before + cap, lo=start)
+    if end >= len(text) or encoding is Encoding.GSM7:
+        return end
+    boundary = end
+    while boundary > start and not _cluster_boundary(text, boundary):
+        boundary -= 1
+    # A single cluster larger than a part (a long ZWJ sequence) is cut between code points instead.
+    return boundary if boundary > start else end
+
+
+def _cluster_boundary(text: str, i: int) -> bool:
+    """Whether a grapheme cluster may start at ``text[i]`` (a simplified UAX #29 for SMS cut points)."""
+    ch, prev = text[i], text[i - 1]
+    if prev == _ZWJ or _extends(ch):
+        return False
+    if _regional(ch) and _regional(prev):
+        run = 0
+        j = i - 1
+        while j >= 0 and _regional(text[j]):
+            run += 1
+            j -= 1
+        return run % 2 == 0  # flags are pairs of regional indicators; an odd run means ch closes a pair
+    return True
+
+
+def _extends(ch: str) -> bool:
+    """Characters that attach to the one before: marks, ZWJ, variation selectors, skin tones, tags."""
+    code = ord(ch)
+    return (
+        ch == _ZWJ
+        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+        or 0xE0100 <= code <= 0xE01EF
+    )
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
