@@ -76,7 +76,8 @@ class InboundRoute:
 
     def matches(self, ani: str, dnis: str, body: str) -> bool:
         """Whether the route's regular expression matches the whole field it reads."""
-        value = {FieldType.ANI: ani, FieldType.BODY: body, FieldType.DNIS: dnis}[self.type]
+        kind = self.type
+        value = ani if kind is FieldType.ANI else dnis if kind is FieldType.DNIS else body
         return self.pattern.fullmatch(value) is not None
 
 

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from itertools import accumulate
 
 from sim.core import gsm
 from sim.core.errors import SegmentationError
@@ -64,7 +62,7 @@ class ReferenceSize(Enum):
     SIXTEEN_BIT = 16  # IEI 0x08: 06 08 04 ref-hi ref-lo total seq, 7 octets of UDH
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Capacity:
     """How many units one part holds, alone and as part of a concatenated message."""
 
@@ -107,7 +105,7 @@ def units(text: str, encoding: Encoding) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """One part: its text, the units it takes and the units it may take."""
 
@@ -116,7 +114,7 @@ class Segment:
     capacity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segmentation:
     """The result of segmenting one message.
 
@@ -180,72 +178,81 @@ def segment(
     Raises:
         SegmentationError: the text holds an unpaired surrogate, or SPLIT would need more than 255 parts.
     """
-    lone = _LONE_SURROGATE.search(text)
-    if lone:
-        raise SegmentationError(f"text has an unpaired surrogate U+{ord(lone.group()):04X} at {lone.start()}")
     encoding = choose_encoding(text)
     cap = capacity(encoding, reference_size)
-    costs = _costs(text, encoding)
-    total = len(text) if costs is None else sum(costs)
+    if encoding is Encoding.UCS2:
+        lone = _LONE_SURROGATE.search(text)
+        if lone:
+            raise SegmentationError(
+                f"text has an unpaired surrogate U+{ord(lone.group()):04X} at {lone.start()}")
+    total = units(text, encoding)
     if total <= cap.single or mode is ParsingMode.NONE:
         seg = Segment(text, total, cap.single)
         return Segmentation(encoding, mode, (seg,), total, oversize=total > cap.single)
-    cumulative = None if costs is None else list(accumulate(costs))
     if mode is ParsingMode.TRUNCATE:
-        end = _cut(text, encoding, cumulative, 0, cap.single)
-        kept = text[:end]
-        seg = Segment(kept, _size(cumulative, 0, end), cap.single)
+        seg = _parts(text, encoding, cap.single, limit=1)[0]
         return Segmentation(encoding, mode, (seg,), total, truncated=True)
-    parts = _split(text, encoding, cumulative, cap.concatenated)
+    parts = _parts(text, encoding, cap.concatenated, limit=MAX_PARTS + 1)
     if len(parts) > MAX_PARTS:
-        raise SegmentationError(f"text needs {len(parts)} parts; a concatenated SMS has at most {MAX_PARTS}")
+        raise SegmentationError(f"text needs more than {MAX_PARTS} parts, the most a concatenated SMS has")
     reference = next_reference() if next_reference is not None else None
     return Segmentation(encoding, mode, tuple(parts), total, reference=reference)
 
 
-def _costs(text: str, encoding: Encoding) -> list[int] | None:
-    """Per-character unit costs, or ``None`` when every character costs one (the common, fast case)."""
+# Cutting works on the encoded form, so that every step but the per-part loop runs in C. GSM-7: each
+# extension character is expanded to ESC + character, one string position per septet; a cut right after an
+# ESC moves back one, so the pair stays whole. UCS-2: the UTF-16 code units themselves; a cut right after a
+# high surrogate moves back one unit, so the pair stays whole.
+_ESC = "\x1b"
+
+
+def _parts(text: str, encoding: Encoding, cap: int, limit: int) -> list[Segment]:
+    """Cut ``text`` into parts of at most ``cap`` units; stop after ``limit`` parts."""
     if encoding is Encoding.GSM7:
-        if not gsm.EXTENSION_RE.search(text):
-            return None
-        return [2 if c in gsm.EXTENSION else 1 for c in text]
-    if not text or max(text) <= "\uffff":
-        return None
-    return [2 if c > "\uffff" else 1 for c in text]
+        return _gsm_parts(text, cap, limit)
+    return _ucs2_parts(text, cap, limit)
 
 
-def _size(cumulative: list[int] | None, start: int, end: int) -> int:
-    """Units taken by ``text[start:end]``."""
-    if cumulative is None:
-        return end - start
-    before = cumulative[start - 1] if start else 0
-    return (cumulative[end - 1] if end else 0) - before
-
-
-def _split(text: str, encoding: Encoding, cumulative: list[int] | None, cap: int) -> list[Segment]:
+def _gsm_parts(text: str, cap: int, limit: int) -> list[Segment]:
+    septet_string = gsm.EXTENSION_RE.sub("\x1b\\g<0>", text)
+    size = len(septet_string)
     parts: list[Segment] = []
     start = 0
-    while start < len(text):
-        end = _cut(text, encoding, cumulative, start, cap)
-        parts.append(Segment(text[start:end], _size(cumulative, start, end), cap))
+    while start < size and len(parts) < limit:
+        end = min(size, start + cap)
+        if end < size and septet_string[end - 1] == _ESC:
+            end -= 1
+        parts.append(Segment(septet_string[start:end].replace(_ESC, ""), end - start, cap))
         start = end
     return parts
 
 
-def _cut(text: str, encoding: Encoding, cumulative: list[int] | None, start: int, cap: int) -> int:
-    """The end index of the longest part starting at ``start`` that fits ``cap`` units."""
-    if cumulative is None:
-        end = min(len(text), start + cap)
-    else:
-        before = cumulative[start - 1] if start else 0
-        end = bisect_right(cumulative, before + cap, lo=start)
-    if end >= len(text) or encoding is Encoding.GSM7:
-        return end
-    boundary = end
-    while boundary > start and not _cluster_boundary(text, boundary):
-        boundary -= 1
-    # A single cluster larger than a part (a long ZWJ sequence) is cut between code points instead.
-    return boundary if boundary > start else end
+def _ucs2_parts(text: str, cap: int, limit: int) -> list[Segment]:
+    data = text.encode("utf-16-le", "surrogatepass")
+    size = len(data) // 2
+    parts: list[Segment] = []
+    start = char_start = 0
+    while start < size and len(parts) < limit:
+        end = min(size, start + cap)
+        if end < size and 0xD8 <= data[2 * end - 1] <= 0xDB:  # the unit before the cut is a high surrogate
+            end -= 1
+        chunk = data[2 * start:2 * end].decode("utf-16-le")
+        if end < size:
+            chunk, end = _back_to_cluster(text, char_start, chunk, end)
+        parts.append(Segment(chunk, end - start, cap))
+        start, char_start = end, char_start + len(chunk)
+    return parts
+
+
+def _back_to_cluster(text: str, char_start: int, chunk: str, end: int) -> tuple[str, int]:
+    """Move a UCS-2 cut back to the start of a grapheme cluster, unless that would empty the part."""
+    keep = len(chunk)
+    while keep > 0 and not _cluster_boundary(text, char_start + keep):
+        keep -= 1
+    if keep in (0, len(chunk)):  # already a boundary, or one cluster larger than a part
+        return chunk, end
+    moved = chunk[keep:]
+    return chunk[:keep], end - len(moved.encode("utf-16-le")) // 2
 
 
 def _cluster_boundary(text: str, i: int) -> bool:
