@@ -1,0 +1,69 @@
+"""Tests for sim.core.reference beyond the conformance checks: refusals, transcripts, receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.conformance import make_core
+from sim.core import reference
+from sim.core.protocol import Refused, Sent, SmsCore
+from sim.core.reference import ReferenceCore
+from sim.core.types import DeliveryReceipt, DeliveryState, InboundSms, OutboundSms
+
+
+def core(overrides: dict[str, Any] | None = None) -> ReferenceCore:
+    built = make_core(ReferenceCore, overrides)
+    assert isinstance(built, ReferenceCore)
+    return built
+
+
+def test_reference_core_satisfies_the_protocol() -> None:
+    """The reference core is an SmsCore by the runtime protocol check."""
+    assert isinstance(core(), SmsCore)
+
+
+def test_reply_joins_the_customers_interaction() -> None:
+    """An agent's reply by interaction id is added to that interaction's transcript."""
+    c = core()
+    got = c.receive(InboundSms("b1", "3175550000", "555", "hi", "m1"), 0.0)
+    sent = c.send(OutboundSms("3175550000", "hello back", "Local", "agent1", got.interaction.id), 1.0)
+    assert isinstance(sent, Sent)
+    transcript = c.interactions()[0].transcript
+    assert [(e.direction.value, e.text, e.party) for e in transcript] == [("in", "hi", "3175550000"),
+                                                                         ("out", "hello back", "agent1")]
+    assert transcript[1].message_id == sent.correlation
+
+
+def test_number_that_cannot_be_internationalized_is_refused() -> None:
+    """A formatted number the broker's number plan cannot make FQTN is refused as invalid."""
+    c = core({"outbound_routes": [{"regex": r"9(\d+)", "formatted_number": "$1", "broker": "b1",
+                                   "account": "a1", "classifications": ["Local"]}]})
+    result = c.send(OutboundSms("912345", "x", "Local"), 0.0)
+    assert isinstance(result, Refused)
+    assert (result.kind, result.status) == ("invalid", 400)
+    assert "cannot internationalize '12345'" in result.reason
+
+
+def test_unpaired_surrogate_text_is_refused() -> None:
+    """An MT text with an unpaired surrogate is refused before anything is queued."""
+    result = core().send(OutboundSms("3175550123", "bad \ud800", "Local"), 0.0)
+    assert isinstance(result, Refused)
+    assert result.kind == "invalid"
+
+
+def test_requests_carry_broker_account_and_options() -> None:
+    """Each MT request names the broker, the account, its local address and the encoding."""
+    sent = core().send(OutboundSms("93175550123", "Привет", "Local"), 0.0)
+    assert isinstance(sent, Sent)
+    (request,) = sent.requests
+    assert (request.broker, request.account, request.sender, request.recipient, request.encoding) == (
+        "b1", "a1", "8005550100", "+13175550123", "UCS-2")
+
+
+def test_delivery_receipts_are_bounded(monkeypatch: Any) -> None:
+    """Recorded delivery states are capped; the oldest are forgotten first."""
+    monkeypatch.setattr(reference, "SEEN_IDS_LIMIT", 3)
+    c = core()
+    for n in range(5):
+        c.delivery_receipt(DeliveryReceipt("b1", f"m{n}", DeliveryState.DELIVERED), float(n))
+    assert [c.delivery_state(f"m{n}") for n in range(5)] == [None, None] + [DeliveryState.DELIVERED] * 3

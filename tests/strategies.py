@@ -1,0 +1,30 @@
+"""Hypothesis strategies shared by the test modules (one place, as attrs keeps them)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from sim.core import gsm
+
+GSM_BASIC = sorted(gsm.BASIC)
+GSM_EXTENSION = sorted(gsm.EXTENSION)
+
+gsm_basic_text = st.text(alphabet=GSM_BASIC, max_size=700)
+"""Texts of one-septet characters only."""
+
+gsm_text = st.text(alphabet=GSM_BASIC + GSM_EXTENSION, max_size=700)
+"""GSM-7 texts that may contain extension characters (two septets each)."""
+
+astral = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
+bmp_non_gsm = st.characters(min_codepoint=0x0400, max_codepoint=0x04FF)  # Cyrillic: forces UCS-2
+
+ucs2_text = st.lists(st.one_of(st.sampled_from(GSM_BASIC), bmp_non_gsm, astral), min_size=1, max_size=400).map(
+    lambda chars: "".join(chars)
+)
+"""Texts that need UCS-2, with surrogate pairs (astral emoji) mixed in."""
+
+any_text = st.one_of(gsm_text, ucs2_text, st.text(max_size=300).filter(
+    lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t)))
+"""Any text without unpaired surrogates."""
+
+digits = st.text(alphabet="0123456789", min_size=1, max_size=15)
