@@ -18,9 +18,8 @@ gsm_text = st.text(alphabet=GSM_BASIC + GSM_EXTENSION, max_size=700)
 astral = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
 bmp_non_gsm = st.characters(min_codepoint=0x0400, max_codepoint=0x04FF)  # Cyrillic: forces UCS-2
 
-ucs2_text = st.lists(st.one_of(st.sampled_from(GSM_BASIC), bmp_non_gsm, astral), min_size=1, max_size=400).map(
-    lambda chars: "".join(chars)
-)
+ucs2_text = st.lists(st.one_of(st.sampled_from(GSM_BASIC), bmp_non_gsm, astral), min_size=1,
+                     max_size=400).map("".join)
 """Texts that need UCS-2, with surrogate pairs (astral emoji) mixed in."""
 
 any_text = st.one_of(gsm_text, ucs2_text, st.text(max_size=300).filter(

@@ -201,7 +201,7 @@ class PairMachine(RuleBasedStateMachine):
     @invariant()
     def table_is_the_only_way(self) -> None:
         """The watch state is one the table can reach."""
-        assert self.pair.watch in {w for w in TRANSITIONS.values()} | {Watch.MONITORING}
+        assert self.pair.watch in set(TRANSITIONS.values()) | {Watch.MONITORING}
 
 
 PairMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
