@@ -18,10 +18,11 @@ from certs.cases import Case, fill
 from certs.negotiate import Knobs, pyopenssl_client
 from certs.pki import Pki, PkiOptions
 from certs.probe import Outcome, Peer, describe_error, handshake, stdlib_client
+from certs.proxy_cases import PROXY_CASES
 from sim.core.errors import ConfigError
 from sim.core.validation import load_cic_config
 
-__all__ = ["CASES", "CONFIG_CASES", "TLS_CASES"]
+__all__ = ["CASES", "CONFIG_CASES", "PROXY_CASES", "TLS_CASES"]
 
 V = ssl.TLSVersion
 _BROKER_SIDE = "broker (trusts the public CA)"
@@ -519,4 +520,4 @@ CONFIG_CASES: list[Case] = [
 ]
 
 #: Every experiment ``smslab ssl-matrix`` runs, in report order.
-CASES: list[Case] = [*TLS_CASES, *CONFIG_CASES]
+CASES: list[Case] = [*TLS_CASES, *PROXY_CASES, *CONFIG_CASES]
