@@ -1,0 +1,263 @@
+"""DLR scheduling: which outcome an MT gets, after how long, and one task that delivers them when due.
+
+The choice is sans-IO: an ``OutcomeModel`` picks a ``DeliveryState`` for a destination and a
+``DelayModel`` draws a delay, both from a seeded ``random.Random`` passed in. Deterministic triggers (a
+regex on the destination number, checked first, in order) let a test force an outcome for a number
+without relying on probabilities. Both are protocols so the SimPy carrier model (``sim/carrier``) can
+replace them later without touching the fakes.
+
+``DlrScheduler`` is the only I/O part: one task per fake consuming a heap ordered by due time (not one
+asyncio task per DLR), bounded by ``limit`` pending entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import math
+import random
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from fakes.common.clock import Clock
+from sim.core.types import DeliveryState
+
+__all__ = [
+    "FINAL_STATES", "DelayModel", "DlrPlanner", "DlrScheduler", "ExponentialDelay", "FixedDelay",
+    "LogNormalDelay", "OutcomeModel", "TimerHeap", "TriggeredOutcomes", "UniformDelay",
+]
+
+T = TypeVar("T")
+
+#: The outcomes a fake's DLR can report (issue 3: delivered, failed, undeliverable, expired).
+FINAL_STATES: tuple[DeliveryState, ...] = (
+    DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.UNDELIVERABLE, DeliveryState.EXPIRED,
+)
+
+
+class OutcomeModel(Protocol):
+    """Chooses the final state of an MT to ``recipient`` (the carrier model's seam)."""
+
+    def choose(self, recipient: str, rng: random.Random) -> DeliveryState:
+        """The outcome for one MT."""
+        ...
+
+
+class DelayModel(Protocol):
+    """Draws the time from MT acceptance to its DLR, in seconds (the carrier model's other seam)."""
+
+    def draw(self, rng: random.Random) -> float:
+        """One delay in seconds, never negative."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedDelay:
+    """Always ``seconds``."""
+
+    seconds: float = 1.0
+
+    def draw(self, rng: random.Random) -> float:
+        """Return the fixed delay."""
+        return self.seconds
+
+
+@dataclass(frozen=True)
+class UniformDelay:
+    """Uniform between ``low`` and ``high`` seconds."""
+
+    low: float
+    high: float
+
+    def draw(self, rng: random.Random) -> float:
+        """Draw uniformly."""
+        return rng.uniform(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class ExponentialDelay:
+    """Exponential with the given ``mean``, optionally capped at ``maximum``."""
+
+    mean: float
+    maximum: float = math.inf
+
+    def draw(self, rng: random.Random) -> float:
+        """Draw from the exponential distribution."""
+        return min(self.maximum, rng.expovariate(1.0 / self.mean)) if self.mean > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LogNormalDelay:
+    """Log-normal with the given ``median`` (e^mu) and ``sigma``, optionally capped at ``maximum``.
+
+    Carrier delivery times are long-tailed; the median is the easier number to read off a trace.
+    """
+
+    median: float
+    sigma: float
+    maximum: float = math.inf
+
+    def draw(self, rng: random.Random) -> float:
+        """Draw from the log-normal distribution."""
+        return min(self.maximum, rng.lognormvariate(math.log(self.median), self.sigma))
+
+
+@dataclass(frozen=True)
+class TriggeredOutcomes:
+    """Triggers first (``re.search`` on the destination, first match wins), else seeded weights.
+
+    Attributes:
+        triggers: ``(pattern, state)`` pairs in the order they are checked.
+        weights: ``(state, weight)`` pairs; weights need not sum to 1.
+    """
+
+    triggers: tuple[tuple[re.Pattern[str], DeliveryState], ...] = ()
+    weights: tuple[tuple[DeliveryState, float], ...] = ((DeliveryState.DELIVERED, 1.0),)
+
+    def choose(self, recipient: str, rng: random.Random) -> DeliveryState:
+        """The first trigger's state, or a weighted draw."""
+        for pattern, state in self.triggers:
+            if pattern.search(recipient):
+                return state
+        states = [s for s, _ in self.weights]
+        if len(states) == 1:
+            return states[0]  # no draw: one-outcome fakes consume no randomness
+        return rng.choices(states, weights=[w for _, w in self.weights])[0]
+
+
+@dataclass(frozen=True)
+class DlrPlanner:
+    """Outcome and delay for an MT, scaled by ``time_scale`` (so tests shrink long delays)."""
+
+    outcomes: OutcomeModel
+    delays: DelayModel
+    time_scale: float = 1.0
+
+    def plan(self, recipient: str, rng: random.Random) -> tuple[DeliveryState, float]:
+        """Return ``(state, delay_seconds)`` for one MT to ``recipient``."""
+        state = self.outcomes.choose(recipient, rng)
+        return state, max(0.0, self.delays.draw(rng)) * self.time_scale
+
+
+class TimerHeap(Generic[T]):
+    """Items ordered by due time, ties in insertion order (sans-IO)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, T]] = []
+        self._order = itertools.count()
+
+    def push(self, due: float, item: T) -> None:
+        """Add ``item`` due at ``due``."""
+        heapq.heappush(self._heap, (due, next(self._order), item))
+
+    def next_due(self) -> float | None:
+        """The earliest due time, or ``None`` when empty."""
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: float) -> list[T]:
+        """Remove and return every item due at or before ``now``, earliest first."""
+        out: list[T] = []
+        while self._heap and self._heap[0][0] <= now:
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
+    def clear(self) -> None:
+        """Drop every item."""
+        self._heap.clear()
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class DlrScheduler(Generic[T]):
+    """One task that calls ``deliver(item)`` for each item when it falls due on ``clock``.
+
+    Args:
+        clock: the fake's clock.
+        deliver: called with each due item; may be a coroutine function (awaited in turn).
+        limit: most items pending at once; beyond it ``schedule`` refuses and counts ``overflow``.
+        on_error: called with any exception ``deliver`` raises (the fake records it for the test).
+    """
+
+    def __init__(self, clock: Clock, deliver: Callable[[T], Awaitable[None] | None], limit: int = 100_000,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.clock = clock
+        self.deliver = deliver
+        self.limit = limit
+        self.on_error = on_error
+        self.heap: TimerHeap[T] = TimerHeap()
+        self.scheduled = 0
+        self.delivered = 0
+        self.overflow = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def schedule(self, delay: float, item: T) -> bool:
+        """Queue ``item`` for ``delay`` seconds from now; ``False`` (and counted) when full."""
+        if len(self.heap) >= self.limit:
+            self.overflow += 1
+            return False
+        due = self.clock.now() + delay
+        head = self.heap.next_due()
+        self.heap.push(due, item)
+        self.scheduled += 1
+        if head is None or due < head:
+            self._wake.set()  # the runner sleeps until the old head: wake it for an earlier one
+        return True
+
+    def start(self) -> None:
+        """Start the runner task on the running loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="smslab-dlr")
+
+    async def stop(self) -> None:
+        """Stop the runner; pending items stay in the heap."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def clear(self) -> None:
+        """Drop every pending item."""
+        self.heap.clear()
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the health endpoint."""
+        return {"pending": len(self.heap), "scheduled": self.scheduled, "delivered": self.delivered,
+                "overflow": self.overflow}
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            for item in self.heap.pop_due(self.clock.now()):
+                await self._deliver(item)
+            due = self.heap.next_due()
+            if due is None:
+                await self._wake.wait()
+            elif due > self.clock.now():
+                await self._sleep_or_wake(due - self.clock.now())
+
+    async def _deliver(self, item: Any) -> None:
+        self.delivered += 1
+        try:
+            result = self.deliver(item)
+            if result is not None:
+                await result
+        except Exception as exc:  # a broken deliver must not stop every later DLR
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()

@@ -1,0 +1,243 @@
+"""The fake base: model, capture, faults, DLR scheduler and pusher behind a thin aiohttp shell.
+
+A broker subclasses ``FakeBroker`` and supplies its wire routes (``wire_routes``), its error format
+(``error_response``) and what an injected MO looks like on its wire (``inject_mo``); it schedules DLRs
+with ``self.scheduler.schedule(delay, item)`` and delivers them in ``deliver_dlr``. Everything else is
+here, once: the inspection API under ``/_smslab/``, the one fault middleware, the one error conversion
+(STYLE.md habit 4), the body limit, starting on a real port (HTTP or HTTPS) and stopping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import ssl as ssllib
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from fakes.common.capture import Captured, CaptureStore
+from fakes.common.clock import Clock, RealClock
+from fakes.common.dlr import DlrScheduler
+from fakes.common.faults import Fault, FaultHook, FaultKind
+from fakes.common.inspect import MoRequest, inspect_routes
+from fakes.common.push import Push, Pusher
+from fakes.common.settings import CommonSettings, client_tls
+from fakes.common.wire import WireError, WireReason
+from sim.core.errors import InputError
+
+__all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
+
+#: The reserved prefix of the inspection API on every fake (STYLE.md, "fake-service shape").
+INSPECT_PREFIX = "/_smslab/"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class FakeBroker:
+    """What every fake broker shares.
+
+    Args:
+        name: the fake's name (stamped on captured records, reported by ``health``).
+        settings: the shared settings (``read_common``).
+        clock: the clock; a ``RealClock`` when omitted.
+        rng: the random generator; ``random.Random(settings.seed)`` when omitted.
+    """
+
+    kind: ClassVar[str] = "fake"
+
+    def __init__(self, name: str, settings: CommonSettings, *, clock: Clock | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.clock: Clock = clock or RealClock()
+        self.rng = rng or random.Random(settings.seed)
+        self.capture = CaptureStore(name, settings.capture_limit)
+        self.faults = FaultHook(self.rng, settings.faults)
+        self.errors: list[BaseException] = []
+        self.scheduler: DlrScheduler[Any] = DlrScheduler(self.clock, self.deliver_dlr, settings.dlr_limit,
+                                                         on_error=self.record_error)
+        p = settings.push
+        self.pusher = Pusher(self.clock, settings.retry, self.faults, time_scale=settings.time_scale,
+                             concurrency=p.concurrency, max_pending=p.max_pending,
+                             attempts_limit=p.attempts_limit, timeout=p.timeout, ssl=client_tls(p),
+                             on_error=self.record_error)
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    # -- what a broker supplies -----------------------------------------------------------------------
+
+    def wire_routes(self) -> list[web.AbstractRouteDef]:
+        """The broker's own routes (MT endpoints and the like)."""
+        raise NotImplementedError
+
+    def error_response(self, error: InputError) -> web.StreamResponse:
+        """The broker's own answer to a refused request (status and body in its format)."""
+        raise NotImplementedError
+
+    def error_response_for(self, request: web.Request, error: InputError) -> web.StreamResponse:
+        """The answer to a refused ``request``; brokers with several formats (by path) override this."""
+        return self.error_response(error)
+
+    def throttle_response(self, fault: Fault, request: web.Request | None = None) -> web.StreamResponse:
+        """The broker's 429 answer for a throttle fault; by default its error body with ``Retry-After``."""
+        error = WireError("too many requests", WireReason.THROTTLED, status=429)
+        response = self.error_response(error) if request is None else self.error_response_for(request, error)
+        response.headers["Retry-After"] = str(fault.retry_after)
+        return response
+
+    async def inject_mo(self, mo: MoRequest) -> Captured:
+        """Build the MO push in the broker's format, capture it, submit it and return the record.
+
+        Raises:
+            InputError: when the request cannot be pushed (no MO URL, an unknown extra field).
+        """
+        raise InputError(f"{self.kind} fakes do not push MOs", 409)
+
+    def deliver_dlr(self, item: Any) -> Awaitable[None] | None:
+        """Called by the scheduler when a DLR scheduled with ``self.scheduler.schedule`` falls due."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget what was captured, pending DLRs and pushes (``DELETE /_smslab/messages``)."""
+        self.capture.clear()
+        self.scheduler.clear()
+        self.pusher.clear()
+
+    # -- shared helpers for brokers -------------------------------------------------------------------
+
+    def mo_target(self, mo: MoRequest) -> str:
+        """The URL an MO goes to: the request's own, else ``mo_url``.
+
+        Raises:
+            InputError: 409 when neither is set.
+        """
+        url = mo.url or self.settings.mo_url
+        if not url:
+            raise InputError(f"fake {self.name!r} has no mo_url and the request gave no 'url'", 409)
+        return url
+
+    def push(self, push: Push) -> bool:
+        """Submit a push through the one pusher (push faults apply); ``False`` when not sent."""
+        return self.pusher.submit(push)
+
+    def record_error(self, error: BaseException) -> None:
+        """Keep an unexpected error from inside the server, for ``check`` to re-raise in the test."""
+        if len(self.errors) < 100:
+            self.errors.append(error)
+
+    def check(self) -> None:
+        """Re-raise the first unexpected error raised inside the fake (pytest-httpserver's habit)."""
+        if self.errors:
+            raise self.errors[0]
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /_smslab/health`` answers."""
+        return {"name": self.name, "kind": self.kind, "status": "ok", "url": self.url,
+                "time": self.clock.now(), "captured": self.capture.stats(), "dlr": self.scheduler.stats(),
+                "pushes": self.pusher.stats(), "faults": len(self.faults.active()),
+                "faults_applied": self.faults.applied, "errors": len(self.errors)}
+
+    # -- the shell --------------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        """A new application for this fake (also what ``aiohttp_client`` tests use, without sockets)."""
+        app = web.Application(middlewares=[self._middleware], client_max_size=self.settings.client_max_size)
+        app.add_routes(inspect_routes(self))
+        app.add_routes(self.wire_routes())
+        app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0,
+                    ssl: ssllib.SSLContext | None = None) -> str:
+        """Serve on ``host:port`` (0: any free port) and return the base URL with the real port."""
+        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self.url = f"{'https' if ssl else 'http'}://{shown}:{bound_port}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop serving, stop the scheduler and the pusher."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _on_startup(self, app: web.Application) -> None:
+        self.scheduler.start()
+        await self.pusher.start()
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        await self.scheduler.stop()
+        await self.pusher.stop()
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(INSPECT_PREFIX):
+            return await handler(request)
+        try:
+            fault = self.faults.for_request(request.path)
+            if fault is not None:
+                return await self._apply(fault, request, handler)
+            return await handler(request)
+        except InputError as exc:
+            return self.error_response_for(request, exc)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            reason = {404: WireReason.NOT_FOUND, 405: WireReason.METHOD,
+                      413: WireReason.TOO_LARGE}.get(exc.status, WireReason.OTHER)
+            return self.error_response_for(request, WireError(exc.reason, reason, status=exc.status))
+        except Exception as exc:
+            self.record_error(exc)
+            error = InputError(f"internal error in the fake: {type(exc).__name__}", 500)
+            return self.error_response_for(request, error)
+
+    async def _apply(self, fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
+        # The one place request faults act (STYLE.md habit 8); nothing is captured unless the handler runs.
+        if fault.kind is FaultKind.LATENCY:
+            await self.clock.sleep(fault.delay)
+            return await handler(request)
+        if fault.kind is FaultKind.ERROR:
+            if fault.body:
+                return web.Response(status=fault.status, body=fault.body.encode(),
+                                    content_type=fault.content_type)
+            return self.error_response_for(request, InputError("fault injected", fault.status))
+        if fault.kind is FaultKind.THROTTLE:
+            return self.throttle_response(fault, request)
+        if fault.kind is FaultKind.MALFORMED:
+            return _malformed(await handler(request), fault)
+        if fault.kind is FaultKind.HANG:
+            await self.clock.sleep(fault.delay)
+        _reset(request)
+        # Never reaches the client: writing to the aborted transport fails and aiohttp drops it quietly.
+        return web.Response(status=500, text="connection dropped by a fault")
+
+
+def _malformed(response: web.StreamResponse, fault: Fault) -> web.StreamResponse:
+    """The answer with its body replaced: the fault's body, or the real body cut in half."""
+    if fault.body:
+        return web.Response(status=response.status, body=fault.body.encode(), content_type=fault.content_type)
+    body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+    out = web.Response(status=response.status, body=body[: len(body) // 2])
+    out.headers["Content-Type"] = response.headers.get("Content-Type", "application/octet-stream")
+    return out
+
+
+def _reset(request: web.Request) -> None:
+    """Close the connection with a TCP RST (SO_LINGER 0), so the client sees a reset, not a clean close."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

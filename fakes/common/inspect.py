@@ -1,0 +1,157 @@
+"""The inspection API every fake serves under ``/_smslab/`` (STYLE.md, "fake-service shape").
+
+Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, reason}]}``)::
+
+    GET    /_smslab/messages?kind=&to=&from=&since=&until=&limit=&message_id=   captured records
+    DELETE /_smslab/messages          forget captured records, pending DLRs and pushes
+    POST   /_smslab/mo                {"from", "to", "text", ["url"], ...broker extras} -> 202 record
+    GET    /_smslab/faults            active faults
+    PUT    /_smslab/faults            replace them (a list, or one fault object)
+    POST   /_smslab/faults            add to them (a list, or one fault object)
+    DELETE /_smslab/faults            remove them all
+    GET    /_smslab/pushes?kind=&limit=   push attempts, oldest first
+    GET    /_smslab/health            name, kind, url and counters
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from fakes.common.capture import KINDS
+from fakes.common.faults import read_faults
+from fakes.common.wire import json_body
+from sim.core.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from fakes.common.fake import FakeBroker
+
+__all__ = ["MoRequest", "inspect_routes", "json_response"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class MoRequest:
+    """An MO to inject (``POST /_smslab/mo``): the handset ``sender`` texts ``recipient``.
+
+    Attributes:
+        sender: the handset number (``from``).
+        recipient: the short or long code it was sent to (``to``).
+        text: the message text.
+        url: push to this URL instead of the configured MO URL, when not empty.
+        extra: any other fields given; each broker documents which it uses (others are refused).
+    """
+
+    sender: str
+    recipient: str
+    text: str
+    url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer (UTF-8, non-ASCII kept as is)."""
+    return web.json_response(data, status=status,
+                             dumps=functools.partial(json.dumps, ensure_ascii=False, default=str))
+
+
+def _errors_as_json(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ConfigError as exc:
+            problems = [{"path": p.path, "value": p.value, "reason": p.reason} for p in exc.problems]
+            return json_response({"error": str(exc), "problems": problems}, exc.status)
+        except InputError as exc:
+            return json_response({"error": str(exc), "problems": []}, exc.status)
+    return wrapped
+
+
+def _number(query: MultiMapping[str], key: str) -> float | None:
+    if key not in query:
+        return None
+    try:
+        return float(query[key])
+    except ValueError:
+        raise InputError(f"'{key}' must be a number of seconds (got {query[key]!r})") from None
+
+
+def _limit(query: MultiMapping[str]) -> int | None:
+    if "limit" not in query:
+        return None
+    value = query["limit"]
+    if not value.isdigit():
+        raise InputError(f"'limit' must be a whole number, at least 0 (got {value!r})")
+    return int(value)
+
+
+def inspect_routes(fake: FakeBroker) -> list[web.RouteDef]:
+    """The inspection routes bound to ``fake``."""
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        q = request.query
+        kind = q.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
+        found = fake.capture.query(kind=kind, to=q.get("to"), from_=q.get("from"), since=_number(q, "since"),
+                                   until=_number(q, "until"), limit=_limit(q), message_id=q.get("message_id"))
+        return json_response([r.to_json() for r in found])
+
+    async def reset(request: web.Request) -> web.StreamResponse:
+        held = len(fake.capture)
+        fake.reset()
+        return json_response({"cleared": held})
+
+    async def inject(request: web.Request) -> web.StreamResponse:
+        data = await json_body(request)
+        if not isinstance(data, dict):
+            raise InputError("the body must be a JSON object with 'from', 'to' and 'text'")
+        missing = [k for k in ("from", "to", "text") if not isinstance(data.get(k), str)]
+        if missing:
+            raise InputError(f"{', '.join(repr(k) for k in missing)} must be given as strings")
+        url = data.get("url", "")
+        if not isinstance(url, str):
+            raise InputError(f"'url' must be a string (got {url!r})")
+        extra = {k: v for k, v in data.items() if k not in ("from", "to", "text", "url")}
+        record = await fake.inject_mo(MoRequest(data["from"], data["to"], data["text"], url, extra))
+        return json_response(record.to_json(), 202)
+
+    async def get_faults(request: web.Request) -> web.StreamResponse:
+        return json_response([f.to_json() for f in fake.faults.active()])
+
+    async def put_faults(request: web.Request) -> web.StreamResponse:
+        fake.faults.set(read_faults(await json_body(request), "faults"))
+        return await get_faults(request)
+
+    async def add_faults(request: web.Request) -> web.StreamResponse:
+        for fault in read_faults(await json_body(request), "faults"):
+            fake.faults.add(fault)
+        return await get_faults(request)
+
+    async def clear_faults(request: web.Request) -> web.StreamResponse:
+        fake.faults.clear()
+        return json_response([])
+
+    async def pushes(request: web.Request) -> web.StreamResponse:
+        kind, limit = request.query.get("kind"), _limit(request.query)
+        found = [a.to_json() for a in fake.pusher.attempts if kind is None or a.kind == kind]
+        return json_response(found[:limit] if limit is not None else found)
+
+    async def health(request: web.Request) -> web.StreamResponse:
+        return json_response(fake.health())
+
+    p = "/_smslab"
+    table: list[tuple[str, str, Handler]] = [
+        ("GET", "messages", messages), ("DELETE", "messages", reset), ("POST", "mo", inject),
+        ("GET", "faults", get_faults), ("PUT", "faults", put_faults), ("POST", "faults", add_faults),
+        ("DELETE", "faults", clear_faults), ("GET", "pushes", pushes), ("GET", "health", health),
+    ]
+    return [web.route(method, f"{p}/{path}", _errors_as_json(h)) for method, path, h in table]

@@ -1,0 +1,120 @@
+"""``smslab serve kaleyra|portico|http-broker NAME``: run one fake broker standalone until signalled.
+
+Reads the lab file (``--config``), takes the mapping at ``fakes.NAME`` (defaults when absent), builds the
+fake through ``fakes.registry``, starts it, prints one JSON line ``{"name", "kind", "url"}`` once it
+listens (so a parent process can read the real port), and serves until SIGINT or SIGTERM; exit 0.
+A bad configuration prints every problem to stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import ssl
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from fakes import registry
+from fakes.common import FakeBroker, server_tls
+from sim.core.errors import ConfigError, Problem
+
+__all__ = ["build", "main", "run"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smslab serve", description="Run one fake SMS broker standalone.")
+    p.add_argument("kind", choices=registry.kinds(), help="the kind of fake")
+    p.add_argument("name", help="its name; its settings are read from fakes.NAME in the config file")
+    p.add_argument("--config", type=Path, help="the lab YAML file (defaults apply without one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
+    p.add_argument("--cert", type=Path, help="PEM certificate chain: serve HTTPS (needs --key)")
+    p.add_argument("--key", type=Path, help="PEM private key for --cert")
+    return p
+
+
+def _settings(config: Path | None, name: str) -> tuple[Any, str]:
+    if config is None:
+        return {}, ""
+    source = str(config)
+    try:
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError([Problem("(file)", source, f"cannot be read as YAML: {exc}")], source) from exc
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("(top)", data, "must be a mapping")], source)
+    fakes = data.get("fakes") or {}
+    if not isinstance(fakes, dict):
+        raise ConfigError([Problem("fakes", fakes, "must be a mapping of fake names to settings")], source)
+    return fakes.get(name) or {}, source
+
+
+def build(kind: str, name: str, config: Path | None = None) -> FakeBroker:
+    """The fake ``kind`` named ``name``, configured from ``config``'s ``fakes.NAME``.
+
+    Raises:
+        ConfigError: the file cannot be read, or its settings have problems.
+    """
+    settings, source = _settings(config, name)
+    path = f"fakes.{name}"
+    if isinstance(settings, dict) and settings.get("kind", kind) != kind:
+        wrong = Problem(f"{path}.kind", settings["kind"], f"must be {kind!r} to serve it as {kind}")
+        raise ConfigError([wrong], source)
+    try:
+        return registry.create(kind, name, settings, path)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source) from exc
+
+
+async def run(fake: FakeBroker, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
+              stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
+    """Start ``fake``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
+    out = out or sys.stdout
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    url = await fake.start(host, port, tls)
+    try:
+        out.write(json.dumps({"name": fake.name, "kind": fake.kind, "url": url}) + "\n")
+        out.flush()
+        await stop.wait()
+    finally:
+        await fake.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``smslab serve``; 0 after a signal, 2 for a bad configuration or bad TLS files."""
+    args = _parser().parse_args(argv)
+    if (args.cert is None) != (args.key is None):
+        print("smslab serve: --cert and --key go together", file=sys.stderr)
+        return 2
+    try:
+        fake = build(args.kind, args.name, args.config)
+        tls = server_tls(fake.settings)
+        if args.cert is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(args.cert, args.key)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (OSError, ssl.SSLError) as exc:
+        print(f"smslab serve: cannot load the TLS certificate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(fake, args.host, args.port, tls=tls))
+    except OSError as exc:
+        print(f"smslab serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

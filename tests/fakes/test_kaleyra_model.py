@@ -1,0 +1,80 @@
+"""Tests for fakes.kaleyra.model and fakes.kaleyra.settings: parsing, ids, DR/MO fields, settings."""
+
+import random
+
+import pytest
+from multidict import MultiDict
+
+from fakes.common import MoRequest, RetryPolicy, WireError
+from fakes.kaleyra.model import MessageIds, MtSubmission, dr_fields, dr_parts, mo_fields, parse_mt
+from fakes.kaleyra.settings import KALEYRA_RETRY, Code, read_settings
+from sim.core.errors import ConfigError
+from sim.core.types import DeliveryState
+
+SETTINGS = read_settings({})
+
+
+def test_recipients_split_from_repeats_and_commas():
+    """Repeated and comma-joined recipients are one list, spaces trimmed, order kept."""
+    mt = parse_mt(MultiDict([("reply_to", " 55555 "), ("recipient", "+1650555000 1".replace(" ", "")),
+                             ("recipient", " +16505550002 , +16505550003,"), ("body", "x")]), SETTINGS)
+    assert ("55555", ("+16505550001", "+16505550002", "+16505550003")) == (mt.reply_to, mt.recipients)
+
+
+def test_too_many_recipients():
+    """More recipients than max_recipients is INVALID naming recipient."""
+    settings = read_settings({"max_recipients": 2})
+    with pytest.raises(WireError) as info:
+        parse_mt(MultiDict(reply_to="1", recipient="+16505550001,+16505550002,+16505550003", body="x"), settings)
+    assert ("invalid", "recipient") == (info.value.reason.value, info.value.field)
+
+
+def test_message_ids_are_seeded_or_counted():
+    """uuid ids repeat for the same seed; counter ids carry the fake's prefix."""
+    first = [MessageIds("uuid", random.Random(3)).next() for _ in range(2)]
+    counter = MessageIds("counter", random.Random(3), prefix="k1-")
+    assert (first[0] == first[1], 36, ["k1-1", "k1-2"]) == (True, len(first[0]), [counter.next(), counter.next()])
+
+
+@pytest.mark.parametrize(("body", "per_segment", "parts"), [
+    ("x" * 160, True, 1), ("x" * 161, True, 2), ("€" * 80, True, 1), ("€" * 81, True, 2), ("😜" * 36, True, 2), ("x" * 161, False, 1),
+])
+def test_dr_parts_follow_segmentation(body, per_segment, parts):
+    """One DR per segment, counted in septets or UTF-16 units (brokers.md §5), when asked."""
+    assert parts == dr_parts(body, per_segment)
+
+
+def test_dr_fields_for_every_outcome_default():
+    """Each outcome maps to its configured status and code; delivered is Carrier Success/200."""
+    mt = MtSubmission("55555", ("+1",), "x", reporting_key1="rk")
+    got = {s.value: (dr_fields(mt, "+1", "m", s, subid=0, settings=SETTINGS)["status"],
+                     dr_fields(mt, "+1", "m", s, subid=0, settings=SETTINGS)["status_code"])
+           for s in (DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.UNDELIVERABLE,
+                     DeliveryState.EXPIRED)}
+    assert {"delivered": ("Carrier Success", "200"), "failed": ("Carrier Failure", "400"),
+            "undeliverable": ("Undeliverable", "410"), "expired": ("Expired", "408")} == got
+
+
+def test_mo_fields_without_router_for_processing_variant():
+    """The Acoustic (processing) variant carries no router field."""
+    fields = mo_fields(MoRequest("+1", "5", "hi"), "m1", read_settings({"mo": {"status": "processing"}}))
+    assert ("router" in fields, fields["status"], fields["status_code"]) == (False, "Processing", "10")
+
+
+def test_settings_defaults():
+    """Defaults: the reported Kaleyra retry (60 s for 48 h), one smslab account, text/xml, code 100."""
+    assert (KALEYRA_RETRY, RetryPolicy(60.0, 172800.0)) == (SETTINGS.common.retry, KALEYRA_RETRY)
+    assert ({"smslab": "smslab"}, "text/xml", Code("100", "Message(s) accepted")) == (
+        SETTINGS.accounts, SETTINGS.content_type, SETTINGS.codes["success"])
+
+
+def test_settings_problems_name_their_paths():
+    """Every problem in Kaleyra's own and the shared settings is reported with its path."""
+    with pytest.raises(ConfigError) as info:
+        read_settings({"content_type": "text/html", "message_ids": "guid", "accounts": [], "dr": {"statuses": {
+            "failed": {"colour": "red"}}}, "rest": {"statuses": {"lost": "x"}, "callback_format": "xml"},
+            "retry": {"interval": -1}}, "fakes.k1")
+    assert sorted(["fakes.k1.content_type", "fakes.k1.message_ids", "fakes.k1.accounts",
+                   "fakes.k1.dr.statuses.failed.colour", "fakes.k1.rest.statuses.lost",
+                   "fakes.k1.rest.callback_format", "fakes.k1.retry.interval"]) == sorted(
+        p.path for p in info.value.problems)
