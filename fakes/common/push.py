@@ -1,4 +1,4 @@
-"""MO and DR pushes with retries, through one aiohttp ``ClientSession`` per fake.
+"""MO and DR pushes with retries, through one lean keep-alive HTTP/1.1 client per fake (``http1``).
 
 A push is a value (``Push``); ``Pusher.submit`` queues it and returns at once. ``concurrency`` worker
 tasks send queued pushes; a push that gets a non-2xx answer or a connection error is put back in one
@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
-import aiohttp
-
 from fakes.common.clock import Clock
 from fakes.common.dlr import DlrScheduler
 from fakes.common.faults import FaultHook, FaultKind
+from fakes.common.http1 import Http1Pool
 
 __all__ = ["Attempt", "Push", "Pusher", "RetryPolicy"]
 
@@ -196,7 +195,7 @@ class Pusher:
         self._retries: DlrScheduler[_Job] = DlrScheduler(clock, self._queue.put_nowait, limit=max_pending,
                                                          on_error=on_error)
         self._workers: list[asyncio.Task[None]] = []
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Http1Pool | None = None
 
     @property
     def pending(self) -> int:
@@ -225,12 +224,9 @@ class Pusher:
 
     async def start(self) -> None:
         """Open the session and start the workers and the retry task (on the running loop)."""
-        if self._session is not None:
+        if self._pool is not None:
             return
-        tls = self.ssl if self.ssl is not None else True
-        connector = aiohttp.TCPConnector(limit=self.concurrency, ssl=tls)
-        self._session = aiohttp.ClientSession(connector=connector,
-                                              timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._pool = Http1Pool(self.ssl, idle_per_host=self.concurrency)
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._work(), name=f"smslab-push-{i}")
                          for i in range(self.concurrency)]
@@ -245,9 +241,9 @@ class Pusher:
                 await task
         self._workers = []
         await self._retries.stop()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def clear(self) -> None:
         """Forget queued and retrying pushes and the attempt log."""
@@ -275,7 +271,7 @@ class Pusher:
                 self.counts["in_flight"] -= 1
 
     async def _attempt(self, job: _Job) -> None:
-        assert self._session is not None
+        assert self._pool is not None
         push, status, error = job.push, None, ""
         started = self.clock.now()
         headers = dict(push.headers)
@@ -284,11 +280,11 @@ class Pusher:
         if push.content_type:
             headers["Content-Type"] = push.content_type
         try:
-            async with self._session.request(push.method, push.url, data=push.body or None,
-                                             headers=headers) as response:
-                await response.read()
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            status, _ = await self._pool.request(push.method, push.url, headers, push.body or b"",
+                                                 self.timeout)
+        # ValueError covers an answer that is not HTTP/1.1 (http1.ResponseError) or a garbled length.
+        except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) \
+                as exc:
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         if status is not None and 200 <= status < 300:
             self.counts["delivered"] += 1
