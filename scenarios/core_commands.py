@@ -11,7 +11,6 @@ from typing import Any, TextIO
 from scenarios import conformance
 from scenarios.labconfig import load_lab_config
 from sim.core.errors import ConfigError, InputError
-from sim.core.numbers import internationalize
 from sim.core.routing import (
     AccessDenied,
     InboundDecision,
@@ -20,7 +19,7 @@ from sim.core.routing import (
     route_inbound,
     route_outbound,
 )
-from sim.core.segmentation import ParsingMode, ReferenceSize, Segmentation, segment
+from sim.core.segmentation import ParsingMode, ReferenceCounter, ReferenceSize, Segmentation, segment
 
 __all__ = ["add_commands", "segmentation_json"]
 
@@ -78,9 +77,14 @@ def segmentation_json(text: str, seg: Segmentation) -> dict[str, Any]:
     }
 
 
-def _segment(text: str, mode: str, bits: int) -> Segmentation:
+def _segment(text: str, mode: str, bits: int, references: ReferenceCounter) -> Segmentation:
     size = ReferenceSize.SIXTEEN_BIT if bits == 16 else ReferenceSize.EIGHT_BIT
-    return segment(text, ParsingMode(mode), reference_size=size, next_reference=lambda: 0)
+    return segment(text, ParsingMode(mode), reference_size=size, next_reference=references)
+
+
+def _counter(bits: int) -> ReferenceCounter:
+    """One counter per run, so the split messages of a --jsonl stream get successive references."""
+    return ReferenceCounter(0, ReferenceSize.SIXTEEN_BIT if bits == 16 else ReferenceSize.EIGHT_BIT)
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -91,7 +95,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         print("smslab segment: give a TEXT, or --jsonl to read JSON lines from stdin", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        seg = _segment(args.text, args.mode, args.reference_bits)
+        seg = _segment(args.text, args.mode, args.reference_bits, _counter(args.reference_bits))
     except InputError as exc:
         print(f"smslab segment: {exc}", file=sys.stderr)
         return EXIT_NO_ROUTE
@@ -107,6 +111,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def _segment_lines(stdin: TextIO, stdout: TextIO, bits: int) -> int:
+    references = _counter(bits)
     for number, line in enumerate(stdin, start=1):
         if not line.strip():
             continue
@@ -120,7 +125,7 @@ def _segment_lines(stdin: TextIO, stdout: TextIO, bits: int) -> int:
             mode = item.get("mode", "split")
             if mode not in {m.value for m in ParsingMode}:
                 raise ValueError(f"mode must be one of none, split, truncate (got {mode!r})")
-            out = segmentation_json(item["text"], _segment(item["text"], mode, bits))
+            out = segmentation_json(item["text"], _segment(item["text"], mode, bits, references))
         except (ValueError, InputError) as exc:
             out = {"line": number, "error": str(exc)}
         stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -184,9 +189,7 @@ def _inbound_line(decision: InboundDecision) -> str:
 def _outbound_json(cic: Any, decision: OutboundDecision) -> dict[str, Any]:
     broker = cic.broker(decision.route.broker)
     account = broker.account(decision.route.account)
-    recipient = decision.number
-    if broker.mt.internationalize:
-        recipient = internationalize(decision.number, broker.mt.number_plan)
+    recipient = broker.mt.recipient(decision.number)
     return {
         "direction": "outbound", "route_index": decision.route_index, "regex": decision.route.pattern.pattern,
         "number": decision.number, "recipient": recipient, "broker": broker.name, "account": account.id,

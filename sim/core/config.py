@@ -38,7 +38,7 @@ from enum import Enum
 from typing import Any
 
 from sim.core.consolidation import ConsolidationSettings
-from sim.core.numbers import NumberPlan
+from sim.core.numbers import NumberPlan, internationalize
 from sim.core.routing import Destination, DestinationKind, FieldType, InboundRoute, OutboundRoute
 from sim.core.schema import Problems, Reader
 from sim.core.segmentation import ParsingMode, ReferenceSize
@@ -106,6 +106,14 @@ class MtSettings:
     reference_size: ReferenceSize = ReferenceSize.EIGHT_BIT
     number_plan: NumberPlan = field(default_factory=NumberPlan)
     options: Mapping[str, str] = field(default_factory=dict)
+
+    def recipient(self, number: str) -> str:
+        """The number handed to the broker: FQTN when Internationalize Telephone Numbers is set.
+
+        Raises:
+            NumberError: internationalisation is on and the number plan cannot explain ``number``.
+        """
+        return internationalize(number, self.number_plan) if self.internationalize else number
 
 
 @dataclass(frozen=True)
@@ -342,14 +350,13 @@ def _read_mt(r: Reader) -> MtSettings:
 
 def _read_server_parameters(parent: Reader, key: str) -> ServerParameters:
     raw = parent.mapping(key, {})
-    params = ServerParameters(False, False, raw)
     flags = {}
     for name in (SMS_RECOVERY, CHAT_RECOVERY):
         value = raw.get(name, "0")
         if value not in ("0", "1", "True", "False", "true", "false"):
             parent.problems.add(f"{key}.{name}", value, "must be 0 or 1")
         flags[name] = value in ("1", "True", "true")
-    return ServerParameters(flags[SMS_RECOVERY], flags[CHAT_RECOVERY], params.other)
+    return ServerParameters(flags[SMS_RECOVERY], flags[CHAT_RECOVERY], raw)
 
 
 def _read_web_services(r: Reader) -> WebServices:

@@ -13,11 +13,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple, cast
 
-from sim.core.config import BrokerConfig, CicConfig
+from sim.core.config import CicConfig
 from sim.core.consolidation import Consolidator, Released
 from sim.core.errors import InputError
 from sim.core.interactions import Direction, Interaction, InteractionBook, TranscriptEntry
-from sim.core.numbers import internationalize
 from sim.core.protocol import CoreContext, Received, Refused, Sent
 from sim.core.routing import (
     AccessDenied,
@@ -108,7 +107,7 @@ class ReferenceCore:
         if broker is None or not (broker.enabled and broker.mt.enabled):
             return Refused(f"broker {result.route.broker!r} is not enabled for MT", "broker-disabled", 503)
         try:
-            recipient = self._recipient(broker, result.number)
+            recipient = broker.mt.recipient(result.number)
             own = segment(message.text, broker.mt.message_parsing, reference_size=broker.mt.reference_size)
         except InputError as exc:
             return Refused(str(exc), "invalid", exc.status)
@@ -118,11 +117,6 @@ class ReferenceCore:
         offered = self.consolidator.offer(key, message.text, now, tag=correlation)
         requests = tuple(r for rel in offered.released for r in self._requests(rel))
         return Sent(result, recipient, requests, offered.held, own, correlation)
-
-    def _recipient(self, broker: BrokerConfig, number: str) -> str:
-        if broker.mt.internationalize:
-            return internationalize(number, broker.mt.number_plan)
-        return number
 
     def _record_outbound(self, message: OutboundSms, decision: OutboundDecision, recipient: str,
                          now: float, correlation: str) -> None:

@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -133,9 +134,8 @@ class ProxyServer:
         return f"{scheme}://{member}{path_and_query}"
 
     def _probe_path(self) -> str:
-        url = self.settings.health.url
-        rest = url.split("://", 1)[-1]
-        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        parts = urlsplit(self.settings.health.url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     async def probe(self, member: str) -> tuple[int | None, str, str]:
         """Send one URL test to ``member`` and record it; returns (status, body, verdict)."""

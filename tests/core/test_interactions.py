@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -30,7 +31,7 @@ def test_disconnected_interaction_is_no_longer_open() -> None:
     """A disconnected interaction stays readable by id but no longer takes new messages."""
     b = book()
     started = b.start("+1317", "800", "k", QUEUE, 1.0)
-    b.put(started.__class__(**{**started.__dict__, "state": InteractionState.DISCONNECTED}))
+    b.put(replace(started, state=InteractionState.DISCONNECTED))
     assert b.open_for("+1317", "800") is None
     assert b.get(started.id) is not None
 
@@ -51,7 +52,7 @@ def test_message_wakes_an_idle_interaction() -> None:
     """Adding a message to an idle interaction makes it active again."""
     b = book()
     i = b.start("+1", "8", "k", QUEUE, 0.0)
-    idle = i.__class__(**{**i.__dict__, "state": InteractionState.IDLE})
+    idle = replace(i, state=InteractionState.IDLE)
     assert idle.add(TranscriptEntry(Direction.INBOUND, "x", 5.0)).state is InteractionState.ACTIVE
 
 

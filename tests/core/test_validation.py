@@ -190,3 +190,11 @@ def test_recovery_server_parameter() -> None:
     assert load_cic_config(on).server_parameters.sms_interaction_recovery is True
     bad = changed(server_parameters={"SMS Interaction Recovery Enabled": "yes"})
     assert ("server_parameters.SMS Interaction Recovery Enabled", "yes", "must be 0 or 1") in problems_of(bad)
+
+
+def test_mt_recipient_is_fqtn_only_when_asked() -> None:
+    """MtSettings.recipient internationalises under the broker's number plan only when the MT tab asks."""
+    on = load_cic_config(changed(brokers__0__mt={"gateway": "http://127.0.0.1:9001", "internationalize": True}))
+    off = load_cic_config(BASE)
+    assert ("+13175550123", "3175550123") == (on.brokers[0].mt.recipient("3175550123"),
+                                              off.brokers[0].mt.recipient("3175550123"))

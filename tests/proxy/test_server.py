@@ -140,3 +140,20 @@ async def test_verify_url_test_endpoint(cleanup: list[object]) -> None:
         report = await r.json()
     assert report["active"] == a
     assert [(m["healthy"], m["last_probe"]["status"]) for m in report["members"]] == [(True, 200), (False, 503)]
+
+
+async def test_probe_url_without_a_path_keeps_its_query(cleanup: list[object]) -> None:
+    """A URL test such as http://farm?healthcheckignore=1 probes / with the query kept."""
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        return web.Response(text="alive")
+
+    runner, a = await serve(record)
+    cleanup.append(runner)
+    proxy = ProxyServer(ProxySettings([a], [RULE], HealthTest(url="http://farm?healthcheckignore=1")))
+    await proxy.start(probe=False)
+    cleanup.append(proxy)
+    await proxy.probe_all()
+    assert ["/?healthcheckignore=1"] == seen

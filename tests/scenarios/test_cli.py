@@ -163,3 +163,12 @@ def test_console_script_in_a_real_process() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["units"] == 12
+
+
+def test_segment_jsonl_references_follow_a_counter(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split messages in one --jsonl run get successive concatenation references; single parts none."""
+    lines = [json.dumps({"text": "a" * 200}), json.dumps({"text": "short"}), json.dumps({"text": "b" * 170})]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    _, out, _ = run(capsys, "segment", "--jsonl")
+    assert [0, None, 1] == [json.loads(line)["reference"] for line in out.splitlines()]
