@@ -19,12 +19,16 @@ __all__ = ["main"]
 # subcommand -> (module with main(argv), one-line help). Imported only when used, so that `smslab segment`
 # does not pay for aiohttp, mitmproxy or cryptography.
 DELEGATED: dict[str, tuple[str, str]] = {
-    "serve": ("fakes.serve", "run one fake broker standalone (kaleyra, portico, http-broker)"),
+    "up": ("scenarios.up", "start the whole lab (fakes, proxy, CIC pair, control API) and serve until Ctrl-C"),
+    "run": ("scenarios.run", "run scenarios (every built-in one by default) against a lab"),
+    "serve": ("scenarios.serve", "run one component standalone (kaleyra, portico, http-broker, cic, proxy)"),
+    "proxy": ("sim.proxy.cli", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.pki", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
     "ssl-matrix": ("certs.matrix", "run the SSL negotiation experiments between the lab's parties"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "fakes": ("fakes.bench", "MT ingest of the fake Kaleyra beside a bare aiohttp handler"),
+    "proxy": ("sim.proxy.bench", "MOs through proxy -> active node -> core -> store beside straight to the node"),
 }
 
 
@@ -41,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     core_commands.add_commands(sub)
-    bench = sub.add_parser("bench", help="side-by-side benchmarks (core, fakes)")
+    bench = sub.add_parser("bench", help="side-by-side benchmarks (core, fakes, proxy)")
     bench.add_argument("target", choices=["core", *BENCHES], help="what to measure")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     for name, (_, text) in DELEGATED.items():
