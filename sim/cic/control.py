@@ -1,0 +1,198 @@
+"""The node's control API (the pair, the lab and tests drive a node through it; JSON in and out).
+
+Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
+
+    GET  /_smslab/node              name, role, fault, sms_urls, dr_urls, bound_ports, interactions (count)
+    GET  /_smslab/node/ts-ping      200 {"ok": true}; a hung node never answers
+    POST /_smslab/node/role         {"role": "active"|"backup"|"down"}
+    POST /_smslab/node/fault        {"mode": "none"|"hang"|"slow"|"partition"|"crash-on-mo"}
+    POST /_smslab/node/mirror       a mirror record, or {"records": [...]} for a full sync
+    POST /_smslab/node/peer         {"url": peer control URL or ""}: mirror to that node over HTTP
+    GET  /_smslab/node/full-sync    {"records": [...]}
+    POST /_smslab/node/recover      {"recovered": n}
+    POST /_smslab/node/reset-core   {}
+    POST /_smslab/node/reset        {}
+    POST /_smslab/agent/send        {"to", "text", ["from", "account", "classification", "interaction_id",
+                                    "party"]} -> 202 the send's outcome
+    GET  /_smslab/interactions      {"interactions": [...]}
+    GET  /_smslab/node/log          {"log": [...]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from sim.cic.listeners import Binding
+from sim.cic.roles import NodeFault, Role
+from sim.core.errors import InputError
+
+if TYPE_CHECKING:
+    from sim.cic.node import CicNode
+
+__all__ = ["ControlBinding", "PeerMirror", "control_routes"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SEND_FIELDS = {"to", "text", "from", "account", "classification", "interaction_id", "party"}
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = json.loads((await request.read()).decode("utf-8") or "{}")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"the body must be a JSON object: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError("the body must be a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str) or (required and not value):
+        raise InputError(f"'{name}' must be a {'non-empty ' if required else ''}string (got {value!r})")
+    return value
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InputError as exc:
+        status = exc.status if 400 <= exc.status < 600 else 400
+        return _json({"error": str(exc)}, status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _json({"error": exc.reason}, exc.status)
+
+
+class PeerMirror:
+    """Mirrors records to a peer node's control API over HTTP (``POST /_smslab/node/mirror``)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url.rstrip("/") + "/_smslab/node/mirror"
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, record: dict[str, Any]) -> None:
+        """Send one record; a non-2xx answer raises."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=self.timeout)
+        async with self.session.post(self.url, json=record) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"peer answered {response.status}: {(await response.text())[:200]}")
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self.session is not None:
+            await self.session.close()
+
+
+def control_routes(node: CicNode) -> list[web.RouteDef]:
+    """The routes of the module docstring, bound to ``node``."""
+
+    async def describe(request: web.Request) -> web.Response:
+        return _json(node.describe())
+
+    async def ts_ping(request: web.Request) -> web.Response:
+        while not node.ts_ping():
+            if node.fault is not NodeFault.HANG:
+                return _json({"ok": False}, 503)
+            await node.wait_change()
+        return _json({"ok": True})
+
+    async def role(request: web.Request) -> web.Response:
+        value = _text(await _body(request), "role", required=True)
+        try:
+            node.set_role(Role(value))
+        except ValueError as exc:
+            raise InputError(f"role must be one of active, backup, down (got {value!r})") from exc
+        await node.settled()
+        return _json(node.describe())
+
+    async def fault(request: web.Request) -> web.Response:
+        value = _text(await _body(request), "mode", required=True)
+        try:
+            node.set_fault(NodeFault(value))
+        except ValueError as exc:
+            modes = ", ".join(f.value for f in NodeFault)
+            raise InputError(f"mode must be one of {modes} (got {value!r})") from exc
+        await node.settled()
+        return _json(node.describe())
+
+    async def mirror(request: web.Request) -> web.Response:
+        data = await _body(request)
+        records = data.get("records", [data])
+        if not isinstance(records, list):
+            raise InputError("'records' must be a list of mirror records")
+        for record in records:
+            node.accept_mirror(record)
+        return _json({"accepted": len(records)})
+
+    async def peer(request: web.Request) -> web.Response:
+        url = _text(await _body(request), "url")
+        await node.set_peer_url(url)
+        return _json({"peer": url})
+
+    async def full_sync(request: web.Request) -> web.Response:
+        return _json({"records": node.full_sync_records()})
+
+    async def recover(request: web.Request) -> web.Response:
+        return _json({"recovered": node.recover()})
+
+    async def reset_core(request: web.Request) -> web.Response:
+        node.reset_core()
+        return _json({})
+
+    async def reset(request: web.Request) -> web.Response:
+        node.reset()
+        return _json({})
+
+    async def send(request: web.Request) -> web.Response:
+        data = await _body(request)
+        unknown = sorted(set(data) - SEND_FIELDS)
+        if unknown:
+            raise InputError(f"unknown field(s) {', '.join(unknown)}")
+        answer = await node.send(
+            _text(data, "to", required=True), _text(data, "text", required=True), sender=_text(data, "from"),
+            account=_text(data, "account"), classification=_text(data, "classification"),
+            interaction_id=_text(data, "interaction_id"), party=_text(data, "party") or "agent")
+        return _json(answer, 202)
+
+    async def interactions(request: web.Request) -> web.Response:
+        return _json({"interactions": node.interaction_views()})
+
+    async def log(request: web.Request) -> web.Response:
+        return _json({"log": list(node.log)})
+
+    return [
+        web.get("/_smslab/node", describe), web.get("/_smslab/node/ts-ping", ts_ping),
+        web.post("/_smslab/node/role", role), web.post("/_smslab/node/fault", fault),
+        web.post("/_smslab/node/mirror", mirror), web.post("/_smslab/node/peer", peer),
+        web.get("/_smslab/node/full-sync", full_sync), web.post("/_smslab/node/recover", recover),
+        web.post("/_smslab/node/reset-core", reset_core), web.post("/_smslab/node/reset", reset),
+        web.post("/_smslab/agent/send", send), web.get("/_smslab/interactions", interactions),
+        web.get("/_smslab/node/log", log),
+    ]
+
+
+class ControlBinding(Binding):
+    """The control API's socket (closed while the node is down, like every other socket of it)."""
+
+    def __init__(self, node: CicNode, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.node = node
+
+    def make_app(self) -> web.Application:
+        """The control application."""
+        app = web.Application(middlewares=[_errors], client_max_size=64 * 1024 * 1024)
+        app.add_routes(control_routes(self.node))
+        return app

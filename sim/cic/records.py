@@ -1,0 +1,328 @@
+"""What a node does with interactions: pushes in, agent sends out, the store, the mirror, the timers' work.
+
+``Records`` is the half of ``CicNode`` that touches the core and the store; ``sim.cic.node`` adds the
+sockets, the role and the faults. Each change to an interaction is committed the same way (``_commit``):
+its record (``Interaction.to_dict()`` plus the node's ``deliveries`` and ``disconnect_reason``) is written
+to SQLite, then awaited through ``mirror_to`` (a failed mirror is logged, not fatal: the active node keeps
+serving when its backup is gone, seed "Recovery of SMS Interactions in Switchover").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from sim.cic.clients import BrokerWire, Http, SendResult
+from sim.cic.idle import IDLE_REASON, idle_changes
+from sim.cic.listeners import Route
+from sim.cic.store import DAY, Store
+from sim.core.errors import InputError
+from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionState
+from sim.core.protocol import Refused
+from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
+
+if TYPE_CHECKING:
+    from sim.cic.settings import NodeSettings
+    from sim.core.config import CicConfig
+    from sim.core.protocol import SmsCore
+
+__all__ = ["PARTIES", "Records"]
+
+PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
+
+
+class Records:
+    """Interactions, store and mirror of a node (mixed into ``CicNode``)."""
+
+    config: CicConfig
+    settings: NodeSettings
+    core: SmsCore
+    wires: dict[str, BrokerWire]
+    clock: Callable[[], float]
+    mirror_to: Callable[[dict[str, Any]], Awaitable[None]] | None
+    _http: Http | None
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+        self._marks: dict[str, tuple[float, int, str]] = {}
+        self._reasons: dict[str, str] = {}
+        self._owners: dict[str, str] = {}  # correlation -> interaction id, for consolidated MTs' DRs
+        self._next_purge = 0.0
+
+    def error(self, message: str, level: str = "error") -> None:  # pragma: no cover - CicNode's
+        raise NotImplementedError
+
+    def _new_core(self) -> SmsCore:  # pragma: no cover - CicNode's
+        raise NotImplementedError
+
+    def _active(self) -> bool:  # pragma: no cover - CicNode's
+        raise NotImplementedError
+
+    # -- the store ------------------------------------------------------------------------------------
+
+    def open_store(self, path: str) -> None:
+        """Open (or create) the SQLite file."""
+        self.store = Store(path)
+
+    def close_store(self) -> None:
+        """Close the SQLite file."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _db(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the node is not started (no store)")
+        return self.store
+
+    def purge(self) -> list[str]:
+        """Delete data older than ``sms.purge_days`` (seed, "Configure SMS Purge Data setting")."""
+        now = self.clock()
+        self._next_purge = now + DAY
+        gone = self._db().purge(self.config.sms.purge_days, now)
+        if gone:
+            days = self.config.sms.purge_days
+            self.error(f"purged {len(gone)} interaction(s) older than {days} days", "info")
+        return gone
+
+    # -- views ----------------------------------------------------------------------------------------
+
+    def interactions(self) -> list[Interaction]:
+        """Every interaction the core holds."""
+        return self.core.interactions()
+
+    def view(self, interaction: Interaction) -> dict[str, Any]:
+        """An interaction as the node shows, stores and mirrors it."""
+        record = interaction.to_dict()
+        record["deliveries"] = self._db().deliveries_of(interaction.id)
+        if interaction.id in self._reasons:
+            record["disconnect_reason"] = self._reasons[interaction.id]
+        return record
+
+    def interaction_views(self) -> list[dict[str, Any]]:
+        """Every interaction's record."""
+        return [self.view(i) for i in self.interactions()]
+
+    def _mark(self, interaction: Interaction) -> None:
+        self._marks[interaction.id] = (interaction.updated_at, len(interaction.transcript),
+                                       interaction.state.value)
+
+    def _changed(self) -> list[Interaction]:
+        out = []
+        for interaction in self.interactions():
+            mark = (interaction.updated_at, len(interaction.transcript), interaction.state.value)
+            if self._marks.get(interaction.id) != mark:
+                out.append(interaction)
+        return out
+
+    async def _commit(self, changed: Sequence[Interaction]) -> None:
+        for interaction in changed:
+            record = self.view(interaction)
+            self._db().put_interaction(record)
+            self._mark(interaction)
+            if self.mirror_to is not None:
+                try:
+                    await self.mirror_to({"interaction": record, "at": self.clock()})
+                except Exception as exc:  # the backup being gone must not stop the active node
+                    self.error(f"mirror of interaction {interaction.id} to the backup failed: "
+                               f"{type(exc).__name__}: {exc}", "warning")
+
+    # -- pushes ---------------------------------------------------------------------------------------
+
+    async def handle_push(self, request: web.Request, route: Route) -> web.StreamResponse:
+        """An MO or DR push on the active node: parse, hand to the core, store, mirror, answer."""
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            self.error(f"invalid SMS request to {route.path} (broker {route.broker}): {exc.text}")
+            return web.Response(status=413, text=exc.text or "request body too large")
+        wire, now = self.wires[route.broker], self.clock()
+        content_type = request.headers.get("Content-Type", "")
+        try:
+            if route.kind == "mo":
+                return await self._mo(wire.parse_mo(request.query_string, content_type, body, now), now)
+            return await self._dr(wire.parse_dr(request.query_string, content_type, body, now), now)
+        except InputError as exc:
+            self.error(f"invalid SMS request to {route.path} (broker {route.broker}, {route.kind}): {exc}")
+            return web.Response(status=exc.status if 400 <= exc.status < 500 else 400, text=str(exc))
+
+    async def _mo(self, sms: InboundSms, now: float) -> web.StreamResponse:
+        received = self.core.receive(sms, now)
+        if not received.duplicate:  # a retried push is answered 2xx again and adds nothing
+            await self._commit([received.interaction])
+        return web.Response(text="OK")
+
+    async def _dr(self, receipt: DeliveryReceipt, now: float) -> web.StreamResponse:
+        self.core.delivery_receipt(receipt, now)
+        hit = self._db().set_delivery_state(receipt.broker, receipt.message_id, receipt.state.value,
+                                            receipt.raw_status, now)
+        if hit is None:
+            self.error(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
+                       "warning")
+        else:
+            found = [i for i in self.interactions() if i.id == hit[0]]
+            await self._commit(found)
+        return web.Response(text="OK")
+
+    # -- agent sends ----------------------------------------------------------------------------------
+
+    async def send(self, to: str, text: str, *, sender: str = "", account: str = "", classification: str = "",
+                   interaction_id: str = "", party: str = "agent") -> dict[str, Any]:
+        """Send an MT as an agent, a workgroup or a handler.
+
+        Args:
+            to: the destination as typed (outbound routes match on it).
+            text: the message.
+            sender: who sends (a user, workgroup or handler name), shown on the transcript.
+            account: use this account of the routed broker instead of the route's (its Local Address too).
+            classification: the sender's phone number classification (outbound access control).
+            interaction_id: the interaction the message belongs to.
+            party: ``agent``, ``workgroup`` or ``handler``.
+
+        Raises:
+            InputError: 400 for bad arguments, 404 for an unknown interaction, 503 on a node that is not
+                active, or the core's refusal status (no route 404, access denied 403, ...).
+        """
+        self._check_send(to, text, account, interaction_id, party)
+        who = f"{party}:{sender}" if sender else party
+        result = self.core.send(OutboundSms(to, text, classification, who, interaction_id), self.clock())
+        if isinstance(result, Refused):
+            raise InputError(result.reason, result.status)
+        changed = self._changed()
+        owner = interaction_id or next((i.id for i in changed if any(
+            e.message_id == result.correlation for e in i.transcript)), "")
+        if owner:
+            self._owners[result.correlation] = owner
+        await self._commit(changed)
+        results = await self.send_requests(self._with_account(result.requests, account))
+        return {"correlation": result.correlation, "recipient": result.recipient, "held": result.held,
+                "interaction_id": owner, "requests": [r.to_dict() for r in results]}
+
+    def _check_send(self, to: str, text: str, account: str, interaction_id: str, party: str) -> None:
+        if not self._active():
+            raise InputError(f"CIC node {self.settings.name} is not the active node", 503)
+        if party not in PARTIES:
+            raise InputError(f"party must be one of {', '.join(PARTIES)} (got {party!r})")
+        if not to or not text:
+            raise InputError("'to' and 'text' must not be empty")
+        if account and not any(b.account(account) for b in self.config.brokers):
+            raise InputError(f"account {account!r} is not an account of any broker", 422)
+        if interaction_id and not any(i.id == interaction_id for i in self.interactions()):
+            raise InputError(f"no interaction {interaction_id!r}", 404)
+
+    def _with_account(self, requests: Sequence[MtRequest], account: str) -> list[MtRequest]:
+        out = []
+        for mt in requests:
+            broker = self.config.broker(mt.broker)
+            chosen = broker.account(account) if broker and account else None
+            out.append(replace(mt, account=chosen.id, sender=chosen.local_address) if chosen else mt)
+        return out
+
+    async def send_requests(self, requests: Sequence[MtRequest]) -> list[SendResult]:
+        """Send MT requests in order; accepted ones are remembered for their delivery receipts."""
+        if self._http is None:
+            raise RuntimeError("the node is not started (no HTTP client)")
+        results, touched = [], set()
+        for mt in requests:
+            broker = self.config.broker(mt.broker)
+            assert broker is not None  # the core routes to configured brokers only
+            result = await self.wires[mt.broker].send(self._http, mt, self.public_dr_url(broker))
+            results.append(result)
+            owner = mt.interaction_id or self._owners.get(mt.correlation, "")
+            if not result.accepted:
+                self.error(f"MT to {mt.recipient} through broker {mt.broker} failed: HTTP {result.status} "
+                           f"{result.reason}")
+            for message_id in result.message_ids:
+                self._db().put_delivery(mt.broker, message_id, owner, mt.correlation, at=self.clock())
+                touched.add(owner)
+        await self._commit([i for i in self.interactions() if i.id in touched])
+        return results
+
+    def public_dr_url(self, broker: Any) -> str:  # pragma: no cover - CicNode's
+        raise NotImplementedError
+
+    # -- timers ---------------------------------------------------------------------------------------
+
+    async def run_timers(self) -> None:
+        """One round of the timer task: consolidated MTs due, the idle timeout, the daily purge."""
+        now = self.clock()
+        if self._active():
+            due = self.core.due(now)
+            if due:
+                await self.send_requests(due)
+            await self.sweep_idle(now)
+        if now >= self._next_purge:
+            self.purge()
+
+    async def sweep_idle(self, now: float) -> list[str]:
+        """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made."""
+        changes = idle_changes(self.interactions(), self.config.web_services.for_sms(), now)
+        if not changes:
+            return []
+        states = {c.after.id: c.after.state.value for c in changes}
+        snapshot = self.core.snapshot()
+        for record in snapshot.get("interactions", []):
+            record["state"] = states.get(record["id"], record["state"])
+        self.core.restore(snapshot)  # the core's own interface: the only way to change state from outside
+        for change in changes:
+            if change.after.state is InteractionState.DISCONNECTED:
+                self._reasons[change.after.id] = IDLE_REASON
+        await self._commit([i for i in self.interactions() if i.id in states])
+        return sorted(states)
+
+    # -- mirror and recovery --------------------------------------------------------------------------
+
+    def accept_mirror(self, record: dict[str, Any]) -> None:
+        """Keep a mirrored record (backup side); an older copy never replaces a newer one.
+
+        Raises:
+            InputError: the record is not ``{"interaction": <interaction record>, "at": <seconds>}``.
+        """
+        if not isinstance(record, dict) or not isinstance(record.get("at"), (int, float)):
+            raise InputError("a mirror record must be an object with 'interaction' and a numeric 'at'")
+        interaction = Interaction.from_dict(record.get("interaction") or {})
+        kept = self._db().mirror_record(interaction.id)
+        if kept is not None:
+            old = Interaction.from_dict(kept["interaction"])
+            if (old.updated_at, len(old.transcript)) > (interaction.updated_at, len(interaction.transcript)):
+                return
+        self._db().put_mirror({"interaction": record["interaction"], "at": float(record["at"])})
+
+    def full_sync_records(self) -> list[dict[str, Any]]:
+        """Every interaction as a mirror record (for a backup that comes back)."""
+        now = self.clock()
+        return [{"interaction": self.view(i), "at": now} for i in self.interactions()]
+
+    def recover(self) -> int:
+        """Take over the mirrored interactions (promotion with recovery in effect); returns how many."""
+        db = self._db()
+        records = [r["interaction"] for r in db.mirror_records()]
+        self.core.restore({"version": SNAPSHOT_VERSION, "interactions": records})
+        for record in records:
+            db.put_interaction(record)
+            for d in record.get("deliveries", []):
+                db.put_delivery(d["broker"], d["message_id"], record["id"], d["correlation"],
+                                at=float(d["at"]), state=d.get("state", ""),
+                                raw_status=d.get("raw_status", ""))
+            if record.get("disconnect_reason"):
+                self._reasons[record["id"]] = str(record["disconnect_reason"])
+        for interaction in self.interactions():
+            self._mark(interaction)
+        return len(records)
+
+    def reset_core(self) -> None:
+        """A fresh, empty core (promotion without recovery: the interactions are lost)."""
+        self.core = self._new_core()
+        self._db().clear(("interactions", "deliveries"))
+        self._marks.clear()
+        self._reasons.clear()
+        self._owners.clear()
+
+    def reset(self) -> None:
+        """Forget interactions, store rows, the mirror and the log (between tests)."""
+        self.reset_core()
+        self._db().clear()
+        self.log.clear()  # type: ignore[attr-defined]

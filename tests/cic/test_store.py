@@ -1,0 +1,65 @@
+"""Tests of sim.cic.store: WAL mode, interactions, mirror, deliveries and purge by age."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.cic.store import DAY, Store
+
+
+def record(interaction_id: str, updated_at: float) -> dict[str, Any]:
+    """A minimal interaction record."""
+    return {"id": interaction_id, "updated_at": updated_at, "transcript": []}
+
+
+def test_the_store_is_in_wal_mode(tmp_path: Path) -> None:
+    """PRAGMA journal_mode answers wal, and a -wal file sits next to the database once written."""
+    store = Store(tmp_path / "n.sqlite")
+    store.put_interaction(record("a", 1.0))
+    assert "wal" == store.journal_mode()
+    assert (tmp_path / "n.sqlite-wal").exists()
+    store.close()
+
+
+def test_purge_deletes_what_was_last_updated_more_than_n_days_ago(tmp_path: Path) -> None:
+    """With now injected: 31 days old goes, 29 days old stays, in every table."""
+    store = Store(tmp_path / "n.sqlite")
+    now = 100 * DAY
+    store.put_interaction(record("old", now - 31 * DAY))
+    store.put_interaction(record("new", now - 29 * DAY))
+    store.put_mirror({"interaction": record("m-old", 0.0), "at": now - 40 * DAY})
+    store.put_delivery("k", "id-1", "old", "c1", at=now - 31 * DAY)
+    assert ["m-old", "old"] == store.purge(30, now)
+    assert (["new"], [], []) == ([r["id"] for r in store.interactions()], store.mirror_records(),
+                                 store.deliveries_of("old"))
+    store.close()
+
+
+def test_rows_survive_reopening_and_clear_empties_the_named_tables(tmp_path: Path) -> None:
+    """A node restarted on the same file finds its rows; clear(("interactions",)) keeps the mirror."""
+    path = tmp_path / "n.sqlite"
+    store = Store(path)
+    store.put_interaction(record("a", 1.0))
+    store.put_mirror({"interaction": record("b", 2.0), "at": 2.0})
+    store.close()
+    store = Store(path)
+    assert (1, ["b"]) == (store.count(), [r["interaction"]["id"] for r in store.mirror_records()])
+    store.clear(("interactions",))
+    assert (0, 1) == (store.count(), len(store.mirror_records()))
+    with pytest.raises(ValueError, match="unknown table"):
+        store.clear(("users",))
+    store.close()
+
+
+def test_a_delivery_state_is_recorded_only_for_a_known_message(tmp_path: Path) -> None:
+    """set_delivery_state returns the interaction and correlation, or None for an unknown id."""
+    store = Store(tmp_path / "n.sqlite")
+    store.put_delivery("k", "id-1", "i1", "c1", at=1.0)
+    assert ("i1", "c1") == store.set_delivery_state("k", "id-1", "delivered", "Carrier Success/200", 2.0)
+    assert store.set_delivery_state("k", "nope", "delivered", "", 2.0) is None
+    assert [{"broker": "k", "message_id": "id-1", "correlation": "c1", "state": "delivered",
+             "raw_status": "Carrier Success/200", "at": 2.0}] == store.deliveries_of("i1")
+    store.close()
