@@ -19,16 +19,17 @@ __all__ = ["main"]
 # subcommand -> (module with main(argv), one-line help). Imported only when used, so that `smslab segment`
 # does not pay for aiohttp, mitmproxy or cryptography.
 DELEGATED: dict[str, tuple[str, str]] = {
-    "up": ("scenarios.up", "start the whole lab (fakes, proxy, CIC pair, control API) and serve until Ctrl-C"),
+    "up": ("scenarios.up", "start the whole lab (fakes, proxy, CIC pair, control API); serve until Ctrl-C"),
     "run": ("scenarios.run", "run scenarios (every built-in one by default) against a lab"),
-    "serve": ("scenarios.serve", "run one component standalone (kaleyra, portico, http-broker, cic, proxy)"),
+    "failover": ("scenarios.failover", "an MO stream across a kill of the active node: loss, doubles, gap"),
+    "serve": ("scenarios.serve", "run one component alone (kaleyra, portico, http-broker, cic, proxy)"),
     "proxy": ("sim.proxy.cli", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.pki", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
     "ssl-matrix": ("certs.matrix", "run the SSL negotiation experiments between the lab's parties"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "fakes": ("fakes.bench", "MT ingest of the fake Kaleyra beside a bare aiohttp handler"),
-    "proxy": ("sim.proxy.bench", "MOs through proxy -> active node -> core -> store beside straight to the node"),
+    "proxy": ("sim.proxy.bench", "MOs through the proxy to the active node, beside straight to it"),
 }
 
 
