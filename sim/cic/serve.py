@@ -1,0 +1,171 @@
+"""``smslab serve cic --role primary|backup``: run one CIC node standalone until signalled.
+
+Reads the lab file (``--config``): the CIC sections (``sms``, ``brokers``, ``server_parameters``,
+``web_services``, ``core``) and the node's own settings at ``cic.nodes.<role>``; other sections are left to
+their owners. ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the file's ports, so that a
+restarted node can take the ports of the process it replaces. The node starts ACTIVE when it is the primary
+and BACKUP when it is the backup, unless ``--start-as`` says otherwise; ``--peer`` makes it mirror to
+another node's control API from the start.
+
+Once every socket listens it prints one JSON line, ``{"name", "role", "control_url", "sms_urls", "dr_urls",
+"bound_ports", "pid"}``, and serves until SIGINT or SIGTERM (exit 0). A bad configuration prints every
+problem to stderr and exits 2; so does a port that cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from sim.cic.node import CicNode
+from sim.cic.roles import Role
+from sim.cic.settings import NodeSettings, read_node_settings
+from sim.core.config import CicConfig
+from sim.core.errors import ConfigError, Problem
+from sim.core.schema import Reader
+from sim.core.validation import load_cic_config
+
+__all__ = ["CIC_SECTIONS", "build", "load", "main", "ready_line", "run"]
+
+CIC_SECTIONS = ("sms", "brokers", "server_parameters", "web_services", "core")
+"""The top-level sections of the lab file that make the CIC configuration."""
+
+
+def _port_pair(text: str) -> tuple[int, int]:
+    configured, sep, bound = text.partition("=")
+    try:
+        pair = int(configured), int(bound)
+    except ValueError:
+        pair = (-1, -1)
+    if not sep or not 0 < pair[0] <= 65535 or not 0 <= pair[1] <= 65535:
+        raise argparse.ArgumentTypeError(f"must be CONFIGURED=BOUND, e.g. 8080=0 (got {text!r})")
+    return pair
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smslab serve cic", description="Run one simulated CIC node standalone.")
+    p.add_argument("--role", required=True, choices=["primary", "backup"],
+                   help="which node of the pair: its settings are cic.nodes.ROLE in the config file")
+    p.add_argument("--config", type=Path, help="the lab YAML file (an empty CIC configuration without one)")
+    p.add_argument("--start-as", choices=[r.value for r in Role],
+                   help="the role it starts in (default: active for the primary, backup for the backup)")
+    p.add_argument("--port-map", type=_port_pair, action="append", default=[], metavar="CONFIGURED=BOUND",
+                   help="bind this port for a configured Incoming HTTP Port (0 = any free port); repeatable")
+    p.add_argument("--control-port", type=int, help="the control API's port (default: the file's, else any)")
+    p.add_argument("--host", help="the address every socket binds (default: the file's, else 127.0.0.1)")
+    p.add_argument("--peer", default="", help="a peer node's control URL to mirror interactions to")
+    return p
+
+
+def load(config: Path | None, name: str) -> tuple[CicConfig, NodeSettings]:
+    """The CIC configuration and the node's settings from the lab file (defaults without one).
+
+    Raises:
+        ConfigError: the file cannot be read, or has problems (every one listed).
+    """
+    source = str(config) if config is not None else ""
+    data = _read_yaml(config) if config is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("(top)", data, "must be a mapping of sections")], source)
+    problems: list[Problem] = []
+    try:
+        cic = load_cic_config(data, source, sections=tuple(k for k in data if k not in CIC_SECTIONS))
+    except ConfigError as exc:
+        problems += exc.problems
+        cic = CicConfig()
+    nodes = Reader(data.get("cic"), "cic").child("nodes", None)
+    settings = read_node_settings(nodes, name)
+    problems += nodes.problems
+    if problems:
+        raise ConfigError(problems, source)
+    return cic, settings
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problem = Problem("(file)", str(path), f"cannot be read as YAML: {exc}")
+        raise ConfigError([problem], str(path)) from exc
+    return {} if data is None else data
+
+
+def build(args: argparse.Namespace) -> CicNode:
+    """The node the arguments describe (not started).
+
+    Raises:
+        ConfigError: the configuration has problems.
+    """
+    config, settings = load(args.config, args.role)
+    changes: dict[str, Any] = {"ports": {**settings.ports, **dict(args.port_map)}}
+    if args.control_port is not None:
+        changes["control_port"] = args.control_port
+    if args.host:
+        changes["host"] = args.host
+    settings = replace(settings, **changes)
+    default = Role.ACTIVE if args.role == "primary" else Role.BACKUP
+    start_as = Role(args.start_as) if args.start_as else default
+    return CicNode(config, settings, role=start_as)
+
+
+def ready_line(node: CicNode) -> dict[str, Any]:
+    """What the node prints once it listens."""
+    return {"name": node.settings.name, "role": node.role.value, "control_url": node.control_url,
+            "sms_urls": node.sms_urls, "dr_urls": node.dr_urls,
+            "bound_ports": {str(k): v for k, v in node.bound_ports.items()}, "pid": os.getpid()}
+
+
+async def run(node: CicNode, *, peer: str = "", stop: asyncio.Event | None = None,
+              out: TextIO | None = None) -> int:
+    """Start ``node``, print its ready line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
+    out = out or sys.stdout
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await node.start()
+    except BaseException:
+        await node.stop()  # a port that is taken leaves the half-started node's session and store open
+        raise
+    try:
+        if peer:
+            await node.set_peer_url(peer)
+        out.write(json.dumps(ready_line(node)) + "\n")
+        out.flush()
+        await stop.wait()
+    finally:
+        await node.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``smslab serve cic``; 0 after a signal, 2 for a bad configuration or a port that is taken."""
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_main(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"smslab serve cic: cannot listen: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _main(args: argparse.Namespace) -> int:
+    # CicNode needs a running loop (its sockets and timer task), so it is built inside asyncio.run.
+    return await run(build(args), peer=args.peer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
