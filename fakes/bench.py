@@ -11,6 +11,12 @@ Three measurements, printed side by side, exit 1 when a target is missed:
 3. **Memory.** A fresh process drives ``--mts`` MTs through the fake's model, capture and DLR code below the
    socket layer (``KaleyraFake.submit``) and reads its RSS after a tenth and after all of them.
    Target: RSS at the end <= 1.2 x RSS after the first tenth (the capture and the queues are bounded).
+
+Read the ingest ratio with the two "server CPU per MT" rows beside it (information, not targets): they
+give each server's CPU time per MT, measured on the servers' process during its own slices. The rate
+ratio is end to end, through one aiohttp client; where that client is busy a whole core while loading
+the bare handler (the footer says how busy), the bare rate is the generator's ceiling, not the handler's,
+and the rate ratio comes out above the cost ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import asyncio
 import base64
 import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -170,26 +177,48 @@ async def _count(session: aiohttp.ClientSession, sink: str) -> int:
         return int(json.loads(await resp.read())["count"])
 
 
-async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: int,
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process, or of child ``pid`` (Linux /proc; 0.0 elsewhere)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: int, *, servers_pid: int,
                   rounds: int = 5) -> dict[str, float]:
     # The servers take turns in short slices (bare, fake, fake without DLRs; ``rounds`` times), so a
     # change in background load during the run hits all three alike instead of biasing one of them.
-    for name in ("bare", "fake", "quiet"):
+    # The CPU time of the servers' process is read around each slice: only one server is loaded at a
+    # time, so it is that server's cost per MT, whatever the load generator can offer.
+    names = ("bare", "fake", "quiet")
+    for name in names:
         await _load(urls[name], min(1.0, seconds), concurrency)  # warm up connections and code paths
-    total = {"bare": 0, "fake": 0, "quiet": 0}
+    total = dict.fromkeys(names, 0)
+    cpu = dict.fromkeys(names, 0.0)
+    bare_generator = 0.0
     dlrs = 0
     part = seconds / rounds
     async with aiohttp.ClientSession() as session:
         await asyncio.sleep(0.5)
         for _ in range(rounds):
-            total["bare"] += await _load(urls["bare"], part, concurrency)
-            before = await _count(session, sink)
-            total["fake"] += await _load(urls["fake"], part, concurrency)
-            dlrs += await _count(session, sink) - before
-            total["quiet"] += await _load(urls["quiet"], part, concurrency)
-    return {"bare_rate": total["bare"] / seconds, "fake_rate": total["fake"] / seconds,
-            "quiet_rate": total["quiet"] / seconds, "mts": total["fake"], "dlrs": dlrs,
-            "dlr_rate": dlrs / seconds}
+            for name in names:
+                before = await _count(session, sink) if name == "fake" else 0
+                server_cpu, own_cpu = _cpu_seconds(servers_pid), _cpu_seconds()
+                total[name] += await _load(urls[name], part, concurrency)
+                cpu[name] += _cpu_seconds(servers_pid) - server_cpu
+                if name == "bare":
+                    bare_generator += _cpu_seconds() - own_cpu
+                if name == "fake":
+                    dlrs += await _count(session, sink) - before
+    out = {f"{name}_rate": total[name] / seconds for name in names}
+    out.update({f"{name}_cpu_us": 1e6 * cpu[name] / max(total[name], 1) for name in names})
+    return {**out, "mts": total["fake"], "dlrs": dlrs, "dlr_rate": dlrs / seconds,
+            "generator_busy": bare_generator / seconds}
 
 
 def _table(ingest: dict[str, float], memory: dict[str, Any]) -> tuple[list[str], bool]:
@@ -212,6 +241,13 @@ def _table(ingest: dict[str, float], memory: dict[str, Any]) -> tuple[list[str],
                      f"{'PASS' if ok else 'MISS'}")
     lines.append(f"{'MT ingest, DLRs off (MT/s, not a target)':<44}{ingest['quiet_rate']:>10.0f}"
                  f"{ingest['bare_rate']:>10.0f}{quiet:>8.2f}  {'':<8}info")
+    if ingest.get("bare_cpu_us"):
+        # Cost, not rate: bare / fake, so 1.0 would be "as cheap as the bare handler" (not a target).
+        bare_cpu = ingest["bare_cpu_us"]
+        for label, key in (("server CPU per MT (us), DLRs on", "fake_cpu_us"),
+                           ("server CPU per MT (us), DLRs off", "quiet_cpu_us")):
+            lines.append(f"{label:<44}{ingest[key]:>10.0f}{bare_cpu:>10.0f}"
+                         f"{bare_cpu / max(ingest[key], 1e-9):>8.2f}  {'':<8}info")
     return lines, passed
 
 
@@ -241,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     sink_proc, sink = _spawn("--role", "sink")
     servers_proc, urls = _spawn("--role", "servers", "--dr-url", sink["url"] + "/dr")
     try:
-        ingest = asyncio.run(_ingest(urls, sink["url"], args.seconds, args.concurrency))
+        ingest = asyncio.run(_ingest(urls, sink["url"], args.seconds, args.concurrency,
+                                     servers_pid=servers_proc.pid))
     finally:
         for proc in (servers_proc, sink_proc):
             proc.terminate()
@@ -255,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     lines, passed = _table(ingest, memory)
     print("\n".join(lines))
     held, total = memory["captured"]["held"], memory["captured"]["total"]
-    print(f"(load: {args.concurrency} workers x {args.seconds:g} s per server; memory run: "
+    print(f"(load: {args.concurrency} workers x {args.seconds:g} s per server, the generator busy "
+          f"{ingest['generator_busy']:.0%} of a core while loading the bare handler; memory run: "
           f"{memory['seconds']:.1f} s, {held} records held of {total} captured)")
     return 0 if passed else 1
 

@@ -66,7 +66,8 @@ by the middleware to wire routes only) and duplicate_mo, drop_dlr, reorder_dlr (
 **Pushes** (``push.py``): ``Push(kind, url, body, content_type, method, headers, auth, message_id)``
 with ``Push.form(kind, url, fields, auth=..., headers=..., message_id=...)``, ``Push.json(...)``,
 ``Push.query(...)`` (GET); ``RetryPolicy(interval, total, backoff).delay(failures)``; ``Pusher`` (one
-``ClientSession``; ``submit``, ``attempts``, ``stats``); ``Attempt(seq, kind, url, at, attempt, status,
+lean keep-alive ``http1.Http1Pool``, pushes sent from callbacks; ``submit``, ``attempts``, ``stats``);
+``Attempt(seq, kind, url, at, attempt, status,
 error, outcome, message_id)``; success is any 2xx, anything else or a connection error is retried.
 
 **Wire helpers** (``wire.py``): ``params(request)`` (query then form, strict UTF-8), ``query_fields``,

@@ -183,7 +183,7 @@ class FakeBroker:
         if request.path.startswith(INSPECT_PREFIX):
             return await handler(request)
         try:
-            fault = self.faults.for_request(request.path)
+            fault = self.faults.for_request(request.path) if self.faults.armed else None
             if fault is not None:
                 return await self._apply(fault, request, handler)
             return await handler(request)

@@ -155,6 +155,11 @@ class FaultHook:
         """Remove every fault."""
         self._faults = []
 
+    @property
+    def armed(self) -> bool:
+        """Whether any fault is active (the hot paths skip the checks when none is)."""
+        return bool(self._faults)
+
     def active(self) -> list[Fault]:
         """The active faults, in the order they are checked."""
         return list(self._faults)

@@ -1,24 +1,23 @@
 """MO and DR pushes with retries, through one lean keep-alive HTTP/1.1 client per fake (``http1``).
 
-A push is a value (``Push``); ``Pusher.submit`` queues it and returns at once. ``concurrency`` worker
-tasks send queued pushes; a push that gets a non-2xx answer or a connection error is put back in one
-retry heap (``DlrScheduler`` again: one task, not one per push) for the next delay of the
-``RetryPolicy``, scaled by ``time_scale``. Every attempt is recorded, bounded; pending pushes are
+A push is a value (``Push``); ``Pusher.submit`` sends it at once, or queues it while ``concurrency``
+pushes are in flight, and returns without waiting. A push that gets a non-2xx answer or a connection error
+is put back in one retry heap (``DlrScheduler`` again: one task, not one per push) for the next delay of
+the ``RetryPolicy``, scaled by ``time_scale``. Every attempt is recorded, bounded; pending pushes are
 bounded too (``max_pending``), so a dead customer URL cannot grow memory without end.
 Push faults (duplicate MO, dropped or reordered DLR) are checked here, once, in ``submit``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
+import functools
 import json as jsonlib
 import re
 import ssl as ssllib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -27,7 +26,7 @@ from fakes.common.dlr import DlrScheduler
 from fakes.common.faults import FaultHook, FaultKind
 from fakes.common.http1 import Http1Pool
 
-__all__ = ["Attempt", "Push", "Pusher", "RetryPolicy"]
+__all__ = ["Attempt", "Push", "Pusher", "RetryPolicy", "form_value"]
 
 FieldsLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -102,6 +101,7 @@ class Push:
         return cls(kind, url + sep + urlencode(list(_pairs(fields))), method="GET", **kw)
 
 
+@functools.lru_cache(maxsize=64)
 def _basic(username: str, password: str) -> str:
     """An ``Authorization: Basic`` value (UTF-8 credentials, RFC 7617)."""
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -110,14 +110,19 @@ def _basic(username: str, password: str) -> str:
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.\-~]*")
 
 
-def _quote(text: str) -> str:
-    # Most DR/MO fields are plain tokens: skip quote_plus for them (pushes are on the DLR hot path).
-    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
+def form_value(text: str) -> str:
+    """One name or value of a form body, encoded as ``Push.form`` (and ``urlencode``, UTF-8) encode it."""
+    # Most DR/MO fields are plain tokens or E.164 numbers: skip quote_plus for them (the DLR hot path).
+    if _UNRESERVED.fullmatch(text):
+        return text
+    if text[:1] == "+" and text[1:].isascii() and text[1:].isdigit():
+        return "%2B" + text[1:]
+    return quote_plus(text)
 
 
 def _form(fields: FieldsLike) -> bytes:
     """``urlencode`` with UTF-8, the same bytes, faster for plain values."""
-    return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in _pairs(fields)).encode("ascii")
+    return "&".join(f"{form_value(k)}={form_value(v)}" for k, v in _pairs(fields)).encode("ascii")
 
 
 def _pairs(fields: FieldsLike) -> Iterable[tuple[str, str]]:
@@ -157,15 +162,19 @@ class Attempt:
                 "message_id": self.message_id}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job:
     push: Push
     attempt: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Pusher:
     """Sends pushes with retries and records every attempt.
+
+    Pushes are sent from callbacks, not tasks: ``submit`` writes a push at once when fewer than
+    ``concurrency`` are in flight (else it waits in a queue), and each answer, read by the connection's
+    protocol, records the attempt and sends the next queued push. A fake pushes one DLR per MT from the
+    loop that serves the MTs, so this path is kept short (``smslab bench fakes``).
 
     Args:
         clock: the fake's clock (attempt times, retry waits).
@@ -178,6 +187,7 @@ class Pusher:
         timeout: seconds per attempt before it counts as a connection error.
         ssl: client TLS for ``https`` targets (an ``SSLContext``, ``False`` to skip verification, or
             ``None`` for the default trust store).
+        on_error: called with an unexpected exception raised while handling an answer.
     """
 
     def __init__(self, clock: Clock, policy: RetryPolicy, faults: FaultHook, *, time_scale: float = 1.0,
@@ -191,21 +201,21 @@ class Pusher:
         self.counts = {"submitted": 0, "delivered": 0, "gave_up": 0, "dropped": 0, "overflow": 0,
                        "in_flight": 0}
         self._seq = 0
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._retries: DlrScheduler[_Job] = DlrScheduler(clock, self._queue.put_nowait, limit=max_pending,
+        self._queue: deque[_Job] = deque()
+        self._retries: DlrScheduler[_Job] = DlrScheduler(clock, self._requeue, limit=max_pending,
                                                          on_error=on_error)
-        self._workers: list[asyncio.Task[None]] = []
         self._pool: Http1Pool | None = None
+        self._headers: dict[tuple[Any, ...], dict[str, str]] = {}
 
     @property
     def pending(self) -> int:
         """Pushes queued, waiting for a retry, or in flight."""
-        return self._queue.qsize() + len(self._retries.heap) + self.counts["in_flight"]
+        return len(self._queue) + len(self._retries.heap) + self.counts["in_flight"]
 
     def submit(self, push: Push) -> bool:
         """Queue ``push`` (after the push-fault check); ``False`` when dropped by a fault or the bound."""
         self.counts["submitted"] += 1
-        fault = self.faults.for_push(push.kind, push.url)
+        fault = self.faults.for_push(push.kind, push.url) if self.faults.armed else None
         if fault is not None and fault.kind is FaultKind.DROP_DLR:
             self._record(_Job(push), None, "not sent: fault drop_dlr", "dropped")
             self.counts["dropped"] += 1
@@ -217,38 +227,31 @@ class Pusher:
         if fault is not None and fault.kind is FaultKind.REORDER_DLR:
             self._retries.schedule(fault.delay, _Job(push))  # later DLRs overtake this one
             return True
-        self._queue.put_nowait(_Job(push))
+        self._queue.append(_Job(push))
         if fault is not None and fault.kind is FaultKind.DUPLICATE_MO:
-            self._queue.put_nowait(_Job(push))  # the same MO, delivered twice (a broker retry race)
+            self._queue.append(_Job(push))  # the same MO, delivered twice (a broker retry race)
+        self._pump()
         return True
 
     async def start(self) -> None:
-        """Open the session and start the workers and the retry task (on the running loop)."""
+        """Open the connection pool, start the retry task and send what was queued (on the running loop)."""
         if self._pool is not None:
             return
         self._pool = Http1Pool(self.ssl, idle_per_host=self.concurrency)
-        loop = asyncio.get_running_loop()
-        self._workers = [loop.create_task(self._work(), name=f"smslab-push-{i}")
-                         for i in range(self.concurrency)]
         self._retries.start()
+        self._pump()
 
     async def stop(self) -> None:
-        """Stop the workers and the retry task, and close the session; queued pushes are kept."""
-        for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._workers = []
+        """Stop the retry task and close the connections; queued pushes are kept, in-flight ones dropped."""
         await self._retries.stop()
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            await pool.close()
+        self.counts["in_flight"] = 0
 
     def clear(self) -> None:
         """Forget queued and retrying pushes and the attempt log."""
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._queue.clear()
         self._retries.clear()
         self.attempts.clear()
 
@@ -257,35 +260,53 @@ class Pusher:
         return {**self.counts, "pending": self.pending, "retry": self.policy.to_json(),
                 "time_scale": self.time_scale}
 
-    async def _work(self) -> None:
-        while True:
-            job = await self._queue.get()
-            self.counts["in_flight"] += 1
-            try:
-                await self._attempt(job)
-            except Exception as exc:  # a bug must not silently kill a worker: keep it for fake.check()
-                if self.on_error is None:
-                    raise
-                self.on_error(exc)
-            finally:
-                self.counts["in_flight"] -= 1
+    def _requeue(self, job: _Job) -> None:
+        self._queue.append(job)
+        self._pump()
 
-    async def _attempt(self, job: _Job) -> None:
+    def _pump(self) -> None:
+        while self._pool is not None and self._queue and self.counts["in_flight"] < self.concurrency:
+            self._send(self._queue.popleft())
+
+    def _send(self, job: _Job) -> None:
         assert self._pool is not None
-        push, status, error = job.push, None, ""
-        started = self.clock.now()
-        headers = dict(push.headers)
-        if push.auth:
-            headers["Authorization"] = _basic(*push.auth)
-        if push.content_type:
-            headers["Content-Type"] = push.content_type
+        push, started = job.push, self.clock.now()
+        self.counts["in_flight"] += 1
+
+        def done(status: int | None, _: bytes, error: BaseException | None) -> None:
+            self._answered(job, started, status, error)
+
         try:
-            status, _ = await self._pool.request(push.method, push.url, headers, push.body or b"",
-                                                 self.timeout)
-        # ValueError covers an answer that is not HTTP/1.1 (http1.ResponseError) or a garbled length.
-        except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) \
-                as exc:
-            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            self._pool.send(push.method, push.url, self._headers_of(push), push.body, timeout=self.timeout,
+                            done=done)
+        except ValueError as exc:  # a URL or header the client refuses before sending (http1.ResponseError)
+            done(None, b"", exc)
+
+    def _headers_of(self, push: Push) -> dict[str, str]:
+        # Pushes of one fake share a handful of header sets: build each once (bounded).
+        key = (push.headers, push.auth, push.content_type)
+        headers = self._headers.get(key)
+        if headers is None:
+            headers = dict(push.headers)
+            if push.auth:
+                headers["Authorization"] = _basic(*push.auth)
+            if push.content_type:
+                headers["Content-Type"] = push.content_type
+            if len(self._headers) < 256:
+                self._headers[key] = headers
+        return headers
+
+    def _answered(self, job: _Job, started: float, status: int | None, error: BaseException | None) -> None:
+        self.counts["in_flight"] -= 1
+        try:
+            self._outcome(job, started, status, "" if error is None else _describe(error))
+        except Exception as exc:  # a bug must not silently stop the pushes: keep it for fake.check()
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
+        self._pump()
+
+    def _outcome(self, job: _Job, started: float, status: int | None, error: str) -> None:
         if status is not None and 200 <= status < 300:
             self.counts["delivered"] += 1
             self._record(job, status, error, "delivered", started)
@@ -296,7 +317,7 @@ class Pusher:
             self._record(job, status, error, "gave_up", started)
             return
         self._record(job, status, error, "retry", started)
-        self._retries.schedule(wait * self.time_scale, _Job(push, job.attempt + 1))
+        self._retries.schedule(wait * self.time_scale, _Job(job.push, job.attempt + 1))
 
     def _record(self, job: _Job, status: int | None, error: str, outcome: str,
                 at: float | None = None) -> None:
@@ -304,3 +325,8 @@ class Pusher:
         push = job.push
         self.attempts.append(Attempt(self._seq, push.kind, push.url, self.clock.now() if at is None else at,
                                      job.attempt, status, error, outcome, push.message_id))
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` of a failed attempt (just ``Type`` when the message is empty)."""
+    return f"{type(error).__name__}: {error}".rstrip(": ")

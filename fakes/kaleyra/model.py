@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +15,14 @@ from typing import Any
 from multidict import MultiDict
 
 from fakes.common import MoRequest, WireError, WireReason
+from fakes.common.push import form_value
 from fakes.kaleyra.settings import Code, KaleyraSettings
 from sim.core.errors import SegmentationError
 from sim.core.segmentation import ParsingMode, segment
 from sim.core.types import DeliveryState
 
-__all__ = ["MO_EXTRAS", "MessageIds", "MtSubmission", "dr_fields", "dr_parts", "mo_fields", "parse_mt",
-           "rejected", "wire_fields"]
+__all__ = ["MO_EXTRAS", "DrForm", "MessageIds", "MtSubmission", "dr_fields", "dr_parts", "mo_fields",
+           "parse_mt", "rejected", "wire_fields"]
 
 # MT parameters (brokers.md §1.2, "Request"); the rest of a request's parameters are kept, not checked.
 _REQUIRED = ("reply_to", "recipient", "body")
@@ -104,6 +104,11 @@ def rejected(recipients: tuple[str, ...], settings: KaleyraSettings) -> Code | N
     return None
 
 
+# RFC 4122 version 4: the version nibble set to 4 and the variant bits to 10, as uuid.UUID(version=4) does.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
+
+
 class MessageIds:
     """Message ids from the fake's seeded generator (``uuid``) or a counter (the real format is GAP)."""
 
@@ -115,7 +120,9 @@ class MessageIds:
         """A new id."""
         if self.mode == "counter":
             return f"{self.prefix}{next(self._counter)}"
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        # What str(uuid.UUID(int=..., version=4)) gives, without building the UUID (one id per MT).
+        h = "%032x" % (self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def dr_parts(body: str, per_segment: bool) -> int:
@@ -137,6 +144,29 @@ def dr_fields(mt: MtSubmission, recipient: str, message_id: str, state: Delivery
             "device_address": recipient, "inbound_address": mt.reply_to, "message_id": message_id,
             "message_subid": str(subid), "router": dr.router, "smscid": dr.smscid, "status": status,
             "status_code": code}
+
+
+class DrForm:
+    """The form body of a DR push: ``dr_fields`` encoded as ``Push.form`` encodes it, in the same order.
+
+    Every DR of a fake shares its carrier, channel, router and smscid, and one status pair per outcome:
+    those parts are encoded once here, so a DR encodes only its five own values (one DR per MT, on the
+    loop that serves the MTs: see ``fakes.bench``).
+    """
+
+    def __init__(self, settings: KaleyraSettings) -> None:
+        dr = settings.dr
+        self._head = f"carrier={form_value(dr.carrier)}&channel={form_value(dr.channel)}&client_message_id="
+        tail = f"&router={form_value(dr.router)}&smscid={form_value(dr.smscid)}&status="
+        self._tails = {state: f"{tail}{form_value(status)}&status_code={form_value(code)}"
+                       for state, (status, code) in dr.statuses.items()}
+
+    def body(self, mt: MtSubmission, recipient: str, message_id: str, state: DeliveryState, *,
+             subid: int) -> bytes:
+        """The encoded fields of the DR of ``message_id`` to ``recipient`` reporting ``state``."""
+        return "".join((self._head, form_value(mt.reporting_key1), "&device_address=", form_value(recipient),
+                        "&inbound_address=", form_value(mt.reply_to), "&message_id=", form_value(message_id),
+                        "&message_subid=", str(subid), self._tails[state])).encode("ascii")
 
 
 def mo_fields(mo: MoRequest, message_id: str, settings: KaleyraSettings) -> dict[str, str]:

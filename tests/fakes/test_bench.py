@@ -14,6 +14,10 @@ def test_table_marks_targets():
     memory = {"mts": 1000, "checkpoint": 100, "rss_end": 130 * 2**20, "rss_checkpoint": 100 * 2**20}
     lines, passed = _table(ingest, memory)
     assert (False, ["PASS", "MISS", "MISS", "info"]) == (passed, [line.split()[-1] for line in lines[1:]])
+    ingest.update(bare_cpu_us=100.0, fake_cpu_us=200.0, quiet_cpu_us=125.0)
+    lines, _ = _table(ingest, memory)
+    assert [("200", "100", "0.50", "info"), ("125", "100", "0.80", "info")] == [
+        tuple(line.split()[-4:]) for line in lines[5:]]
     assert {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2} == TARGETS
 
 
@@ -27,7 +31,10 @@ def test_small_run_prints_the_table(capsys):
     assert [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs", r"MT ingest, DLRs off"] == [
         p for p, line in zip([r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs",
                               r"MT ingest, DLRs off"], out[1:5], strict=True) if re.match(p, line)]
-    assert out[5].startswith("(load: 4 workers x 0.5 s per server")
+    assert [r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"] == [
+        p for p, line in zip([r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"],
+                             out[5:7], strict=True) if re.match(p, line)]
+    assert out[7].startswith("(load: 4 workers x 0.5 s per server, the generator busy ")
 
 
 def test_bad_options_exit_2(capsys):

@@ -127,3 +127,24 @@ async def test_header_injection_is_refused() -> None:
     """A header value with a line break is refused before anything is sent."""
     with pytest.raises(ResponseError, match="line break"):
         await Http1Pool().request("POST", "http://127.0.0.1:9/x", {"X": "a\r\nEvil: 1"}, b"", 1)
+
+
+async def test_send_calls_back_without_a_task(aiohttp_server) -> None:
+    """send calls back once with status and body; answers on a kept connection need no new task."""
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/dr", handler)
+    server = await aiohttp_server(app)
+    pool = Http1Pool()
+    url = f"http://127.0.0.1:{server.port}/dr"
+    await pool.request("POST", url, {}, b"", 5)  # opens the one connection
+    got: list[tuple[int | None, bytes, BaseException | None]] = []
+    tasks = len(asyncio.all_tasks())
+    pool.send("POST", url, {"Content-Type": "text/plain"}, b"x", timeout=5, done=lambda *a: got.append(a))
+    assert tasks == len(asyncio.all_tasks())
+    while not got:
+        await asyncio.sleep(0.001)
+    assert [(200, b"ok", None)] == got
+    await pool.close()

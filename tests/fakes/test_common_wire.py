@@ -1,10 +1,13 @@
 """Tests for fakes.common.wire: strict body reading and Basic credentials."""
 
 import base64
+from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fakes.common.wire import (
     WireError,
@@ -15,6 +18,7 @@ from fakes.common.wire import (
     json_body,
     params,
     query_fields,
+    split_form,
     text_body,
 )
 
@@ -115,3 +119,18 @@ def test_basic_credentials():
                                                                         base64.b64encode(b"nocolon").decode())]
     assert (True, False) == (check_basic(_auth(f"Basic {token}"), "usér", "p:w"),
                              check_basic(_auth(f"Basic {token}"), "usér", "p"))
+
+
+_FORM_PIECES = ["a", "b", "=", "&", "+", "%2B", "%C3%A9", "%ZZ", "%E9", "%C3", " ", ";", "%", "é"]
+
+
+@given(st.lists(st.sampled_from(_FORM_PIECES), max_size=14).map("".join))
+def test_split_form_gives_the_pairs_parse_qsl_gives(raw):
+    """split_form reads any form text exactly as parse_qsl(keep_blank_values, utf-8, strict) does."""
+    def outcome(parse):
+        try:
+            return parse(raw)
+        except UnicodeDecodeError:
+            return "not utf-8"
+    assert outcome(lambda r: parse_qsl(r, keep_blank_values=True, encoding="utf-8", errors="strict")) == \
+        outcome(split_form)

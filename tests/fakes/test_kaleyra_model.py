@@ -78,3 +78,27 @@ def test_settings_problems_name_their_paths():
                    "fakes.k1.dr.statuses.failed.colour", "fakes.k1.rest.statuses.lost",
                    "fakes.k1.rest.callback_format", "fakes.k1.retry.interval"]) == sorted(
         p.path for p in info.value.problems)
+
+
+def test_uuid_ids_are_what_uuid4_formats():
+    """Seeded ids are the strings uuid.UUID(int=..., version=4) gives for the same draws."""
+    import uuid
+    ids, rng = MessageIds("uuid", random.Random(7)), random.Random(7)
+    expected = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(500)]
+    assert expected == [ids.next() for _ in range(500)]
+
+
+@pytest.mark.parametrize("state", [DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.UNDELIVERABLE,
+                                   DeliveryState.EXPIRED])
+def test_dr_form_body_is_the_form_of_dr_fields(state):
+    """The pre-encoded DR body is byte for byte Push.form of dr_fields, odd characters included."""
+    from fakes.common import Push
+    from fakes.kaleyra.model import DrForm
+    settings = read_settings({"dr": {"carrier": "AT&T Mobility", "router": "MMX é", "smscid": "a+b",
+                                     "statuses": {"failed": {"status": "Carrier Failure/x", "code": "4 0"}}}})
+    for key1, number, sender, mid, subid in [("k", "+16505550001", "55555", "id-1", 0),
+                                             ("a&b=c %", "16505550001", "+1 650", "é/ü", 3), ("", "+", "", "", 12)]:
+        mt = MtSubmission(sender, (number,), "hi", key1)
+        fields = dr_fields(mt, number, mid, state, subid=subid, settings=settings)
+        assert Push.form("dlr", "http://h/dr", fields).body == DrForm(settings).body(mt, number, mid, state,
+                                                                                      subid=subid)
