@@ -1,0 +1,236 @@
+"""The smslab pytest plugin (entry point ``pytest11``: ``smslab = "scenarios.plugin"``).
+
+Fixtures::
+
+    smslab_lab      session: one lab per pytest-xdist worker, on its own ports (switchover.md §11: each
+                    worker its own proxy and CIC pair); or the lab at --smslab-url, already up
+    smslab          function: a ``SmslabClient`` (``scenarios.client.LabClient`` plus helpers), with the
+                    lab reset before the test (captures, interactions and faults back to the start)
+    smslab_broker   function: ``smslab_broker("kaleyra")`` -> a ``BrokerView`` of one fake broker
+    smslab_nodes    function: a ``NodesView``: fail, restore, switch over, read roles
+
+Options: ``--smslab-config FILE`` (a lab file instead of the embedded default), ``--smslab-url URL`` (use a
+lab already up, e.g. from ``smslab up``), ``--smslab-processes`` (each component in its own process).
+
+Example::
+
+    def test_mo_reaches_a_queue(smslab):
+        smslab.mo("kaleyra", sender="+13175550101", to="8005550100", text="hello")
+        smslab.wait_for(smslab.interactions, lambda found: len(found) == 1, timeout=5)
+        smslab.send("+13175550101", "hi back")
+        smslab.broker("kaleyra").expect_messages(kind="dlr", count=1)
+
+The plugin imports nothing heavy until a fixture is used (the lab, aiohttp and the CIC node are imported
+inside ``smslab_lab``), so installing smslab costs other test suites nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from scenarios.client import LabClient, WaitTimeout
+
+__all__ = ["BrokerView", "LabThread", "NodesView", "SmslabClient", "pytest_addoption"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The plugin's command-line options."""
+    group = parser.getgroup("smslab", "smslab lab fixtures")
+    group.addoption("--smslab-config", default=None, help="lab file for the smslab_lab fixture "
+                                                          "(default: the embedded default lab)")
+    group.addoption("--smslab-url", default=None, help="use the lab already up at this URL")
+    group.addoption("--smslab-processes", action="store_true", default=False,
+                    help="run each fake, node and proxy of the lab in its own process")
+
+
+def _describe(records: list[dict[str, Any]]) -> str:
+    if not records:
+        return "  (nothing captured)"
+    return "\n".join(f"  #{r.get('seq')} {r.get('kind')} from={r.get('from')!r} to={r.get('to')!r} "
+                     f"text={r.get('text')!r} id={r.get('message_id')!r} state={r.get('state')!r}"
+                     for r in records)
+
+
+class BrokerView:
+    """One fake broker of the lab, through the control API.
+
+    Args:
+        client: the lab's client.
+        name: the broker's name.
+    """
+
+    def __init__(self, client: LabClient, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def messages(self, *, kind: str = "", to: str = "", sender: str = "") -> list[dict[str, Any]]:
+        """Captured records, filtered as ``GET /_smslab/brokers/{name}/messages`` does."""
+        return self.client.messages(self.name, kind=kind, to=to, sender=sender)
+
+    def clear(self) -> Any:
+        """Forget what this broker captured."""
+        return self.client.clear_messages(self.name)
+
+    def mo(self, sender: str, to: str, text: str) -> dict[str, Any]:
+        """The broker pushes an MO through the proxy; returns the captured record."""
+        return self.client.mo(self.name, sender=sender, to=to, text=text)
+
+    def expect_messages(self, *, kind: str = "", to: str = "", sender: str = "", text: str | None = None,
+                        count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until exactly ``count`` records match; return them.
+
+        Raises:
+            AssertionError: not within ``timeout`` seconds; the message lists what was expected and
+                every record this broker captured instead.
+        """
+        def matching() -> list[dict[str, Any]]:
+            found = self.messages(kind=kind, to=to, sender=sender)
+            return [r for r in found if text is None or r.get("text") == text]
+
+        try:
+            return self.client.wait_for(matching, lambda found: len(found) == count, timeout=timeout)
+        except WaitTimeout as exc:
+            wanted = {k: v for k, v in (("kind", kind), ("to", to), ("from", sender), ("text", text)) if v}
+            seen = len(exc.last) if isinstance(exc.last, list) else "no answer"
+            raise AssertionError(
+                f"broker {self.name}: expected {count} message(s) matching {wanted} within {timeout:g} s, "
+                f"found {seen}; captured:\n{_describe(self.messages())}") from None
+
+
+class NodesView:
+    """The CIC pair, through the control API."""
+
+    def __init__(self, client: LabClient) -> None:
+        self.client = client
+
+    def fail(self, name: str, mode: str) -> Any:
+        """Inject a fault (kill, hang, slow, partition, crash-on-mo)."""
+        return self.client.fail(name, mode)
+
+    def restore(self, name: str) -> Any:
+        """Undo a node's fault."""
+        return self.client.restore(name)
+
+    def switchover(self) -> Any:
+        """A manual switchover."""
+        return self.client.switchover()
+
+    def status(self) -> dict[str, Any]:
+        """The switchover status."""
+        return dict(self.client.health()["switchover"])
+
+    def roles(self) -> dict[str, str]:
+        """Node name -> role."""
+        return {name: str(node.get("role")) for name, node in self.client.health()["nodes"].items()}
+
+    def wait_active(self, name: str, timeout: float = 10.0) -> None:
+        """Wait until ``name`` is the active node."""
+        self.client.wait_for(lambda: self.status().get("active") == name, timeout=timeout)
+
+
+class SmslabClient(LabClient):
+    """A ``LabClient`` with per-broker and per-node views."""
+
+    def broker(self, name: str) -> BrokerView:
+        """A view of one fake broker."""
+        return BrokerView(self, name)
+
+    @property
+    def nodes(self) -> NodesView:
+        """The CIC pair."""
+        return NodesView(self)
+
+    def expect_messages(self, broker: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """``self.broker(broker).expect_messages(**kwargs)``."""
+        return self.broker(broker).expect_messages(**kwargs)
+
+
+class LabThread:
+    """A lab running on its own event loop in a background thread, for synchronous tests.
+
+    Args:
+        config: a lab file path, or ``None`` for the embedded default lab.
+        processes: each component in its own process.
+    """
+
+    def __init__(self, config: str | None = None, processes: bool = False) -> None:
+        self.config = config
+        self.processes = processes
+        self.url = ""
+        self.lab: Any = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="smslab-lab", daemon=True)
+
+    def start(self) -> str:
+        """Start the loop thread and the lab on it; returns the control API's URL."""
+        from scenarios.lab import Lab  # noqa: PLC0415 - heavy; only when a lab is wanted
+        from scenarios.labconfig import load_lab_config  # noqa: PLC0415
+
+        self._thread.start()
+        config = load_lab_config(self.config) if self.config else None
+        self.lab = Lab(config, processes=self.processes)
+        try:
+            self.url = asyncio.run_coroutine_threadsafe(self.lab.start(), self._loop).result(120)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the lab, then the loop and its thread."""
+        try:
+            if self.lab is not None:
+                asyncio.run_coroutine_threadsafe(self.lab.stop(), self._loop).result(60)
+        finally:
+            if self._thread.is_alive():
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(30)
+            if not self._loop.is_closed():
+                self._loop.close()
+
+
+@pytest.fixture(scope="session")
+def smslab_lab(request: pytest.FixtureRequest) -> Iterator[SmslabClient]:
+    """One lab for the session (per xdist worker, on its own ports), or the one at ``--smslab-url``."""
+    url = request.config.getoption("--smslab-url")
+    if url:
+        yield SmslabClient(url)
+        return
+    option = request.config.getoption
+    runner = LabThread(option("--smslab-config"), option("--smslab-processes"))
+    runner.start()
+    try:
+        yield SmslabClient(runner.url)
+    finally:
+        runner.stop()
+
+
+@pytest.fixture
+def smslab(smslab_lab: SmslabClient) -> SmslabClient:
+    """The lab's client, with the lab reset before the test."""
+    smslab_lab.reset()
+    return smslab_lab
+
+
+@pytest.fixture
+def smslab_broker(smslab: SmslabClient) -> Callable[[str], BrokerView]:
+    """A factory: ``smslab_broker("kaleyra")`` -> that broker's view (the lab reset before the test)."""
+    known = {b["name"] for b in smslab.brokers()}
+
+    def view(name: str) -> BrokerView:
+        if name not in known:
+            raise LookupError(f"unknown broker {name!r}; the lab's brokers are {', '.join(sorted(known))}")
+        return smslab.broker(name)
+
+    return view
+
+
+@pytest.fixture
+def smslab_nodes(smslab: SmslabClient) -> NodesView:
+    """The CIC pair's view (the lab reset before the test)."""
+    return smslab.nodes
