@@ -201,9 +201,15 @@ def _outbound_json(cic: Any, decision: OutboundDecision) -> dict[str, Any]:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    """``smslab check-config``: "ok" on stdout and 0, or every problem on stderr and 2."""
+    """``smslab check-config``: "ok" on stdout and 0, or every problem on stderr and 2.
+
+    The whole lab file is checked as ``smslab up`` would read it: the CIC sections, the ``cic`` and ``proxy``
+    sections, and each fake's settings (the lab is built, nothing is started).
+    """
+    from scenarios.lab import Lab  # noqa: PLC0415  (the lab layer: aiohttp and the fakes, only here)
+
     try:
-        load_lab_config(args.file)
+        Lab(load_lab_config(args.file))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG

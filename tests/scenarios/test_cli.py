@@ -172,3 +172,16 @@ def test_segment_jsonl_references_follow_a_counter(capsys: pytest.CaptureFixture
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
     _, out, _ = run(capsys, "segment", "--jsonl")
     assert [0, None, 1] == [json.loads(line)["reference"] for line in out.splitlines()]
+
+
+def test_check_config_reads_the_lab_sections_and_the_fakes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check-config reports problems in the cic, proxy and fakes sections as `smslab up` would."""
+    bad = tmp_path / "lab.yaml"
+    bad.write_text("cic:\n  switchover: {ts_timeout: 1}\nproxy: {health: {interval: -1}}\n", encoding="utf-8")
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "cic.switchover.ts_timeout: must be at least 5 (got 1)" in err
+    assert "proxy.health.interval: must be at least 0.01 (got -1)" in err
+    bad.write_text("fakes:\n  k: {kind: kaleyra, time_scale: -1}\n", encoding="utf-8")
+    assert main(["check-config", str(bad)]) == 2
+    assert "fakes.k.time_scale" in capsys.readouterr().err
