@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ssl
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -20,16 +21,48 @@ from scenarios.labspec import NODE_NAMES, PushTarget
 from sim.cic.handles import LocalNode, NodeHandle
 from sim.cic.node import CicNode, Role
 from sim.core.config import CicConfig
-from sim.proxy.config import FarmPlan, proxy_settings, server_ssl_context
+from sim.core.errors import ConfigError, Problem
+from sim.proxy.config import FarmPlan, ProxyConfig, proxy_settings, server_ssl_context
 from sim.proxy.server import ProxyServer
 
 if TYPE_CHECKING:
     from scenarios.lab import Lab
+    from scenarios.labconfig import LabConfig
 
-__all__ = ["LabStartError", "LocalBackend", "provision_webhooks"]
+__all__ = ["LabStartError", "LocalBackend", "lab_trust", "provision_webhooks"]
 
 # brokers.md §2.2: the provisioning paths per number kind (fakes/portico/numbers.py PATH_SEGMENT).
 _SEGMENT = {"tollfree": "tollfreenumbers", "longcode": "longcodes"}
+
+
+def lab_trust(config: LabConfig, proxy: ProxyConfig) -> ssl.SSLContext | bool:
+    """What the lab's own client (control API, inspection, readiness) trusts over HTTPS.
+
+    The lab speaks to the fakes' inspection API and the proxies' farm API, which serve HTTPS when the lab
+    file gives them certificates. It trusts exactly those certificates (each chain file as a trust anchor,
+    so a self-signed proxy certificate works as well as one from a CA) besides the system's CAs: it
+    started those servers with those files, so nothing else may answer in their place.
+
+    Returns:
+        ``True`` (the system's CAs) when no component serves HTTPS, else a context trusting them too.
+
+    Raises:
+        ConfigError: a certificate file cannot be loaded (the path of its key in the lab file).
+    """
+    files = [(f"fakes.{name}.tls.cert", str((s.get("tls") or {}).get("cert") or ""))
+             for name, s in config.fakes.items() if isinstance(s.get("tls"), Mapping)]
+    files.append(("proxy.tls.cert", proxy.tls_cert))
+    files = [(path, file) for path, file in files if file]
+    if not files:
+        return True
+    context = ssl.create_default_context()
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a leaf of the lab's own is an anchor
+    for path, file in files:
+        try:
+            context.load_verify_locations(cafile=file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError([Problem(path, file, f"cannot be loaded: {exc}")], config.source) from exc
+    return context
 
 
 class LabStartError(RuntimeError):

@@ -69,7 +69,8 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
     lab = Lab(config, processes=processes)
     url = await lab.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        # The lab's own trust (its fakes and proxy may serve HTTPS with the lab's certificates).
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=lab.trust)) as session:
             ids: list[str] = []
             victim = lab.pair.active_name() if lab.pair else "primary"
             failed_at = 0.0

@@ -26,7 +26,7 @@ import aiohttp
 
 from fakes import registry
 from fakes.common import FakeBroker
-from scenarios.backends import LabStartError, LocalBackend, provision_webhooks
+from scenarios.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
 from scenarios.control import ControlServer
 from scenarios.labconfig import LabConfig
 from scenarios.labspec import (
@@ -60,9 +60,10 @@ class Lab:
 
     def __init__(self, config: LabConfig | None = None, *, processes: bool = False, host: str = "127.0.0.1",
                  port: int = 0, ready_timeout: float = 10.0) -> None:
-        self.config = config or default_lab_config()
-        self.spec = read_lab_spec(self.config)
+        self.spec = read_lab_spec(config or default_lab_config())
+        self.config = self.spec.config  # as read: the nodes' SMS scheme chosen (scenarios.labspec)
         self.built = _build_fakes(self.config)
+        self.trust = lab_trust(self.config, self.spec.proxy)  # the lab's own client: its components' certs
         self.processes, self.host, self.port, self.ready_timeout = processes, host, port, ready_timeout
         self.url = ""
         self.fake_urls: dict[str, str] = {}
@@ -87,7 +88,7 @@ class Lab:
                 (everything started so far is stopped again).
         """
         began = time.perf_counter()
-        self.session = aiohttp.ClientSession()
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.trust))
         self.backend = _process_backend(self) if self.processes else LocalBackend(self.host)
         try:
             await self._assemble()

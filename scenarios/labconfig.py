@@ -10,7 +10,14 @@ A broker's ``mt.gateway`` may be the placeholder ``fake:<name>``: the gateway is
 ``<name>`` in ``fakes``, whose real URL (it binds port 0) is known only once it listens. The placeholder is
 kept in ``LabConfig.fake_gateways`` and the gateway read as ``http://fake-<name>.invalid`` (RFC 2606: a
 name that never resolves, so a lab that forgot to put the fake's URL in its place fails loudly) until the
-lab replaces it (``scenarios.labspec.resolve_gateways``).
+lab replaces it (``scenarios.labspec.resolve_gateways``); ``https://`` for a broker with Encryption HTTPS,
+whose fake must then serve HTTPS (``tls``), since MO and MT use the same scheme (seed, "Using SSL").
+
+Files a lab file names (``FILE_KEYS``: certificates, keys and trust bundles) are read against the lab
+file's own folder when relative, so a lab file and the ``certs/`` folder ``smslab certs --out`` writes
+beside it work from any working directory (``scenarios/examples/https-lab.yaml``). They are resolved once,
+here, in the mapping itself, so the derived files a ``--processes`` lab writes for its children carry
+absolute paths. A lab file that ``extends`` another is resolved against the folder of the file loaded.
 """
 
 from __future__ import annotations
@@ -27,12 +34,18 @@ from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.validation import load_cic_config
 
-__all__ = ["FAKE_GATEWAY", "LabConfig", "load_lab_config", "parse_lab_config", "placeholder_gateway",
-           "read_yaml"]
+__all__ = ["FAKE_GATEWAY", "FILE_KEYS", "LabConfig", "load_lab_config", "parse_lab_config",
+           "placeholder_gateway", "read_yaml", "resolve_files"]
 
 LAB_SECTIONS = ("fakes", "cic", "proxy")
 #: ``mt.gateway: fake:<name>`` names a fake of the lab as the broker's gateway.
 FAKE_GATEWAY = re.compile(r"fake:([A-Za-z0-9_.\-]+)")
+#: The keys that name files the lab reads, as paths through the lab file (``*``: every key of a mapping).
+FILE_KEYS: tuple[tuple[str, ...], ...] = (
+    ("fakes", "*", "tls", "cert"), ("fakes", "*", "tls", "key"), ("fakes", "*", "push", "ca"),
+    ("proxy", "tls", "cert"), ("proxy", "tls", "key"), ("proxy", "upstream_ca"),
+    ("cic", "nodes", "*", "tls_cert"), ("cic", "nodes", "*", "tls_key"), ("cic", "nodes", "*", "mt_ca"),
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +71,9 @@ class LabConfig:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def placeholder_gateway(fake: str) -> str:
+def placeholder_gateway(fake: str, https: bool = False) -> str:
     """The gateway a ``fake:<name>`` placeholder reads as until the lab knows the fake's URL."""
-    return f"http://fake-{fake}.invalid"
+    return f"{'https' if https else 'http'}://fake-{fake}.invalid"
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -83,8 +96,42 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError([Problem(where, None, f"is not valid YAML: {reason}")], name) from exc
 
 
-def parse_lab_config(data: Any, source: str = "") -> LabConfig:
+def resolve_files(data: Any, base: str | Path) -> Any:
+    """A copy of ``data`` whose ``FILE_KEYS`` holding relative paths are joined to ``base``.
+
+    Anything that is not where a mapping is expected is left as it is, for validation to report.
+    """
+    for keys in FILE_KEYS:
+        data = _resolve(data, keys, Path(base))
+    return data
+
+
+def _resolve(node: Any, keys: tuple[str, ...], base: Path) -> Any:
+    if not isinstance(node, Mapping):
+        return node
+    if len(keys) == 1:
+        value = node.get(keys[0])
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            return node
+        return {**node, keys[0]: str(base / value)}
+    names = list(node) if keys[0] == "*" else [keys[0]] if keys[0] in node else []
+    return {**node, **{name: _resolve(node[name], keys[1:], base) for name in names}}
+
+
+def _base_of(source: str) -> Path | None:
+    """The folder of the lab file ``source`` names (``None``: not a file, e.g. the embedded default)."""
+    path = Path(source) if source else None
+    return path.resolve().parent if path is not None and path.is_file() else None
+
+
+def parse_lab_config(data: Any, source: str = "", base: str | Path | None = None) -> LabConfig:
     """Validate a parsed lab configuration.
+
+    Args:
+        data: the parsed lab file.
+        source: the file it came from (named in problems).
+        base: the folder relative file paths are read against; when ``None``, the folder of ``source``
+            if it names a file, else they are left as written (relative to the working directory).
 
     Raises:
         ConfigError: with every problem found.
@@ -93,6 +140,9 @@ def parse_lab_config(data: Any, source: str = "") -> LabConfig:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError([Problem("(top)", data, "must be a mapping of sections")], source)
+    base = base if base is not None else _base_of(source)
+    if base is not None:
+        data = resolve_files(data, base)
     problems: list[Problem] = []
     fakes = data.get("fakes") or {}
     if not isinstance(fakes, Mapping):
@@ -141,9 +191,20 @@ def _fake_gateways(data: Mapping[str, Any], fakes: Mapping[str, Any],
             known = ", ".join(sorted(map(str, fakes))) or "none"
             problems.append(Problem(f"brokers[{i}].mt.gateway", gateway,
                                     f"must name a fake of the lab (known: {known})"))
+        https = str(broker.get("encryption", "")).upper() == "HTTPS"
+        settings = fakes.get(fake)
+        if https and isinstance(settings, Mapping) and not _serves_tls(settings):
+            reason = (f"is required: broker {broker.get('name')!r} uses HTTPS, so its gateway must serve "
+                      "HTTPS (seed, \"Using SSL\")")
+            problems.append(Problem(f"fakes.{fake}.tls.cert", "", reason))
         gateways[str(broker.get("name", ""))] = fake
-        out.append({**broker, "mt": {**mt, "gateway": placeholder_gateway(fake)}})
+        out.append({**broker, "mt": {**mt, "gateway": placeholder_gateway(fake, https)}})
     return {**data, "brokers": out}, gateways
+
+
+def _serves_tls(settings: Mapping[str, Any]) -> bool:
+    tls = settings.get("tls")
+    return isinstance(tls, Mapping) and bool(tls.get("cert"))
 
 
 def load_lab_config(path: str | Path) -> LabConfig:

@@ -10,6 +10,10 @@ model": a bad value is reported with its path, the value and the reason, before 
 
 and the functions below derive what the lab wires together once the pieces listen:
 
+* what the nodes' SMS listeners speak: the proxy's upstream scheme, HTTP when it offloads SSL and HTTPS
+  when it re-encrypts (switchover.md §2.2), for a node whose ``sms_scheme`` is ``auto``; a node set to the
+  other scheme is a problem, as is a re-encrypted node without ``tls_cert``. The scheme chosen is written
+  into ``LabSpec.config.data`` too, so a node in its own process (``--processes``) reads the same;
 * one proxy per distinct Incoming HTTP Port of the enabled brokers (``LabSpec.farms``, planned by
   ``sim.proxy.config.plan_farms``), its farm being both nodes' bound port for it, its health test URL the
   first broker's SMS path on that port with ``?healthcheckignore=1`` (seed, "Health Test for Server
@@ -32,7 +36,7 @@ import yaml
 
 from scenarios.labconfig import LabConfig, parse_lab_config
 from sim.cic.pair import PairSettings, read_pair_settings
-from sim.cic.settings import NodeSettings, read_node_settings
+from sim.cic.settings import NodeSettings, SmsScheme, read_node_settings
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.schema import Reader
 from sim.proxy.config import (
@@ -90,7 +94,7 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
     """
     r = Reader(config.cic_section, "cic")
     nodes_r = r.child("nodes", None)
-    nodes = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES}
+    read = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES}
     nodes_r.done()
     switch_r = r.child("switchover", None)
     pair = read_pair_settings(switch_r, config.cic.server_parameters)
@@ -98,6 +102,7 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
     r.done()
     proxy_r = Reader(config.proxy_section, "proxy", r.problems)
     proxy = read_proxy_settings(proxy_r)
+    nodes = {name: _behind(settings, proxy, nodes_r.child(name, None)) for name, settings in read.items()}
     for problem in check_proxy_config(proxy, config.cic):
         r.problems.add(problem.path, problem.value, problem.reason)
     if proxy.engine is not Engine.AIOHTTP:
@@ -105,7 +110,31 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
         proxy_r.problem("engine", proxy.engine.value, "must be aiohttp in a lab (HAProxy runs on its own: "
                                                       "smslab proxy haproxy-config)")
     r.raise_if_problems(config.source)
+    config = replace(config, data=_with_schemes(config.data, nodes))
     return LabSpec(config, nodes, pair, proxy, tuple(plan_farms(config.cic, proxy)))
+
+
+def _behind(settings: NodeSettings, proxy: ProxyConfig, r: Reader) -> NodeSettings:
+    """The node's settings with its SMS listeners speaking what the proxy sends (problems on ``r``)."""
+    wanted = SmsScheme.HTTP if proxy.offload else SmsScheme.HTTPS
+    if settings.sms_scheme not in (SmsScheme.AUTO, wanted):
+        mode = "offloads SSL (HTTP to the nodes)" if proxy.offload else "re-encrypts (HTTPS to the nodes)"
+        r.problem("sms_scheme", settings.sms_scheme.value,
+                  f"must be {wanted.value} or auto: the proxy {mode}")
+    if wanted is SmsScheme.HTTPS and not settings.tls_cert:
+        r.problem("tls_cert", "", "is required: proxy.offload is false, so the proxy reaches the node over "
+                                  "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
+                                  "Server's certificate\")")
+    return replace(settings, sms_scheme=wanted)
+
+
+def _with_schemes(data: Mapping[str, Any], nodes: Mapping[str, NodeSettings]) -> dict[str, Any]:
+    """``data`` with each node's ``sms_scheme`` as chosen (for the files of a ``--processes`` lab)."""
+    cic = dict(data.get("cic") or {})
+    given = cic.get("nodes") or {}
+    cic["nodes"] = {**given, **{name: {**(given.get(name) or {}), "sms_scheme": settings.sms_scheme.value}
+                                for name, settings in nodes.items()}}
+    return {**data, "cic": cic}
 
 
 def resolve_gateways(config: LabConfig, fake_urls: Mapping[str, str]) -> CicConfig:

@@ -38,7 +38,7 @@ from sim.cic.listeners import Listener, Route, dr_path, route_table
 from sim.cic.portico_client import PorticoWire
 from sim.cic.records import Records
 from sim.cic.roles import NodeFault, Role
-from sim.cic.settings import BackupAnswer, NodeSettings
+from sim.cic.settings import BackupAnswer, NodeSettings, SmsScheme
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.loading import load_core_class
@@ -58,7 +58,7 @@ class CicNode(Records):
 
     Raises:
         ConfigError: a broker type the node cannot speak, two brokers on one port and path, or an HTTPS
-            broker without ``tls_cert``/``tls_key``.
+            listener (an HTTPS broker, or ``sms_scheme: https``) without ``tls_cert``/``tls_key``.
     """
 
     def __init__(self, config: CicConfig, settings: NodeSettings, *, role: Role = Role.ACTIVE,
@@ -75,7 +75,8 @@ class CicNode(Records):
         self.core: SmsCore = self._new_core()
         self._table = route_table(config)
         self.wires: dict[str, BrokerWire] = _wires(config, self.clock)
-        self._listener_ssl = _listener_ssl(settings, self._table)
+        self._tls_ports = _tls_ports(settings, self._table)
+        self._listener_ssl = _listener_ssl(settings, self._table, self._tls_ports)
         self.listeners: dict[int, Listener] = {}
         self._control = ControlBinding(self, settings.host, settings.control_port)
         self._wake = asyncio.Event()
@@ -106,7 +107,7 @@ class CicNode(Records):
         connector = aiohttp.TCPConnector(ssl=_client_ssl(self.settings.mt_ca), limit=100)
         self._http = Http(aiohttp.ClientSession(connector=connector))
         for port, routes in sorted(self._table.items()):
-            ssl = self._listener_ssl if any(r.https for r in routes.values()) else None
+            ssl = self._listener_ssl if port in self._tls_ports else None
             listener = Listener(port, routes, self.settings.host, self.settings.bind_port(port), self._on_sms,
                                 ssl=ssl, client_max_size=self.settings.client_max_size)
             await listener.open()  # always bind once, so the ports are known even for a refusing backup
@@ -304,7 +305,9 @@ class CicNode(Records):
                 await self.run_timers()
             except Exception as exc:  # the timer task must outlive one bad round
                 self.error(f"timer task: {type(exc).__name__}: {exc}")
-            await asyncio.sleep(self._next_sleep())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.timers_changed.wait(), self._next_sleep())
+            self.timers_changed.clear()
 
     def _next_sleep(self) -> float:
         due = self.core.next_due()
@@ -332,13 +335,25 @@ def _wires(config: CicConfig, clock: Callable[[], float]) -> dict[str, BrokerWir
     return wires
 
 
-def _listener_ssl(settings: NodeSettings, table: dict[int, dict[str, Route]]) -> ssllib.SSLContext | None:
-    https = sorted({r.broker for routes in table.values() for r in routes.values() if r.https})
-    if not https:
+def _tls_ports(settings: NodeSettings, table: dict[int, dict[str, Route]]) -> frozenset[int]:
+    """The configured ports whose SMS listener is HTTPS (``sms_scheme``; auto: the brokers' Encryption)."""
+    if settings.sms_scheme is SmsScheme.HTTP:
+        return frozenset()
+    if settings.sms_scheme is SmsScheme.HTTPS:
+        return frozenset(table)
+    return frozenset(port for port, routes in table.items() if any(r.https for r in routes.values()))
+
+
+def _listener_ssl(settings: NodeSettings, table: dict[int, dict[str, Route]],
+                  ports: frozenset[int]) -> ssllib.SSLContext | None:
+    if not ports:
         return None
     if not (settings.tls_cert and settings.tls_key):
+        https = sorted({r.broker for p in ports for r in table[p].values()})
+        why = ("sms_scheme https" if settings.sms_scheme is SmsScheme.HTTPS
+               else f"the HTTPS broker(s) {', '.join(https)}")
         raise ConfigError([Problem(f"cic.nodes.{settings.name}.tls_cert", settings.tls_cert,
-                                   f"is required for the HTTPS broker(s) {', '.join(https)}")])
+                                   f"is required for {why}")])
     context = ssllib.create_default_context(ssllib.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(settings.tls_cert, settings.tls_key)

@@ -9,6 +9,7 @@ serving when its backup is gone, seed "Recovery of SMS Interactions in Switchove
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,9 @@ class Records:
         self._reasons: dict[str, str] = {}
         self._owners: dict[str, str] = {}  # correlation -> interaction id, for consolidated MTs' DRs
         self._next_purge = 0.0
+        # Set when a send is held for consolidation, so the timer task wakes for its window rather than
+        # at the next tick.
+        self.timers_changed = asyncio.Event()
 
     def error(self, message: str, level: str = "error") -> None:  # pragma: no cover - CicNode's
         raise NotImplementedError
@@ -191,6 +195,8 @@ class Records:
         result = self.core.send(OutboundSms(to, text, classification, who, interaction_id), self.clock())
         if isinstance(result, Refused):
             raise InputError(result.reason, result.status)
+        if result.held:
+            self.timers_changed.set()
         changed = self._changed()
         owner = interaction_id or next((i.id for i in changed if any(
             e.message_id == result.correlation for e in i.transcript)), "")

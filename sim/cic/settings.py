@@ -14,8 +14,9 @@ They sit in the lab file under ``cic.nodes.<name>`` (``primary`` or ``backup``);
           backup_answer: "503"     # GAP (switchover.md §4.7): refuse | 503 | 404 | hang
           store: ""                # SQLite file; "" = a file in a temp dir the node owns and removes
           slow_delay: 2.0          # seconds the "slow" fault adds to each SMS request
-          tls_cert: ""             # PEM certificate and key for brokers with encryption: HTTPS
+          tls_cert: ""             # PEM certificate and key of the HTTPS SMS listeners
           tls_key: ""
+          sms_scheme: auto         # auto | http | https: the SMS listeners' scheme (see below)
           mt_ca: ""                # PEM bundle to verify HTTPS gateways ("" = the system's defaults)
           tick: 1.0                # seconds between runs of the timer task (consolidation, idle, purge)
           mirror_timeout: 5.0      # seconds a mirror write to a peer node may take over HTTP
@@ -26,6 +27,14 @@ Where the real behaviour is unknown (GAP in switchover.md), the setting names th
 the health answer is 200 "OK" (what an ARR health test with a status-code range of 200-399 and a
 response-match of "OK" accepts), and a backup answers 503, which makes a farm member unhealthy without
 resetting connections.
+
+``sms_scheme`` says what the SMS Server's listeners speak. ``auto``: each port follows its brokers'
+Encryption (HTTPS brokers need ``tls_cert``/``tls_key``). ``http``: plain HTTP whatever the Encryption,
+as behind a proxy with "Enable SSL offloading" (seed, "Reverse Proxy - CIC Server's certificate": "It is
+not a requirement that you use HTTPS between the web server and the CIC server"). ``https``: every port
+HTTPS, as behind a re-encrypting proxy (switchover.md §2.2). Whether the SMS Server itself can listen on
+HTTP while its broker is set to HTTPS is not documented (GAP); in a lab, ``scenarios.labspec`` makes
+``auto`` follow the proxy's ``offload``.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from enum import Enum
 
 from sim.core.schema import Reader
 
-__all__ = ["BackupAnswer", "NodeSettings", "read_node_settings"]
+__all__ = ["BackupAnswer", "NodeSettings", "SmsScheme", "read_node_settings"]
 
 
 class BackupAnswer(Enum):
@@ -46,6 +55,14 @@ class BackupAnswer(Enum):
     UNAVAILABLE = "503"
     NOT_FOUND = "404"
     HANG = "hang"
+
+
+class SmsScheme(Enum):
+    """What the SMS listeners speak (``sms_scheme``; see the module docstring)."""
+
+    AUTO = "auto"
+    HTTP = "http"
+    HTTPS = "https"
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ class NodeSettings:
     mirror_timeout: float = 5.0
     log_limit: int = 1000
     client_max_size: int = 1024 * 1024
+    sms_scheme: SmsScheme = SmsScheme.AUTO
 
     def bind_port(self, configured: int) -> int:
         """The port to bind for a configured Incoming HTTP Port (0: any free port)."""
@@ -94,6 +112,7 @@ def read_node_settings(r: Reader, name: str) -> NodeSettings:
         slow_delay=n.number("slow_delay", 2.0, minimum=0),
         tls_cert=n.text("tls_cert", ""),
         tls_key=n.text("tls_key", ""),
+        sms_scheme=n.choice("sms_scheme", SmsScheme, SmsScheme.AUTO),
         mt_ca=n.text("mt_ca", ""),
         tick=n.number("tick", 1.0, minimum=0.001),
         mirror_timeout=n.number("mirror_timeout", 5.0, minimum=0.001),
@@ -103,6 +122,8 @@ def read_node_settings(r: Reader, name: str) -> NodeSettings:
     if bool(settings.tls_cert) != bool(settings.tls_key):
         n.problem("tls_key" if settings.tls_cert else "tls_cert", "", "must be given with the other of "
                   "tls_cert and tls_key")
+    if settings.sms_scheme is SmsScheme.HTTPS and not settings.tls_cert:
+        n.problem("tls_cert", "", "is required with sms_scheme https (the SMS listeners present it)")
     n.done()
     return settings
 

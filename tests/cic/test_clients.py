@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from cic.nodekit import LOCAL, call, config, fake, generic_json, kaleyra, running
+from cic.nodekit import LOCAL, ROUTE_ANY, call, config, fake, generic_json, kaleyra, running
 
 from sim.cic.clients import basic, definition_for, proxy_url
 from sim.core.config import BrokerConfig, ProxySettings
@@ -141,3 +141,21 @@ def test_proxy_url_adds_the_scheme() -> None:
     assert ("http://corp:3128", "https://c:1", "") == (proxy_url(ProxySettings("corp:3128")),
                                                         proxy_url(ProxySettings("https://c:1")),
                                                         proxy_url(ProxySettings()))
+
+
+async def test_a_held_message_wakes_the_timer_task_for_its_consolidation_window() -> None:
+    """A send held for consolidation goes out when its window ends, not at the node's next tick."""
+    from sim.core.validation import load_cic_config
+
+    async with fake("kaleyra", "k", FAKE) as broker:
+        cfg = load_cic_config({
+            "sms": {"default_route": {"destination": "Chat"}, "consolidate_messages": True,
+                    "consolidation": {"window": 0.2, "separator": " "},
+                    "outbound_routes": [{**ROUTE_ANY, "broker": "kaleyra", "account": "main"}]},
+            "brokers": [kaleyra(gateway=broker.url)]})
+        async with running(cfg, tick=30.0) as node:
+            await asyncio.sleep(0.05)  # let the timer task go to sleep for its 30 s tick first
+            answer = await node.send("3175550123", "short", classification="Local")
+            assert (True, []) == (answer["held"], answer["requests"])
+            await wait_for(lambda: len(broker.capture.query(kind="mt")) == 1, timeout=2.0)
+            assert ["short"] == [m.text for m in broker.capture.query(kind="mt")]

@@ -12,7 +12,7 @@ import pytest
 from cic.nodekit import HANDSET, LOCAL, call, config, eztexting, fake, kaleyra, running
 
 from sim.cic.node import CicNode, NodeFault, Role
-from sim.cic.settings import BackupAnswer, NodeSettings
+from sim.cic.settings import BackupAnswer, NodeSettings, SmsScheme
 from sim.core.errors import ConfigError
 
 MO = {"device_address": "13175550123", "inbound_address": LOCAL, "message": "Hello", "message_id": "m-1"}
@@ -280,3 +280,19 @@ async def test_the_owned_store_file_is_removed_and_a_given_one_stays(tmp_path: A
     async with running(config(kaleyra())) as node:
         owned = node.store.path
     assert not os.path.exists(owned)
+
+
+async def test_sms_scheme_http_serves_an_https_broker_in_plain_http() -> None:
+    """Behind an SSL-offloading proxy: the HTTPS broker's listener speaks HTTP and needs no certificate."""
+    secure = {**kaleyra(gateway="https://127.0.0.1:9"), "encryption": "HTTPS"}
+    async with running(config(secure), sms_scheme=SmsScheme.HTTP) as node:
+        assert node.sms_urls["kaleyra"].startswith("http://")
+        assert (200, "OK") == await call("GET", node.sms_urls["kaleyra"] + "?healthcheckignore=1")
+
+
+def test_sms_scheme_https_without_a_certificate_is_a_config_error() -> None:
+    """Behind a re-encrypting proxy even an HTTP broker's listener is HTTPS, so tls_cert is required."""
+    with pytest.raises(ConfigError) as info:
+        CicNode(config(kaleyra()), NodeSettings(sms_scheme=SmsScheme.HTTPS))
+    assert [("cic.nodes.primary.tls_cert", "is required for sms_scheme https")] == [
+        (p.path, p.reason) for p in info.value.problems]

@@ -158,3 +158,14 @@ def test_real_subprocess_prints_its_line_and_exits_0_on_sigterm(lab_file: Path) 
     assert (line["name"], line["role"], line["pid"]) == ("primary", "active", proc.pid)
     assert answer == (200, {"ok": True})
     assert code == 0
+
+
+def test_certificate_paths_are_read_beside_the_lab_file(tmp_path: Path) -> None:
+    """tls_cert, tls_key and mt_ca given relative to the lab file are read from its folder."""
+    nodes = {"primary": {"tls_cert": "certs/n.pem", "tls_key": "certs/n.key", "mt_ca": "/etc/ca.pem"}}
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump({**LAB, "cic": {"nodes": nodes}}), encoding="utf-8")
+    _, settings = serve.load(path, "primary")
+    base = tmp_path.resolve()
+    assert (settings.tls_cert, settings.tls_key, settings.mt_ca) == (
+        str(base / "certs/n.pem"), str(base / "certs/n.key"), "/etc/ca.pem")

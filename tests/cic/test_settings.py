@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cic.settings import BackupAnswer, NodeSettings, read_node_settings
+from sim.cic.settings import BackupAnswer, NodeSettings, SmsScheme, read_node_settings
 from sim.core.errors import ConfigError
 from sim.core.schema import Reader
 
@@ -46,4 +46,17 @@ def test_problems_name_the_path_the_value_and_the_reason() -> None:
             ("cic.nodes.primary.backup_answer", "must be one of refuse, 503, 404, hang"),
             ("cic.nodes.primary.tls_key", "must be given with the other of tls_cert and tls_key"),
             ("cic.nodes.primary.colour", "is not a known field")] == [
+        (p.path, p.reason) for p in caught.value.problems]
+
+
+def test_sms_scheme_is_read_and_https_needs_a_certificate() -> None:
+    """sms_scheme takes auto, http or https (default auto); https without tls_cert and other words are problems."""
+    assert (SmsScheme.AUTO, SmsScheme.HTTP) == (read({}).sms_scheme, read({"primary": {"sms_scheme": "HTTP"}}).sms_scheme)
+    with pytest.raises(ConfigError) as caught:
+        read({"primary": {"sms_scheme": "https"}, "backup": {"sms_scheme": "tls"}})
+    assert [("cic.nodes.primary.tls_cert", "is required with sms_scheme https (the SMS listeners present it)")] == [
+        (p.path, p.reason) for p in caught.value.problems]
+    with pytest.raises(ConfigError) as caught:
+        read({"backup": {"sms_scheme": "tls"}}, "backup")
+    assert [("cic.nodes.backup.sms_scheme", "must be one of auto, http, https")] == [
         (p.path, p.reason) for p in caught.value.problems]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -10,8 +11,11 @@ import pytest
 
 from fakes import registry
 from fakes.portico import PorticoFake
-from scenarios.backends import LabStartError, provision_webhooks
+from scenarios.backends import LabStartError, lab_trust, provision_webhooks
+from scenarios.labconfig import parse_lab_config
 from scenarios.labspec import PushTarget
+from sim.core.errors import ConfigError
+from sim.proxy.config import ProxyConfig
 
 SETTINGS: dict[str, Any] = {"kind": "portico", "clients": [{"id": "cid", "secret": "s3"}],
                             "numbers": [{"number": "18885550199"},
@@ -63,3 +67,15 @@ async def test_nothing_to_change_asks_for_no_token(portico) -> None:
     fake, session = portico
     wrong = {**SETTINGS, "clients": [{"id": "cid", "secret": "nope"}]}
     assert await provision_webhooks(session, fake.url, wrong, PushTarget("portico", "", "")) == 0
+
+
+def test_lab_trust_is_the_system_default_without_tls_and_names_an_unloadable_file(tmp_path: Path) -> None:
+    """No component serves HTTPS: True; a certificate file that cannot be loaded: a problem at its key."""
+    assert lab_trust(parse_lab_config({"fakes": {"k": {"kind": "kaleyra"}}}), ProxyConfig()) is True
+    absent = str(tmp_path / "absent.pem")
+    config = parse_lab_config({"fakes": {"k": {"kind": "kaleyra", "tls": {"cert": absent, "key": absent}}}})
+    with pytest.raises(ConfigError) as info:
+        lab_trust(config, ProxyConfig())
+    [problem] = info.value.problems
+    assert (problem.path, problem.value, problem.reason.startswith("cannot be loaded: ")) == (
+        "fakes.k.tls.cert", absent, True)

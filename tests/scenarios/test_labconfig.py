@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.labconfig import load_lab_config
+from scenarios.labconfig import load_lab_config, parse_lab_config, resolve_files
 from sim.core.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "scenarios" / "examples" / "lab.yaml"
@@ -51,3 +51,31 @@ def test_empty_file_is_an_empty_lab(tmp_path: Path) -> None:
     empty = tmp_path / "lab.yaml"
     empty.write_text("")
     assert load_lab_config(empty).cic.brokers == ()
+
+
+def test_certificate_paths_are_read_against_the_lab_files_folder(tmp_path: Path) -> None:
+    """Relative TLS files become paths under the lab file's folder; absolute and empty ones stay."""
+    lab = tmp_path / "labs" / "lab.yaml"
+    lab.parent.mkdir()
+    lab.write_text(
+        "fakes:\n  k: {kind: kaleyra, tls: {cert: certs/k.pem, key: certs/k.key}, push: {ca: /etc/ca.pem}}\n"
+        "proxy: {tls: {cert: p.pem, key: p.key}, upstream_ca: ''}\n"
+        "cic: {nodes: {primary: {tls_cert: ../n.pem, tls_key: n.key, mt_ca: ca.pem, store: node.sqlite}}}\n")
+    config = load_lab_config(lab)
+    base = lab.parent.resolve()
+    assert config.fakes["k"]["tls"] == {"cert": str(base / "certs/k.pem"), "key": str(base / "certs/k.key")}
+    assert config.fakes["k"]["push"] == {"ca": "/etc/ca.pem"}
+    assert (config.proxy_section["tls"], config.proxy_section["upstream_ca"]) == (
+        {"cert": str(base / "p.pem"), "key": str(base / "p.key")}, "")
+    assert config.cic_section["nodes"]["primary"] == {"tls_cert": str(base / "../n.pem"),
+                                                      "tls_key": str(base / "n.key"),
+                                                      "mt_ca": str(base / "ca.pem"), "store": "node.sqlite"}
+    assert config.data["proxy"]["tls"]["cert"] == str(base / "p.pem")  # what --processes children read
+
+
+def test_without_a_lab_file_paths_stay_as_written() -> None:
+    """Data that names no file on disk (the embedded lab, a test's mapping) keeps its paths relative."""
+    data = {"proxy": {"tls": {"cert": "p.pem", "key": "p.key"}}, "cic": {"nodes": "not a mapping"}}
+    assert parse_lab_config(data, "absent/lab.yaml").proxy_section["tls"] == {"cert": "p.pem", "key": "p.key"}
+    assert resolve_files(data, "/base") == {"proxy": {"tls": {"cert": "/base/p.pem", "key": "/base/p.key"}},
+                                           "cic": {"nodes": "not a mapping"}}

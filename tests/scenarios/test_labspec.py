@@ -18,7 +18,7 @@ from scenarios.labspec import (
     read_lab_spec,
     resolve_gateways,
 )
-from sim.cic.settings import BackupAnswer
+from sim.cic.settings import BackupAnswer, SmsScheme
 from sim.core.errors import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "scenarios" / "examples" / "lab.yaml"
@@ -145,3 +145,49 @@ def test_default_lab_file_is_valid_yaml_with_documented_placeholders() -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert [b["mt"]["gateway"] for b in data["brokers"]] == ["fake:kaleyra", "fake:portico", "fake:eztexting"]
     assert {b["mo"]["incoming_port"] for b in data["brokers"]} == {8080}
+
+
+def _https_lab(**proxy: Any) -> dict[str, Any]:
+    """The small lab with its broker on HTTPS, its fake serving TLS and certificates on the nodes."""
+    data = _lab(proxy=proxy)
+    data["brokers"][0]["encryption"] = "HTTPS"
+    data["fakes"]["k1"]["tls"] = {"cert": "k.pem", "key": "k.key"}
+    data["cic"] = {"nodes": {n: {"tls_cert": f"{n}.pem", "tls_key": f"{n}.key"} for n in ("primary", "backup")}}
+    return data
+
+
+def test_the_nodes_listen_as_the_proxy_speaks_to_them() -> None:
+    """sms_scheme auto becomes http when the proxy offloads SSL and https when it re-encrypts, in data too."""
+    for offload, scheme in ((True, SmsScheme.HTTP), (False, SmsScheme.HTTPS)):
+        spec = read_lab_spec(parse_lab_config(_https_lab(offload=offload), "lab.yaml"))
+        assert [spec.nodes[n].sms_scheme for n in ("primary", "backup")] == [scheme, scheme]
+        assert [spec.config.data["cic"]["nodes"][n]["sms_scheme"] for n in ("primary", "backup")] == [
+            scheme.value] * 2
+        assert spec.config.data["cic"]["nodes"]["primary"]["tls_cert"] == "primary.pem"
+
+
+def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder() -> None:
+    """Encryption HTTPS: the placeholder gateway is https, and a fake without tls.cert is a problem."""
+    config = parse_lab_config(_https_lab())
+    assert config.cic.brokers[0].mt.gateway == placeholder_gateway("k1", https=True) == "https://fake-k1.invalid"
+    data = _https_lab()
+    del data["fakes"]["k1"]["tls"]
+    with pytest.raises(ConfigError) as info:
+        parse_lab_config(data, "lab.yaml")
+    assert [(p.path, p.reason) for p in info.value.problems] == [
+        ("fakes.k1.tls.cert", "is required: broker 'k' uses HTTPS, so its gateway must serve HTTPS "
+                              "(seed, \"Using SSL\")")]
+
+
+def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_problem() -> None:
+    """sms_scheme https behind an offloading proxy, and re-encrypting to a node without tls_cert."""
+    data = _https_lab(offload=True)
+    data["cic"]["nodes"]["primary"]["sms_scheme"] = "https"
+    data["cic"]["nodes"]["backup"] = {}
+    assert _problems(data) == {
+        ("cic.nodes.primary.sms_scheme", "must be http or auto: the proxy offloads SSL (HTTP to the nodes)")}
+    data["proxy"]["offload"] = False
+    assert _problems(data) == {
+        ("cic.nodes.backup.tls_cert", "is required: proxy.offload is false, so the proxy reaches the node over "
+                                      "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
+                                      "Server's certificate\")")}
