@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -184,10 +184,12 @@ def push_targets(config: LabConfig, proxy_urls: Mapping[int, str]) -> dict[str, 
 
 
 def default_lab_config() -> LabConfig:
-    """The embedded default lab (``scenarios/labs/default.yaml``, read with ``importlib.resources``).
+    """The embedded default lab (``scenarios/labs/default.yaml``, beside this module).
 
     Raises:
         ConfigError: the shipped file has problems (a bug in smslab).
     """
-    resource = files("scenarios").joinpath("labs/default.yaml")
+    # Beside this module rather than importlib.resources.files("scenarios"): a test run that puts tests/ on
+    # sys.path can add tests/scenarios to the package's search path, and files() may then pick that folder.
+    resource = Path(__file__).parent / "labs" / "default.yaml"
     return parse_lab_config(yaml.safe_load(resource.read_text(encoding="utf-8")), DEFAULT_LAB_SOURCE)

@@ -24,7 +24,7 @@ def readme_example() -> str:
 def test_the_readme_plugin_example_passes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's example tests pass against the embedded default lab through the installed plugin."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n")
     pytester.makepyfile(test_readme_example=readme_example())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-p", "no:randomly",
                                            timeout=120)
