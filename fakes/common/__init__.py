@@ -9,7 +9,7 @@ Building a fake (the shape of moto and LocalStack: model, request handling and r
         def wire_routes(self) -> list[web.AbstractRouteDef]: ...       # the broker's own routes
         def error_response(self, error: InputError) -> web.StreamResponse: ...   # its error format
         async def inject_mo(self, mo: MoRequest) -> Captured: ...     # optional: POST /_smslab/mo
-        def deliver_dlr(self, item) -> Awaitable[None] | None: ...    # optional: a DLR fell due
+        def deliver_dlr(self, item) -> None: ...                        # optional: a DLR fell due
 
     def create(name: str, settings_mapping: Mapping[str, Any], path: str) -> FakeBroker:
         r = Reader(settings_mapping, path)          # path is e.g. "fakes.k1"
@@ -47,14 +47,15 @@ message_id)``; ``clear()``; ``stats()``. ``Captured(seq, kind, at, broker, sende
 message_id, fields, status, state).to_json()`` (JSON names ``from``/``to``). Capture an MT only once it
 is accepted, so a refused request stores nothing.
 
-**Time** (``clock.py``): ``Clock`` protocol (``now()``, ``async sleep(s)``); ``RealClock``;
+**Time** (``clock.py``): ``Clock`` protocol (``now()``, ``async sleep(s)``,
+``call_later(s, callback)``); ``RealClock``;
 ``ManualClock(start)`` with ``await advance(seconds)``.
 
 **DLRs** (``dlr.py``): ``OutcomeModel.choose(recipient, rng) -> DeliveryState`` and
 ``DelayModel.draw(rng) -> float`` protocols (the carrier model's seams); ``TriggeredOutcomes(triggers,
 weights)``, ``FixedDelay``, ``UniformDelay``, ``ExponentialDelay``, ``LogNormalDelay``;
 ``DlrPlanner(outcomes, delays, time_scale).plan(recipient, rng) -> (state, delay)`` (in
-``settings.dlr``); ``DlrScheduler(clock, deliver, limit).schedule(delay, item) -> bool`` (one task, a
+``settings.dlr``); ``DlrScheduler(clock, deliver, limit).schedule(delay, item) -> bool`` (one timer, a
 heap); ``TimerHeap``.
 
 **Faults** (``faults.py``): ``Fault(kind, count, path, probability, delay, status, body, content_type,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "KINDS", "CaptureStore", "Captured", "Kind"]
 
@@ -20,8 +19,7 @@ KINDS: tuple[str, ...] = ("mt", "mo", "dlr")
 DEFAULT_CAPTURE_LIMIT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class Captured:
+class Captured(NamedTuple):
     """One message a fake received or sent.
 
     Attributes:
@@ -46,7 +44,7 @@ class Captured:
     recipient: str
     text: str
     message_id: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any]
     status: str = ""
     state: str = ""
 

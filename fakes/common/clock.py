@@ -10,9 +10,18 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "RealClock"]
+__all__ = ["Cancellable", "Clock", "ManualClock", "RealClock"]
+
+
+class Cancellable(Protocol):
+    """What ``Clock.call_later`` returns: something that can be called off."""
+
+    def cancel(self) -> object:
+        """Call the callback off (no effect once it has run)."""
+        ...
 
 
 @runtime_checkable
@@ -27,6 +36,14 @@ class Clock(Protocol):
         """Wait ``seconds`` on this clock (zero or less returns at the next loop turn)."""
         ...
 
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Cancellable:
+        """Call ``callback`` from the running loop once ``seconds`` have passed on this clock.
+
+        The task-free form of ``sleep``: the fakes' timers (DLRs, push retries) are callbacks, so a timer
+        costs no task and no future on the loop that serves the MTs (``smslab bench fakes``).
+        """
+        ...
+
 
 class RealClock:
     """The wall clock: ``time.time()`` and ``asyncio.sleep``."""
@@ -39,12 +56,17 @@ class RealClock:
         """Sleep on the event loop."""
         await asyncio.sleep(max(0.0, seconds))
 
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Cancellable:
+        """``loop.call_later`` on the running loop."""
+        return asyncio.get_running_loop().call_later(max(0.0, seconds), callback)
+
 
 class ManualClock:
     """A clock that only moves when a test says so.
 
-    Sleepers wait on futures kept in a heap by due time; ``advance`` moves the time and wakes every
-    sleeper that became due, in due order, then lets the loop run so the woken tasks make progress.
+    Sleepers and ``call_later`` callbacks wait on futures kept in a heap by due time; ``advance`` moves
+    the time and wakes every one that became due, in due order, then lets the loop run so the woken tasks
+    make progress.
 
     Args:
         start: the initial time in seconds.
@@ -72,6 +94,16 @@ class ManualClock:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
         await future
+
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Cancellable:
+        """Call ``callback`` when the clock is advanced by at least ``seconds`` (next loop turn for 0)."""
+        loop = asyncio.get_running_loop()
+        if seconds <= 0:
+            return loop.call_soon(callback)
+        future: asyncio.Future[None] = loop.create_future()
+        future.add_done_callback(lambda done: None if done.cancelled() else callback())
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        return future
 
     async def advance(self, seconds: float, turns: int = 20) -> None:
         """Move time forward by ``seconds``, waking due sleepers, then yield ``turns`` loop turns.

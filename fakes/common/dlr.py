@@ -6,24 +6,23 @@ regex on the destination number, checked first, in order) let a test force an ou
 without relying on probabilities. Both are protocols so the SimPy carrier model (``sim/carrier``) can
 replace them later without touching the fakes.
 
-``DlrScheduler`` is the only I/O part: one task per fake consuming a heap ordered by due time (not one
-asyncio task per DLR), bounded by ``limit`` pending entries.
+``DlrScheduler`` is the only part that touches the loop: one timer per fake over a heap ordered by due
+time (not one asyncio task per DLR), bounded by ``limit`` pending entries.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import heapq
+import inspect
 import itertools
 import math
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from fakes.common.clock import Clock
+from fakes.common.clock import Cancellable, Clock
 from sim.core.types import DeliveryState
 
 __all__ = [
@@ -174,17 +173,26 @@ class TimerHeap(Generic[T]):
 
 
 class DlrScheduler(Generic[T]):
-    """One task that calls ``deliver(item)`` for each item when it falls due on ``clock``.
+    """Calls ``deliver(item)`` for each item when it falls due on ``clock``, from one timer.
+
+    No task and no future per item, nor per wake: one ``clock.call_later`` timer is armed for the
+    earliest due item, re-armed when an earlier one arrives, and when it fires it delivers every item due
+    by then, in due order (a burst of MTs accepted in one loop turn gets its DLRs in one callback).
 
     Args:
         clock: the fake's clock.
-        deliver: called with each due item; may be a coroutine function (awaited in turn).
+        deliver: called with each due item (a plain function: a coroutine function is refused).
         limit: most items pending at once; beyond it ``schedule`` refuses and counts ``overflow``.
         on_error: called with any exception ``deliver`` raises (the fake records it for the test).
+
+    Raises:
+        TypeError: ``deliver`` is a coroutine function.
     """
 
-    def __init__(self, clock: Clock, deliver: Callable[[T], Awaitable[None] | None], limit: int = 100_000,
+    def __init__(self, clock: Clock, deliver: Callable[[T], object], limit: int = 100_000,
                  on_error: Callable[[BaseException], None] | None = None) -> None:
+        if inspect.iscoroutinefunction(deliver):
+            raise TypeError("DlrScheduler delivers from a timer callback: 'deliver' must not be async")
         self.clock = clock
         self.deliver = deliver
         self.limit = limit
@@ -193,8 +201,9 @@ class DlrScheduler(Generic[T]):
         self.scheduled = 0
         self.delivered = 0
         self.overflow = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self._timer: Cancellable | None = None
+        self._armed_for = math.inf
 
     def schedule(self, delay: float, item: T) -> bool:
         """Queue ``item`` for ``delay`` seconds from now; ``False`` (and counted) when full."""
@@ -202,25 +211,24 @@ class DlrScheduler(Generic[T]):
             self.overflow += 1
             return False
         due = self.clock.now() + delay
-        head = self.heap.next_due()
         self.heap.push(due, item)
         self.scheduled += 1
-        if head is None or due < head:
-            self._wake.set()  # the runner sleeps until the old head: wake it for an earlier one
+        if self._running and due < self._armed_for:
+            self._arm(due)  # nothing armed, or armed for a later item: fire for this one
         return True
 
     def start(self) -> None:
-        """Start the runner task on the running loop (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="smslab-dlr")
+        """Arm the timer for what is pending, on the running loop (idempotent)."""
+        if not self._running:
+            self._running = True
+            due = self.heap.next_due()
+            if due is not None:
+                self._arm(due)
 
     async def stop(self) -> None:
-        """Stop the runner; pending items stay in the heap."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Disarm the timer; pending items stay in the heap."""
+        self._running = False
+        self._disarm()
 
     def clear(self) -> None:
         """Drop every pending item."""
@@ -231,33 +239,27 @@ class DlrScheduler(Generic[T]):
         return {"pending": len(self.heap), "scheduled": self.scheduled, "delivered": self.delivered,
                 "overflow": self.overflow}
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            for item in self.heap.pop_due(self.clock.now()):
-                await self._deliver(item)
-            due = self.heap.next_due()
-            if due is None:
-                await self._wake.wait()
-            elif due > self.clock.now():
-                await self._sleep_or_wake(due - self.clock.now())
+    def _arm(self, due: float) -> None:
+        self._disarm()
+        self._armed_for = due
+        self._timer = self.clock.call_later(due - self.clock.now(), self._fire)
 
-    async def _deliver(self, item: Any) -> None:
-        self.delivered += 1
-        try:
-            result = self.deliver(item)
-            if result is not None:
-                await result
-        except Exception as exc:  # a broken deliver must not stop every later DLR
-            if self.on_error is None:
-                raise
-            self.on_error(exc)
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._armed_for = math.inf
 
-    async def _sleep_or_wake(self, seconds: float) -> None:
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waker):
-                task.cancel()
+    def _fire(self) -> None:
+        self._timer, self._armed_for = None, math.inf
+        for item in self.heap.pop_due(self.clock.now()):
+            self.delivered += 1
+            try:
+                self.deliver(item)
+            except Exception as exc:  # a broken deliver must not stop every later DLR
+                if self.on_error is None:
+                    raise
+                self.on_error(exc)
+        due = self.heap.next_due()
+        if self._running and due is not None and due < self._armed_for:
+            self._arm(due)  # (unless deliver scheduled, and armed for, this very one)

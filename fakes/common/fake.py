@@ -97,7 +97,7 @@ class FakeBroker:
         """
         raise InputError(f"{self.kind} fakes do not push MOs", 409)
 
-    def deliver_dlr(self, item: Any) -> Awaitable[None] | None:
+    def deliver_dlr(self, item: Any) -> None:
         """Called by the scheduler when a DLR scheduled with ``self.scheduler.schedule`` falls due."""
         raise NotImplementedError
 

@@ -260,10 +260,11 @@ class Http1Pool:
 
 
 _HEADER_CACHE: dict[tuple[str, str], bytes] = {}
+_HEAD_CACHE: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], bytes] = {}
 
 
 def _header(name: str, value: str) -> bytes:
-    """One checked ``name: value\\r\\n`` line (pushes repeat the same few headers: each checked once)."""
+    """One checked ``name: value\\r\\n`` line."""
     line = _HEADER_CACHE.get((name, value))
     if line is None:
         if any(c in name + value for c in "\r\n\0"):
@@ -275,9 +276,13 @@ def _header(name: str, value: str) -> bytes:
 
 
 def _head(method: str, target: str, host: str, headers: Mapping[str, str], length: int) -> bytes:
-    start = _header("Host", host)
-    lines = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), start, b"Content-Length: %d\r\n" % length]
-    lines += [_header(name, value) for name, value in headers.items()]
-    lines.append(b"\r\n")
-    return b"".join(lines)
-
+    # A fake's pushes repeat a few (method, URL, headers): each head but its length is built once.
+    key = (method, target, host, tuple(headers.items()))
+    start = _HEAD_CACHE.get(key)
+    if start is None:
+        lines = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), _header("Host", host)]
+        lines += [_header(name, value) for name, value in headers.items()]
+        start = b"".join(lines)
+        if len(_HEAD_CACHE) < 1024:
+            _HEAD_CACHE[key] = start
+    return b"%sContent-Length: %d\r\n\r\n" % (start, length)

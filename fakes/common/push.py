@@ -18,7 +18,7 @@ import ssl as ssllib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
 from fakes.common.clock import Clock
@@ -59,8 +59,7 @@ class RetryPolicy:
         return {"interval": self.interval, "total": self.total}
 
 
-@dataclass(frozen=True)
-class Push:
+class Push(NamedTuple):
     """One request a fake makes to a customer URL (an MO, a DR, a callback).
 
     Attributes:
@@ -129,8 +128,7 @@ def _pairs(fields: FieldsLike) -> Iterable[tuple[str, str]]:
     return fields.items() if isinstance(fields, Mapping) else fields
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One try of one push, or the decision not to try.
 
     Attributes:

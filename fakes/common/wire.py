@@ -136,8 +136,12 @@ async def form_fields(request: web.Request, *, allow_empty: bool = True) -> Mult
 async def params(request: web.Request) -> MultiDict[str]:
     """Query-string fields followed by form-body fields, as brokers that accept either read them."""
     merged = query_fields(request)
-    if request.method not in ("GET", "HEAD"):
-        merged.extend(await form_fields(request))
+    if request.method in ("GET", "HEAD"):
+        return merged
+    form = await form_fields(request)
+    if not merged:
+        return form
+    merged.extend(form)
     return merged
 
 

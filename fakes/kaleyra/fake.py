@@ -12,8 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import random
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -52,8 +51,7 @@ HTTP_API_PATH = "/a2w_preRouter/httpApiRouter"
 XML_API_PATHS = ("/a2w_preRouter/xmlApiRouter", "/a2w_preRouter/a2w_xmlApiRouter")
 
 
-@dataclass(frozen=True, slots=True)
-class PendingDr:
+class PendingDr(NamedTuple):
     """A DR waiting in the scheduler: which MT, which recipient, which outcome, which part."""
 
     mt: MtSubmission

@@ -9,8 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from multidict import MultiDict
 
@@ -31,8 +30,7 @@ MO_EXTRAS = frozenset({"carrier", "channel", "message_id", "message_subid", "cou
                        "status_code", "router"})
 
 
-@dataclass(frozen=True)
-class MtSubmission:
+class MtSubmission(NamedTuple):
     """One accepted-to-parse MT request.
 
     Attributes:
@@ -59,10 +57,13 @@ class MtSubmission:
 def wire_fields(params: MultiDict[str]) -> dict[str, Any]:
     """The parameters as a plain dict; a name given more than once maps to the list of its values."""
     out: dict[str, Any] = {}
-    for key in params:
+    for key, value in params.items():
         if key not in out:
-            values = params.getall(key)
-            out[key] = values[0] if len(values) == 1 else values
+            out[key] = value
+        elif isinstance(out[key], list):
+            out[key].append(value)
+        else:
+            out[key] = [out[key], value]
     return out
 
 
@@ -73,7 +74,8 @@ def parse_mt(params: MultiDict[str], settings: KaleyraSettings) -> MtSubmission:
         WireError: MISSING or INVALID, naming the parameter.
     """
     for name in _REQUIRED:
-        if not any(v.strip() for v in params.getall(name, [])):
+        first = params.get(name, "")
+        if not first.strip() and not any(v.strip() for v in params.getall(name, [])):
             raise WireError(f"'{name}' is required", WireReason.MISSING, name)
     recipients = tuple(n.strip() for v in params.getall("recipient") for n in v.split(",") if n.strip())
     for number in recipients:

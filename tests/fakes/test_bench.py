@@ -4,13 +4,13 @@ import re
 
 import pytest
 
-from fakes.bench import TARGETS, _table, main
+from fakes.bench import TARGETS, _table, main, round_ratio
 
 
 def test_table_marks_targets():
     """Each target row shows PASS or MISS by its own comparison; the info row is never a target."""
     ingest = {"bare_rate": 1000.0, "fake_rate": 800.0, "quiet_rate": 900.0, "mts": 800, "dlrs": 700,
-              "dlr_rate": 700.0}
+              "dlr_rate": 700.0, "fake_ratio": 0.8, "quiet_ratio": 0.9}
     memory = {"mts": 1000, "checkpoint": 100, "rss_end": 130 * 2**20, "rss_checkpoint": 100 * 2**20}
     lines, passed = _table(ingest, memory)
     assert (False, ["PASS", "MISS", "MISS", "info"]) == (passed, [line.split()[-1] for line in lines[1:]])
@@ -34,7 +34,17 @@ def test_small_run_prints_the_table(capsys):
     assert [r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"] == [
         p for p, line in zip([r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"],
                              out[5:7], strict=True) if re.match(p, line)]
-    assert out[7].startswith("(load: 4 workers x 0.5 s per server, the generator busy ")
+    assert out[7].startswith("(load: 4 workers x 0.5 s per server in 10 rounds, an ingest ratio being the "
+                             "median of the per-round ratios; the generator busy ")
+
+
+def test_round_ratio_is_the_median_so_one_disturbed_round_does_not_decide():
+    """The ratio is the median of per-round ratios: one slice slowed by a neighbour moves it little."""
+    bare = [1000, 1000, 1000, 1000, 1000]
+    assert 0.8 == round_ratio([800, 800, 200, 800, 810], bare)
+    assert 0.75 == round_ratio([700, 800], [1000, 1000])
+    with pytest.raises(ValueError, match="shorter"):
+        round_ratio([1, 2], [1])
 
 
 def test_bad_options_exit_2(capsys):

@@ -44,3 +44,21 @@ async def test_zero_sleep_returns_without_advance():
     clock = ManualClock()
     await asyncio.wait_for(clock.sleep(0), 1.0)
     assert 0 == clock.sleepers
+
+
+async def test_manual_call_later_runs_when_advanced_and_not_once_cancelled():
+    """A call_later callback runs at its due time on advance; a cancelled one never runs."""
+    clock, got = ManualClock(start=0.0), []
+    clock.call_later(2.0, lambda: got.append(("kept", clock.now())))
+    clock.call_later(1.0, lambda: got.append(("cancelled", clock.now()))).cancel()
+    await clock.advance(1.5)
+    assert [] == got
+    await clock.advance(1.0)
+    assert [("kept", 2.0)] == got
+
+
+async def test_real_call_later_runs_on_the_loop():
+    """RealClock.call_later is the loop's own timer (a zero delay runs at the next turn)."""
+    fired = asyncio.Event()
+    RealClock().call_later(0.0, fired.set)
+    await asyncio.wait_for(fired.wait(), 1.0)

@@ -127,17 +127,48 @@ async def test_scheduler_survives_a_failing_deliver_and_reports_it():
     assert ([0, 2], ["boom"]) == (got, [str(e) for e in errors])
 
 
-async def test_scheduler_awaits_coroutine_deliveries():
-    """A coroutine deliver is awaited."""
-    clock, got = ManualClock(), []
-
+def test_scheduler_refuses_a_coroutine_deliver():
+    """A coroutine function cannot be a deliver: the scheduler calls it from a timer callback."""
     async def deliver(item: str) -> None:
-        await asyncio.sleep(0)
-        got.append(item)
+        return None
 
-    scheduler = DlrScheduler(clock, deliver)
+    with pytest.raises(TypeError, match="must not be async"):
+        DlrScheduler(ManualClock(), deliver)
+
+
+async def test_scheduler_fires_one_callback_for_a_burst_and_keeps_no_timer_when_idle():
+    """Items due in one loop turn are delivered by one timer callback, and nothing is armed afterwards."""
+    clock, batches = ManualClock(start=0.0), []
+    scheduler: DlrScheduler[int] = DlrScheduler(clock, lambda item: batches.append((clock.now(), item)))
     scheduler.start()
-    scheduler.schedule(0.0, "x")
-    await clock.advance(0.0)
+    for i in range(5):
+        scheduler.schedule(0.0, i)
+    assert 0 == clock.sleepers  # a zero delay is a call_soon, not a sleeper
+    await asyncio.sleep(0)
+    assert [(0.0, i) for i in range(5)] == batches
+    assert scheduler._timer is None
+    scheduler.schedule(2.0, 9)
+    scheduler.schedule(1.0, 8)  # earlier than the armed one: re-armed, the old timer cancelled
+    assert 1 == clock.sleepers
+    await clock.advance(2.0)
     await scheduler.stop()
-    assert ["x"] == got
+    assert [(1.0, 8), (2.0, 9)] == batches[5:]
+
+
+async def test_a_deliver_that_schedules_a_later_item_does_not_hide_an_earlier_one():
+    """When deliver schedules an item later than one still pending, the earlier one is still delivered."""
+    clock, got = ManualClock(start=0.0), []
+    scheduler: DlrScheduler[str] = DlrScheduler(clock, lambda item: None)
+
+    def deliver(item: str) -> None:
+        got.append((item, clock.now()))
+        if item == "first":
+            scheduler.schedule(10.0, "much later")
+
+    scheduler.deliver = deliver
+    scheduler.start()
+    scheduler.schedule(1.0, "first")
+    scheduler.schedule(3.0, "second")
+    await clock.advance(20.0)
+    await scheduler.stop()
+    assert [("first", 1.0), ("second", 3.0), ("much later", 11.0)] == got

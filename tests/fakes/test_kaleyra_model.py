@@ -6,7 +6,15 @@ import pytest
 from multidict import MultiDict
 
 from fakes.common import MoRequest, RetryPolicy, WireError
-from fakes.kaleyra.model import MessageIds, MtSubmission, dr_fields, dr_parts, mo_fields, parse_mt
+from fakes.kaleyra.model import (
+    MessageIds,
+    MtSubmission,
+    dr_fields,
+    dr_parts,
+    mo_fields,
+    parse_mt,
+    wire_fields,
+)
 from fakes.kaleyra.settings import KALEYRA_RETRY, Code, read_settings
 from sim.core.errors import ConfigError
 from sim.core.types import DeliveryState
@@ -102,3 +110,11 @@ def test_dr_form_body_is_the_form_of_dr_fields(state):
         fields = dr_fields(mt, number, mid, state, subid=subid, settings=settings)
         assert Push.form("dlr", "http://h/dr", fields).body == DrForm(settings).body(mt, number, mid, state,
                                                                                       subid=subid)
+
+
+def test_wire_fields_keeps_first_order_and_lists_repeated_names_even_of_equal_values():
+    """A name given once maps to its value, one given more often to all its values in order."""
+    params = MultiDict([("recipient", "1"), ("body", "hi"), ("recipient", "1"), ("recipient", "2"),
+                        ("empty", "")])
+    assert {"recipient": ["1", "1", "2"], "body": "hi", "empty": ""} == wire_fields(params)
+    assert ["recipient", "body", "empty"] == list(wire_fields(params))
