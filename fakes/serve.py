@@ -1,7 +1,8 @@
 """``smslab serve kaleyra|portico|http-broker NAME``: run one fake broker standalone until signalled.
 
 Reads the lab file (``--config``), takes the mapping at ``fakes.NAME`` (defaults when absent), builds the
-fake through ``fakes.registry``, starts it, prints one JSON line ``{"name", "kind", "url"}`` once it
+fake through ``fakes.registry`` (relative certificate and CA paths read against the file's folder, as
+``smslab up`` reads them), starts it, prints one JSON line ``{"name", "kind", "url"}`` once it
 listens (so a parent process can read the real port), and serves until SIGINT or SIGTERM; exit 0.
 A bad configuration prints every problem to stderr and exits 2.
 """
@@ -49,6 +50,9 @@ def _settings(config: Path | None, name: str) -> tuple[Any, str]:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError([Problem("(top)", data, "must be a mapping")], source)
+    from scenarios.labconfig import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
+
+    data = resolve_files(data, config.resolve().parent)  # tls.cert, tls.key, push.ca: beside the lab file
     fakes = data.get("fakes") or {}
     if not isinstance(fakes, dict):
         raise ConfigError([Problem("fakes", fakes, "must be a mapping of fake names to settings")], source)

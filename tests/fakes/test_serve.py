@@ -6,13 +6,16 @@ import io
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+import trustme
 
+from fakes.common import server_tls
 from fakes.kaleyra import HTTP_API_PATH, KaleyraFake
 from fakes.serve import build, main, run
 
@@ -32,6 +35,23 @@ def test_build_reads_the_fake_mapping(tmp_path):
     fake = build("kaleyra", "k1", config)
     other = build("kaleyra", "k2", config)
     assert (KaleyraFake, 7, 10_000) == (type(fake), fake.capture.limit, other.capture.limit)
+
+
+def test_relative_certificate_paths_are_read_beside_the_config_file(tmp_path, monkeypatch):
+    """tls.cert, tls.key and push.ca given relative to the lab file work from any working directory."""
+    ca = trustme.CA()
+    (tmp_path / "lab" / "certs").mkdir(parents=True)
+    ca.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "lab/certs/k.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "lab/certs/ca.pem"))
+    config = tmp_path / "lab" / "lab.yaml"
+    config.write_text("fakes:\n  k1:\n    tls: {cert: certs/k.pem, key: certs/k.pem}\n"
+                      "    push: {ca: certs/ca.pem}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    fake = build("kaleyra", "k1", Path("lab/lab.yaml"))
+    certs = (tmp_path / "lab" / "certs").resolve()
+    assert (str(certs / "k.pem"), str(certs / "k.pem"), str(certs / "ca.pem")) == (
+        fake.settings.tls_cert, fake.settings.tls_key, fake.settings.push.ca)
+    assert isinstance(server_tls(fake.settings), ssl.SSLContext)
 
 
 @pytest.mark.parametrize(("text", "message"), [
