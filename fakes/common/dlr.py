@@ -1,4 +1,4 @@
-"""DLR scheduling: which outcome an MT gets, after how long, and one task that delivers them when due.
+"""DLR scheduling: which outcome an MT gets, after how long, and one timer that delivers them when due.
 
 The choice is sans-IO: an ``OutcomeModel`` picks a ``DeliveryState`` for a destination and a
 ``DelayModel`` draws a delay, both from a seeded ``random.Random`` passed in. Deterministic triggers (a

@@ -2,7 +2,7 @@
 
 A push is a value (``Push``); ``Pusher.submit`` sends it at once, or queues it while ``concurrency``
 pushes are in flight, and returns without waiting. A push that gets a non-2xx answer or a connection error
-is put back in one retry heap (``DlrScheduler`` again: one task, not one per push) for the next delay of
+is put back in one retry heap (``DlrScheduler`` again: one timer, not one per push) for the next delay of
 the ``RetryPolicy``, scaled by ``time_scale``. Every attempt is recorded, bounded; pending pushes are
 bounded too (``max_pending``), so a dead customer URL cannot grow memory without end.
 Push faults (duplicate MO, dropped or reordered DLR) are checked here, once, in ``submit``.
