@@ -86,7 +86,7 @@ def test_timer_heap_pops_due_items_in_order_ties_by_insertion():
 
 
 async def test_scheduler_delivers_when_due_on_the_manual_clock():
-    """Items are delivered when the clock reaches their due time, earliest first, by one task."""
+    """Items are delivered when the clock reaches their due time, earliest first, by one timer."""
     clock = ManualClock(start=0.0)
     got: list[tuple[str, float]] = []
     scheduler = DlrScheduler(clock, lambda item: got.append((item, clock.now())))
