@@ -101,13 +101,13 @@ class LocalBackend:
         self.proxies[plan.incoming_port] = server
         return await server.start(proxy.host, plan.bind_port, server_ssl_context(proxy))
 
-    async def point(self, name: str, target: PushTarget, public_bases: Mapping[str, str]) -> None:
+    async def point(self, name: str, target: PushTarget, bases: Mapping[str, str]) -> None:
         """Point a running fake at the proxy and give the nodes their public bases."""
         fake = self.fakes[name]
         changes = {k: v for k, v in (("mo_url", target.mo_url), ("dr_url", target.dr_url)) if v}
         fake.settings = replace(fake.settings, **changes)
         for node in self.nodes.values():
-            node.public_bases = dict(public_bases)
+            node.public_bases = dict(bases)
 
     async def stop(self) -> None:
         """Stop proxies, nodes and fakes (in that order: nothing pushes into a closed node)."""

@@ -32,6 +32,7 @@ from scenarios.labconfig import LabConfig
 from scenarios.labspec import (
     NODE_NAMES,
     default_lab_config,
+    public_bases,
     push_targets,
     read_lab_spec,
     resolve_gateways,
@@ -123,8 +124,7 @@ class Lab:
                                                                                  self)
 
     async def _point_fakes(self) -> None:
-        bases = {b.name: self.proxy_urls[b.mo.incoming_port] for b in self.config.cic.brokers
-                 if b.mo.incoming_port in self.proxy_urls}
+        bases = public_bases(self.config, self.proxy_urls)
         for name, target in push_targets(self.config, self.proxy_urls).items():
             await self.backend.point(name, target, bases)
             if self.built[name].kind == "portico":

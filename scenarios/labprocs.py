@@ -27,7 +27,7 @@ import yaml
 
 from fakes.common import FakeBroker
 from scenarios.backends import LabStartError
-from scenarios.labspec import NODE_NAMES, PushTarget, push_targets
+from scenarios.labspec import NODE_NAMES, PushTarget, public_bases, push_targets
 from sim.cic.handles import NodeHandle, RemoteNode
 from sim.cic.process import NodeProcess
 from sim.core.config import CicConfig
@@ -125,7 +125,8 @@ class ProcessBackend:
     The fakes push to the proxy, the proxy's farm is the nodes, the nodes send to the fakes: in process the
     fakes are re-pointed once the proxy listens, but a child reads its settings once. So the proxy's
     port is chosen first, and two derived lab files are written: one with the fakes' MO/DR URLs (before
-    they start), one with the gateways resolved (before the nodes start).
+    they start), one with the gateways resolved (before the nodes start); the nodes are told the proxy's
+    URL (``--public-base``) for the ``ExternalDeliveryStatusURI`` they hand the brokers.
     """
 
     def __init__(self, lab: Lab) -> None:
@@ -175,7 +176,8 @@ class ProcessBackend:
                 if fake is not None:
                     broker["mt"]["gateway"] = lab.fake_urls[fake]
             self._node_file = self._write("lab.yaml", data)
-        process = NodeProcess(name, self._node_file, start_as="active" if name == NODE_NAMES[0] else "backup")
+        process = NodeProcess(name, self._node_file, start_as="active" if name == NODE_NAMES[0] else "backup",
+                              public_bases=public_bases(lab.config, self.planned))
         self.nodes.append(process)
         try:
             await process.start()
@@ -195,8 +197,8 @@ class ProcessBackend:
             raise LabStartError(f"the proxy listens at {info['url']}, not at {planned} as planned")
         return str(info["url"])
 
-    async def point(self, name: str, target: PushTarget, public_bases: Mapping[str, str]) -> None:
-        """Nothing to do: the fakes' file already named the proxy (``prepare``)."""
+    async def point(self, name: str, target: PushTarget, bases: Mapping[str, str]) -> None:
+        """Nothing to do: the fakes' file named the proxy (``prepare``), the nodes' command lines too."""
 
     async def stop(self) -> None:
         """End every child by its PID (proxies first), then remove the derived files."""

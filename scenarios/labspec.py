@@ -49,7 +49,7 @@ from sim.proxy.config import (
 )
 
 __all__ = ["DEFAULT_LAB_SOURCE", "NODE_NAMES", "LabSpec", "PushTarget", "default_lab_config", "fake_broker",
-           "push_targets", "read_lab_spec", "resolve_gateways"]
+           "public_bases", "push_targets", "read_lab_spec", "resolve_gateways"]
 
 #: How the embedded default lab is named in messages (it is a package resource, not a file on disk).
 DEFAULT_LAB_SOURCE = "smslab:labs/default.yaml"
@@ -181,6 +181,17 @@ def push_targets(config: LabConfig, proxy_urls: Mapping[int, str]) -> dict[str, 
         dr_url = "" if _own(settings, "dr_url") or not dr_path else base + dr_path
         out[name] = PushTarget(broker.name, mo_url, dr_url)
     return out
+
+
+def public_bases(config: LabConfig, proxy_urls: Mapping[int, str]) -> dict[str, str]:
+    """Per broker: the proxy base its nodes hand out in ``ExternalDeliveryStatusURI`` (its MO port's proxy).
+
+    Args:
+        config: the lab configuration.
+        proxy_urls: configured Incoming HTTP Port -> the base URL of the proxy serving it.
+    """
+    return {b.name: proxy_urls[b.mo.incoming_port] for b in config.cic.brokers
+            if b.mo.incoming_port in proxy_urls}
 
 
 def default_lab_config() -> LabConfig:

@@ -220,7 +220,7 @@ class CicNode(Records):
     def describe(self) -> dict[str, Any]:
         """What ``GET /_smslab/node`` answers."""
         return {"name": self.settings.name, "role": self._role.value, "fault": self._fault.value,
-                "sms_urls": self.sms_urls, "dr_urls": self.dr_urls,
+                "sms_urls": self.sms_urls, "dr_urls": self.dr_urls, "public_dr_urls": self.public_dr_urls,
                 "bound_ports": {str(k): v for k, v in self.bound_ports.items()},
                 "control_url": self.control_url, "interactions": len(self.interactions())}
 
@@ -249,6 +249,11 @@ class CicNode(Records):
     def dr_urls(self) -> dict[str, str]:
         """Broker name -> this node's URL of its delivery-receipt path."""
         return {b.name: self._base_of(b) + dr_path(b) for b in self._mo_brokers() if dr_path(b)}
+
+    @property
+    def public_dr_urls(self) -> dict[str, str]:
+        """Broker name -> the ``ExternalDeliveryStatusURI`` this node hands it (brokers with a DR path)."""
+        return {b.name: url for b in self.config.brokers if (url := self.public_dr_url(b))}
 
     def public_dr_url(self, broker: BrokerConfig) -> str:
         """The ``ExternalDeliveryStatusURI`` handed to the broker: ``public_bases`` (the proxy) first."""

@@ -43,6 +43,7 @@ class NodeProcess:
         port_map: configured Incoming HTTP Port -> port to bind (0: any free port).
         control_port: the control API's port (0: any free port).
         peer: a peer node's control URL to mirror to from the start.
+        public_bases: broker name -> the base URL of the ``ExternalDeliveryStatusURI`` the node hands it.
         python: the interpreter; this one by default.
         startup_timeout: seconds to wait for the ready line.
         env: extra environment variables for the child.
@@ -50,14 +51,15 @@ class NodeProcess:
 
     def __init__(self, name: str, config: str | Path | None = None, *, start_as: str = "",
                  port_map: Mapping[int, int] | None = None, control_port: int = 0, peer: str = "",
-                 python: str = sys.executable, startup_timeout: float = 30.0,
-                 env: Mapping[str, str] | None = None) -> None:
+                 public_bases: Mapping[str, str] | None = None, python: str = sys.executable,
+                 startup_timeout: float = 30.0, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.config = str(Path(config).resolve()) if config is not None else ""
         self.start_as = start_as
         self.port_map = dict(port_map or {})
         self.control_port = control_port
         self.peer = peer
+        self.public_bases = dict(public_bases or {})
         self.python = python
         self.startup_timeout = startup_timeout
         self.env = dict(env or {})
@@ -103,6 +105,8 @@ class NodeProcess:
             argv += ["--control-port", str(self.control_port)]
         if self.peer:
             argv += ["--peer", self.peer]
+        for broker, url in sorted(self.public_bases.items()):
+            argv += ["--public-base", f"{broker}={url}"]
         return argv
 
     # -- life cycle --------------------------------------------------------------------------------------

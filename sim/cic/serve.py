@@ -6,7 +6,9 @@ their owners; certificate paths are read against the lab file's folder, as in a 
 (``scenarios.labconfig.FILE_KEYS``). ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the
 file's ports, so that a restarted node can take the ports of the process it replaces. The node starts
 ACTIVE when it is the primary and BACKUP when it is the backup, unless ``--start-as`` says otherwise;
-``--peer`` makes it mirror to another node's control API from the start.
+``--peer`` makes it mirror to another node's control API from the start; ``--public-base BROKER=URL`` sets
+the base of the ``ExternalDeliveryStatusURI`` the node hands that broker (the proxy in front of the pair, so
+that a DR reaches whichever node is active; the node's own listener without it).
 
 Once every socket listens it prints one JSON line, ``{"name", "role", "control_url", "sms_urls", "dr_urls",
 "bound_ports", "pid"}``, and serves until SIGINT or SIGTERM (exit 0). A bad configuration prints every
@@ -52,6 +54,14 @@ def _port_pair(text: str) -> tuple[int, int]:
     return pair
 
 
+def _public_base(text: str) -> tuple[str, str]:
+    broker, sep, url = text.partition("=")
+    if not sep or not broker or not url.startswith(("http://", "https://")):
+        example = "kaleyra=http://127.0.0.1:8080"
+        raise argparse.ArgumentTypeError(f"must be BROKER=URL, e.g. {example} (got {text!r})")
+    return broker, url
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smslab serve cic", description="Run one simulated CIC node standalone.")
     p.add_argument("--role", required=True, choices=["primary", "backup"],
@@ -64,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--control-port", type=int, help="the control API's port (default: the file's, else any)")
     p.add_argument("--host", help="the address every socket binds (default: the file's, else 127.0.0.1)")
     p.add_argument("--peer", default="", help="a peer node's control URL to mirror interactions to")
+    p.add_argument("--public-base", type=_public_base, action="append", default=[], metavar="BROKER=URL",
+                   help="the base URL (the proxy in front of the pair) of the ExternalDeliveryStatusURI this "
+                        "node hands BROKER; repeatable; default: the node's own listener")
     return p
 
 
@@ -119,7 +132,13 @@ def build(args: argparse.Namespace) -> CicNode:
     settings = replace(settings, **changes)
     default = Role.ACTIVE if args.role == "primary" else Role.BACKUP
     start_as = Role(args.start_as) if args.start_as else default
-    return CicNode(config, settings, role=start_as)
+    unknown = sorted({name for name, _ in args.public_base} - {b.name for b in config.brokers})
+    if unknown:
+        raise ConfigError([Problem("--public-base", name, "names no broker of the configuration")
+                           for name in unknown], str(args.config or ""))
+    node = CicNode(config, settings, role=start_as)
+    node.public_bases = dict(args.public_base)
+    return node
 
 
 def ready_line(node: CicNode) -> dict[str, Any]:

@@ -15,7 +15,8 @@ async def test_describe_role_and_fault_routes() -> None:
         base = node.control_url + "/_smslab/node"
         status, described = await call("GET", base)
         assert (200, {"name": "primary", "role": "active", "fault": "none", "sms_urls": node.sms_urls,
-                      "dr_urls": node.dr_urls, "bound_ports": {"8080": node.bound_ports[8080]},
+                      "dr_urls": node.dr_urls, "public_dr_urls": {"kaleyra": node.dr_urls["kaleyra"]},
+                      "bound_ports": {"8080": node.bound_ports[8080]},
                       "control_url": node.control_url, "interactions": 0}) == (status, described)
         assert "backup" == (await call("POST", base + "/role", json={"role": "backup"}))[1]["role"]
         assert "slow" == (await call("POST", base + "/fault", json={"mode": "slow"}))[1]["fault"]

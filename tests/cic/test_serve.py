@@ -107,6 +107,26 @@ async def test_peer_option_mirrors_to_that_node_from_the_start(lab_file: Path) -
         assert peer.recover() == 1
 
 
+async def test_public_base_option_sets_the_delivery_status_uri(lab_file: Path) -> None:
+    """--public-base BROKER=URL makes that broker's ExternalDeliveryStatusURI the URL plus its DR path."""
+    args = serve._parser().parse_args(["--role", "primary", "--config", str(lab_file),
+                                       "--public-base", "kaleyra=http://proxy.example:8080/"])
+    node = serve.build(args)
+    plain = serve.build(serve._parser().parse_args(["--role", "primary", "--config", str(lab_file)]))
+    assert {"kaleyra": "http://proxy.example:8080/kaleyra/dr"} == node.describe()["public_dr_urls"]
+    assert plain.public_bases == {}
+
+
+def test_bad_public_base_exits_2(lab_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A --public-base without a URL is a usage error; one naming no broker is refused with the name."""
+    with pytest.raises(SystemExit) as caught:
+        serve.main(["--role", "primary", "--public-base", "kaleyra"])
+    assert caught.value.code == 2
+    assert "must be BROKER=URL" in capsys.readouterr().err
+    assert 2 == serve.main(["--role", "primary", "--config", str(lab_file), "--public-base", "nope=http://p:1"])
+    assert "--public-base: names no broker of the configuration (got 'nope')" in capsys.readouterr().err
+
+
 def test_bad_configuration_exits_2_with_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A lab file with problems in the CIC sections and the node's section is refused with all of them."""
     bad = tmp_path / "bad.yaml"

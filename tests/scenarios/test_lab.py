@@ -108,6 +108,11 @@ async def test_processes_mode_kill_is_sigkill_and_nothing_is_left() -> None:
     try:
         pids = lab.backend.pids()
         assert len(pids) == 6  # three fakes, two nodes, one proxy
+        proxy = lab.proxy_urls[8080]
+        handed = {"kaleyra": f"{proxy}/kaleyra/dr", "portico": f"{proxy}/portico/dr",
+                  "eztexting": f"{proxy}/eztexting/dr"}
+        for handle in lab.handles.values():  # the ExternalDeliveryStatusURI is the proxy's, as in process
+            assert handed == (await handle.describe())["public_dr_urls"]
         primary = lab.handles["primary"].process
         await lab.fail("primary", "kill")
         assert primary.running is False  # SIGKILLed and reaped
@@ -116,6 +121,7 @@ async def test_processes_mode_kill_is_sigkill_and_nothing_is_left() -> None:
         assert (answer["restored"], answer["switched_back"], answer["active"]) == (["primary"], True, "primary")
         pids = lab.backend.pids()
         assert len(pids) == 7  # the primary's restart is a new process
+        assert handed == (await lab.handles["primary"].describe())["public_dr_urls"]
     finally:
         await lab.stop()
     assert [p for p in pids if os.path.exists(f"/proc/{p}")] == []
