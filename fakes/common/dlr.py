@@ -252,14 +252,18 @@ class DlrScheduler(Generic[T]):
 
     def _fire(self) -> None:
         self._timer, self._armed_for = None, math.inf
+        failed: Exception | None = None
         for item in self.heap.pop_due(self.clock.now()):
             self.delivered += 1
             try:
                 self.deliver(item)
             except Exception as exc:  # a broken deliver must not stop every later DLR
-                if self.on_error is None:
-                    raise
-                self.on_error(exc)
+                if self.on_error is not None:
+                    self.on_error(exc)
+                elif failed is None:
+                    failed = exc
         due = self.heap.next_due()
         if self._running and due is not None and due < self._armed_for:
             self._arm(due)  # (unless deliver scheduled, and armed for, this very one)
+        if failed is not None:
+            raise failed  # without on_error: to the loop's exception handler, once the batch is done

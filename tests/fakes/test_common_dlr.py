@@ -127,6 +127,25 @@ async def test_scheduler_survives_a_failing_deliver_and_reports_it():
     assert ([0, 2], ["boom"]) == (got, [str(e) for e in errors])
 
 
+async def test_without_on_error_a_failing_deliver_goes_to_the_loop_and_the_rest_still_arrive():
+    """With no on_error, the error reaches the loop's handler after the batch; later items still come."""
+    clock, got, seen = ManualClock(start=0.0), [], []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: seen.append(context["exception"]))
+
+    def deliver(item: int) -> None:
+        if item == 0:
+            raise RuntimeError("boom")
+        got.append(item)
+
+    scheduler: DlrScheduler[int] = DlrScheduler(clock, deliver)
+    scheduler.start()
+    for i, delay in enumerate((1.0, 1.0, 2.0)):
+        scheduler.schedule(delay, i)
+    await clock.advance(5.0)
+    await scheduler.stop()
+    assert ([1, 2], ["boom"]) == (got, [str(e) for e in seen])
+
+
 def test_scheduler_refuses_a_coroutine_deliver():
     """A coroutine function cannot be a deliver: the scheduler calls it from a timer callback."""
     async def deliver(item: str) -> None:
