@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import ssl
 import sys
 from pathlib import Path
@@ -23,6 +21,7 @@ import yaml
 from fakes import registry
 from fakes.common import FakeBroker, server_tls
 from sim.core.errors import ConfigError, Problem
+from sim.serving import announce, stop_event
 
 __all__ = ["build", "main", "run"]
 
@@ -79,16 +78,10 @@ def build(kind: str, name: str, config: Path | None = None) -> FakeBroker:
 async def run(fake: FakeBroker, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
               stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
     """Start ``fake``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    out = out or sys.stdout
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event(stop)
     url = await fake.start(host, port, tls)
     try:
-        out.write(json.dumps({"name": fake.name, "kind": fake.kind, "url": url}) + "\n")
-        out.flush()
+        announce({"name": fake.name, "kind": fake.kind, "url": url}, out)
         await stop.wait()
     finally:
         await fake.stop()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +20,7 @@ from rich.table import Table
 
 from scenarios.labconfig import LabConfig, load_lab_config
 from sim.core.errors import ConfigError
+from sim.serving import announce, stop_event
 
 __all__ = ["endpoint_table", "main", "serve"]
 
@@ -57,19 +56,14 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
     from scenarios.lab import Lab  # noqa: PLC0415 - `smslab up --help` does not pay for the whole lab
 
     out = out or sys.stdout
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event(stop)
     lab = Lab(config, processes=processes, host=host, port=port)
     try:
         await lab.start()
         health = await lab.health()
         if as_json:
             line = {"url": lab.url, "components": health["components"], "started_in": lab.timings["start"]}
-            out.write(json.dumps(line) + "\n")
-            out.flush()
+            announce(line, out)
         else:
             console = Console(file=out, width=160)
             console.print(endpoint_table(health["components"], health["nodes"]))

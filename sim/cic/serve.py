@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.core.validation import load_cic_config
+from sim.serving import announce, stop_event
 
 __all__ = ["CIC_SECTIONS", "build", "load", "main", "ready_line", "run"]
 
@@ -151,12 +150,7 @@ def ready_line(node: CicNode) -> dict[str, Any]:
 async def run(node: CicNode, *, peer: str = "", stop: asyncio.Event | None = None,
               out: TextIO | None = None) -> int:
     """Start ``node``, print its ready line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    out = out or sys.stdout
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event(stop)
     try:
         await node.start()
     except BaseException:
@@ -165,8 +159,7 @@ async def run(node: CicNode, *, peer: str = "", stop: asyncio.Event | None = Non
     try:
         if peer:
             await node.set_peer_url(peer)
-        out.write(json.dumps(ready_line(node)) + "\n")
-        out.flush()
+        announce(ready_line(node), out)
         await stop.wait()
     finally:
         await node.stop()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import ssl
 import sys
 from dataclasses import replace
@@ -32,6 +30,7 @@ from sim.proxy.config import (
 )
 from sim.proxy.rewrite import RewriteRule
 from sim.proxy.server import ProxyServer, ProxySettings
+from sim.serving import announce, stop_event
 
 __all__ = ["build", "main", "run"]
 
@@ -89,16 +88,10 @@ async def run(server: ProxyServer, host: str = "127.0.0.1", port: int = 0, *,
               tls: ssl.SSLContext | None = None, stop: asyncio.Event | None = None,
               out: TextIO | None = None) -> int:
     """Start ``server``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    out = out or sys.stdout
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_event(stop)
     url = await server.start(host, port, tls)
     try:
-        out.write(json.dumps({"name": "proxy", "url": url}) + "\n")
-        out.flush()
+        announce({"name": "proxy", "url": url}, out)
         await stop.wait()
     finally:
         await server.stop()
