@@ -26,7 +26,7 @@ from sim.proxy.rewrite import RewriteRule
 __all__ = ["build_config", "main"]
 
 NODES = ("primary", "backup")
-_DEFAULT_PLAN = FarmPlan(0, 0, False, (), ProxyConfig().health.test("/?healthcheckignore=1"),
+_DEFAULT_PLAN = FarmPlan(0, 0, False, (), ProxyConfig().health.probing("/?healthcheckignore=1"),
                          (RewriteRule.build("/", ".*", "/{R:0}"),))
 
 

@@ -45,7 +45,7 @@ from sim.proxy.farm import HealthTest, MinServers, parse_status_ranges
 from sim.proxy.rewrite import RewriteRule
 from sim.proxy.server import ProxySettings
 
-__all__ = ["Engine", "FarmPlan", "HealthConfig", "ProxyConfig", "RuleSetting", "check_proxy_config",
+__all__ = ["Engine", "FarmPlan", "ProxyConfig", "RuleSetting", "check_proxy_config",
            "default_rules", "health_url_for", "incoming_ports", "plan_farms", "proxy_settings",
            "read_proxy_settings", "server_ssl_context", "upstream_ssl_context"]
 
@@ -59,25 +59,6 @@ class Engine(Enum):
 
     AIOHTTP = "aiohttp"
     HAPROXY = "haproxy"
-
-
-@dataclass(frozen=True)
-class HealthConfig:
-    """The URL test as configured; ``url`` empty means "derive it per farm"."""
-
-    url: str = ""
-    interval: float = 30.0
-    timeout: float = 30.0
-    acceptable: tuple[tuple[int, int], ...] = ((200, 399),)
-    response_match: str = ""
-    min_servers: int = 0
-    min_servers_mode: MinServers = MinServers.HONOR_HEALTH
-    burst: int = 1
-
-    def test(self, url: str) -> HealthTest:
-        """The farm's ``HealthTest`` probing ``url`` (used when ``self.url`` is empty)."""
-        return HealthTest(self.url or url, self.interval, self.timeout, self.acceptable, self.response_match,
-                          self.min_servers, self.min_servers_mode, self.burst)
 
 
 @dataclass(frozen=True)
@@ -101,7 +82,7 @@ class ProxyConfig:
     tls_cert: str = ""
     tls_key: str = ""
     upstream_ca: str = ""
-    health: HealthConfig = field(default_factory=HealthConfig)
+    health: HealthTest = field(default_factory=HealthTest)  # url empty: a broker's SMS URL per farm
     rewrite: tuple[RuleSetting, ...] = ()
 
     def bind_port(self, incoming_port: int) -> int:
@@ -143,8 +124,8 @@ def _mode(value: Any) -> MinServers:
     return mode
 
 
-def _read_health(r: Reader) -> HealthConfig:
-    health = HealthConfig(
+def _read_health(r: Reader) -> HealthTest:
+    health = HealthTest(
         url=r.custom("url", _health_url, "") or "",
         # ARR's range is 0-86400 s; 0 would make the probe loop spin, so the lab asks for at least 10 ms.
         interval=r.number("interval", 30.0, minimum=0.01, maximum=86400),
@@ -266,7 +247,7 @@ def plan_farms(cic: CicConfig, proxy: ProxyConfig) -> list[FarmPlan]:
         https = any(b.encryption is Encryption.HTTPS for b in cic.brokers if b.name in brokers)
         configured = tuple(s.rule for s in proxy.rewrite if s.port in (0, port))
         plans.append(FarmPlan(port, proxy.bind_port(port), https, brokers,
-                              proxy.health.test(health_url_for(cic, port)),
+                              proxy.health.probing(health_url_for(cic, port)),
                               configured if proxy.rewrite else default_rules(cic, port)))
     return plans
 
@@ -341,5 +322,5 @@ def proxy_settings(proxy: ProxyConfig, members: Sequence[str], rules: Sequence[R
         ConfigError: ``upstream_ca`` cannot be loaded.
     """
     trust = upstream_ssl if upstream_ssl is not None else upstream_ssl_context(proxy)
-    return ProxySettings(list(members), tuple(rules), proxy.health.test(health_url), proxy.offload, trust,
+    return ProxySettings(list(members), tuple(rules), proxy.health.probing(health_url), proxy.offload, trust,
                          proxy.timeout)

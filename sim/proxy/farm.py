@@ -14,7 +14,7 @@ Gracefully.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 __all__ = ["Farm", "HealthChange", "HealthTest", "MemberState", "MinServers", "NoMember", "judge",
@@ -79,6 +79,10 @@ class HealthTest:
     min_servers: int = 0
     min_servers_mode: MinServers = MinServers.HONOR_HEALTH
     burst: int = 1
+
+    def probing(self, url: str) -> HealthTest:
+        """This test, probing ``url`` unless it names a URL of its own (the ``proxy.health.url`` setting)."""
+        return self if self.url else replace(self, url=url)
 
 
 def judge(test: HealthTest, status: int | None, body: str) -> tuple[bool, str]:

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 def _plan(config: Path | None, farm: int | None, health_url: str) -> tuple[ProxyConfig, FarmPlan]:
     if config is None:
         proxy = ProxyConfig()
-        return proxy, FarmPlan(0, 0, False, (), proxy.health.test(health_url),
+        return proxy, FarmPlan(0, 0, False, (), proxy.health.probing(health_url),
                                (RewriteRule.build("/", ".*", "/{R:0}"),))
     from scenarios.labconfig import load_lab_config  # noqa: PLC0415  (the lab layer, only with a file)
 

@@ -15,7 +15,6 @@ from sim.core.schema import Reader
 from sim.core.validation import load_cic_config
 from sim.proxy.config import (
     Engine,
-    HealthConfig,
     ProxyConfig,
     check_proxy_config,
     default_rules,
@@ -55,7 +54,7 @@ def test_an_absent_section_gives_the_arr_defaults() -> None:
     config, problems = read(None)
     assert [] == problems
     assert ProxyConfig() == config
-    assert HealthConfig("", 30.0, 30.0, ((200, 399),), "", 0, MinServers.HONOR_HEALTH, 1) == config.health
+    assert HealthTest("", 30.0, 30.0, ((200, 399),), "", 0, MinServers.HONOR_HEALTH, 1) == config.health
     assert (Engine.AIOHTTP, "127.0.0.1", 0, True, 30.0) == (config.engine, config.host, config.port,
                                                             config.offload, config.timeout)
 
@@ -74,8 +73,8 @@ def test_every_key_is_read() -> None:
     assert (Engine.HAPROXY, "0.0.0.0", 9000, {8443: 9443}, False, 3.0) == (
         config.engine, config.host, config.port, dict(config.ports), config.offload, config.timeout)
     assert ("proxy.pem", "proxy.key", "ca.pem") == (config.tls_cert, config.tls_key, config.upstream_ca)
-    assert HealthConfig("/probe?healthcheckignore=1", 0.2, 1.0, ((200, 299), (304, 304)), "OK", 2,
-                        MinServers.DISREGARD_HEALTH, 15) == config.health
+    assert HealthTest("/probe?healthcheckignore=1", 0.2, 1.0, ((200, 299), (304, 304)), "OK", 2,
+                      MinServers.DISREGARD_HEALTH, 15) == config.health
     [setting] = config.rewrite
     assert (8080, "/receivesms.php", "(.*)", "/in{R:1}", False) == (
         setting.port, setting.rule.base, setting.rule.pattern.pattern, setting.rule.action_path,

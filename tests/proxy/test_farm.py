@@ -88,3 +88,12 @@ def test_events_are_bounded() -> None:
     for n in range(10):
         farm.record_probe("a:80", None if n % 2 else 200, "alive", float(n))
     assert [e.at for e in farm.events] == [7.0, 8.0, 9.0]
+
+
+def test_probing_fills_in_the_url_only_when_the_test_names_none() -> None:
+    """An unset probe URL becomes the farm's; a configured one is kept, with every other setting."""
+    configured = HealthTest("/own?healthcheckignore=1", 0.2, 1.0, ((200, 299),), "OK", 1, MinServers.HONOR_HEALTH, 3)
+    assert configured is configured.probing("/kaleyra/mo?healthcheckignore=1")
+    derived = HealthTest(interval=0.5, burst=2).probing("/kaleyra/mo?healthcheckignore=1")
+    assert HealthTest("/kaleyra/mo?healthcheckignore=1", 0.5, 30.0, ((200, 399),), "", 0,
+                      MinServers.HONOR_HEALTH, 2) == derived
