@@ -49,7 +49,7 @@ def _settings(config: Path | None, name: str) -> tuple[Any, str]:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError([Problem("(top)", data, "must be a mapping")], source)
-    from scenarios.labconfig import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
+    from sim.labfile import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
 
     data = resolve_files(data, config.resolve().parent)  # tls.cert, tls.key, push.ca: beside the lab file
     fakes = data.get("fakes") or {}

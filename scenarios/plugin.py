@@ -4,7 +4,7 @@ Fixtures::
 
     smslab_lab      session: one lab per pytest-xdist worker, on its own ports (switchover.md §11: each
                     worker its own proxy and CIC pair); or the lab at --smslab-url, already up
-    smslab          function: a ``SmslabClient`` (``scenarios.client.LabClient`` plus helpers), with the
+    smslab          function: a ``SmslabClient`` (``scenarios.lab.client.LabClient`` plus helpers), with the
                     lab reset before the test (captures, interactions and faults back to the start)
     smslab_broker   function: ``smslab_broker("kaleyra")`` -> a ``BrokerView`` of one fake broker
     smslab_nodes    function: a ``NodesView``: fail, restore, switch over, read roles
@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from scenarios.client import LabClient, WaitTimeout
+from scenarios.lab.client import LabClient, WaitTimeout
 
 __all__ = ["BrokerView", "LabThread", "NodesView", "SmslabClient", "pytest_addoption"]
 
@@ -168,8 +168,8 @@ class LabThread:
 
     def start(self) -> str:
         """Start the loop thread and the lab on it; returns the control API's URL."""
-        from scenarios.lab import Lab  # noqa: PLC0415 - heavy; only when a lab is wanted
-        from scenarios.labconfig import load_lab_config  # noqa: PLC0415
+        from scenarios.lab.assembly import Lab  # noqa: PLC0415 - heavy; only when a lab is wanted
+        from sim.labfile import load_lab_config  # noqa: PLC0415
 
         self._thread.start()
         config = load_lab_config(self.config) if self.config else None

@@ -24,7 +24,7 @@ from urllib.parse import quote_plus, urlencode
 from fakes.common.clock import Clock
 from fakes.common.dlr import DlrScheduler
 from fakes.common.faults import FaultHook, FaultKind
-from fakes.common.http1 import Http1Pool
+from sim.http1.client import Http1Pool
 
 __all__ = ["Attempt", "Push", "Pusher", "RetryPolicy", "form_value"]
 

@@ -84,7 +84,8 @@ def split_form(raw: str) -> list[tuple[str, str]]:
     """The pairs ``parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")`` gives.
 
     The same rules (``&`` separates, ``+`` is a space, a name without ``=`` has an empty value, empty
-    parts are skipped), written out because every MT a fake accepts goes through it (``fakes.bench``).
+    parts are skipped), written out because every MT a fake accepts goes through it
+    (``loadtests.bench_fakes``).
 
     Raises:
         UnicodeDecodeError: a percent-encoded sequence is not UTF-8.

@@ -27,8 +27,9 @@ from fakes.common import (
     WireReason,
     read_body,
 )
-from fakes.httpdef.answer import failure_answer, success_answer
-from fakes.httpdef.broker import (
+from fakes.httpdef.model import HttpDefModel, HttpDefSettings
+from sim.brokerdef.answer import failure_answer, success_answer
+from sim.brokerdef.broker import (
     MtRefused,
     ReceivedMt,
     accept_mt,
@@ -37,11 +38,10 @@ from fakes.httpdef.broker import (
     render_dr,
     render_mo,
 )
-from fakes.httpdef.definition import Failure
-from fakes.httpdef.definition import Push as PushSpec
-from fakes.httpdef.model import HttpDefModel, HttpDefSettings
-from fakes.httpdef.push import push_fields
-from fakes.httpdef.wire import HttpAnswer, HttpRequest, join_url
+from sim.brokerdef.definition import Failure
+from sim.brokerdef.definition import Push as PushSpec
+from sim.brokerdef.push import push_fields
+from sim.brokerdef.wire import HttpAnswer, HttpRequest, join_url
 from sim.core.errors import InputError
 from sim.core.types import DeliveryState, InboundSms
 

@@ -23,10 +23,10 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakes.httpdef.broker import MtRefused, ReceivedMt
-from fakes.httpdef.definition import Definition, Failure
-from fakes.httpdef.loader import load_definition, shipped
-from fakes.httpdef.wire import Account
+from sim.brokerdef.broker import MtRefused, ReceivedMt
+from sim.brokerdef.definition import Definition, Failure
+from sim.brokerdef.loader import load_definition, shipped
+from sim.brokerdef.wire import Account
 from sim.core.errors import ConfigError
 from sim.core.schema import Reader
 

@@ -153,7 +153,7 @@ class DrForm:
 
     Every DR of a fake shares its carrier, channel, router and smscid, and one status pair per outcome:
     those parts are encoded once here, so a DR encodes only its five own values (one DR per MT, on the
-    loop that serves the MTs: see ``fakes.bench``).
+    loop that serves the MTs: see ``loadtests.bench_fakes``).
     """
 
     def __init__(self, settings: KaleyraSettings) -> None:

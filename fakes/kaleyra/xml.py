@@ -25,7 +25,7 @@ def render_response(code: str, description: str, recipients: Iterable[tuple[str,
     """An ``<httpApiResponse>`` document, UTF-8, with one ``<recipient>`` per ``(number, message_id)``.
 
     Written from strings with every text escaped (the same bytes ``ElementTree.tostring`` gives, at a
-    tenth of its cost: this is on the MT hot path, see ``fakes.bench``).
+    tenth of its cost: this is on the MT hot path, see ``loadtests.bench_fakes``).
     """
     parts = [_DECLARATION, "<httpApiResponse><code>", escape(code), "</code><description>",
              escape(description), "</description>"]

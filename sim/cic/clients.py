@@ -1,8 +1,9 @@
 """Broker clients of a node: read MO/DR pushes and send MTs, one ``BrokerWire`` per broker configuration.
 
-A broker's ``type`` names its definition (``fakes/definitions``): ``kaleyra`` is ``kaleyra-directtext``,
-``eztexting`` is ``eztexting``, any other shipped definition by its own name, or a path to a definition
-file; ``portico`` (Genesys Cloud SMS aggregation) has its own client in ``sim.cic.portico_client``.
+A broker's ``type`` names its definition (``sim/brokerdef/definitions``): ``kaleyra`` is
+``kaleyra-directtext``, ``eztexting`` is ``eztexting``, any other shipped definition by its own name, or a
+path to a definition file; ``portico`` (Genesys Cloud SMS aggregation) has its own client in
+``sim.cic.portico_client``.
 
 MTs go out as the definition renders them (brokers.md §4.2-§4.3): Gateway + Outgoing Path, the account,
 the broker Options plus ``ExternalDeliveryStatusURI`` (the node's public DR URL), within the broker's
@@ -19,11 +20,11 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from fakes.httpdef.cic import DR_URI_OPTION, Accepted, parse_dr, parse_mo, parse_mt_answer, render_mt
-from fakes.httpdef.definition import Definition
-from fakes.httpdef.loader import load_definition, shipped, shipped_names
-from fakes.httpdef.push import push_fields
-from fakes.httpdef.wire import Account as WireAccount
+from sim.brokerdef.cic import DR_URI_OPTION, Accepted, parse_dr, parse_mo, parse_mt_answer, render_mt
+from sim.brokerdef.definition import Definition
+from sim.brokerdef.loader import load_definition, shipped, shipped_names
+from sim.brokerdef.push import push_fields
+from sim.brokerdef.wire import Account as WireAccount
 from sim.core.config import BrokerConfig, ProxySettings
 from sim.core.errors import ConfigError, InputError, Problem
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest
@@ -141,7 +142,7 @@ def account_for(broker: BrokerConfig, dnis: str) -> str:
 
 
 class DefinitionWire:
-    """A broker spoken through its definition (``fakes.httpdef.cic``)."""
+    """A broker spoken through its definition (``sim.brokerdef.cic``)."""
 
     def __init__(self, broker: BrokerConfig, definition: Definition) -> None:
         self.broker = broker

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from fakes.httpdef.wire import decode_json_object, join_url, media_type
+from sim.brokerdef.wire import decode_json_object, join_url, media_type
 from sim.cic.clients import Http, SendResult, account_for, basic, unanswered
 from sim.core.config import BrokerConfig
 from sim.core.errors import InputError

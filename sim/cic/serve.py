@@ -3,7 +3,7 @@
 Reads the lab file (``--config``): the CIC sections (``sms``, ``brokers``, ``server_parameters``,
 ``web_services``, ``core``) and the node's own settings at ``cic.nodes.<role>``; other sections are left to
 their owners; certificate paths are read against the lab file's folder, as in a lab
-(``scenarios.labconfig.FILE_KEYS``). ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the
+(``sim.labfile.FILE_KEYS``). ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the
 file's ports, so that a restarted node can take the ports of the process it replaces. The node starts
 ACTIVE when it is the primary and BACKUP when it is the backup, unless ``--start-as`` says otherwise;
 ``--peer`` makes it mirror to another node's control API from the start; ``--public-base BROKER=URL`` sets
@@ -111,7 +111,7 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError([problem], str(path)) from exc
     if data is None:
         return {}
-    from scenarios.labconfig import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
+    from sim.labfile import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
 
     return resolve_files(data, path.resolve().parent)  # tls_cert, tls_key, mt_ca: beside the lab file
 

@@ -33,7 +33,7 @@ Encryption (HTTPS brokers need ``tls_cert``/``tls_key``). ``http``: plain HTTP w
 as behind a proxy with "Enable SSL offloading" (seed, "Reverse Proxy - CIC Server's certificate": "It is
 not a requirement that you use HTTPS between the web server and the CIC server"). ``https``: every port
 HTTPS, as behind a re-encrypting proxy (switchover.md §2.2). Whether the SMS Server itself can listen on
-HTTP while its broker is set to HTTPS is not documented (GAP); in a lab, ``scenarios.labspec`` makes
+HTTP while its broker is set to HTTPS is not documented (GAP); in a lab, ``scenarios.lab.spec`` makes
 ``auto`` follow the proxy's ``offload``.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from cic.nodekit import LOCAL, ROUTE_ANY, call, config, fake, generic_json, kaleyra, running
+from nodekit import LOCAL, ROUTE_ANY, call, config, fake, generic_json, kaleyra, running
 
 from sim.cic.clients import basic, definition_for, proxy_url
 from sim.core.config import BrokerConfig, ProxySettings

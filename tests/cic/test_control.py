@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cic.nodekit import call, config, kaleyra, running
+from nodekit import call, config, kaleyra, running
 
 from sim.cic.node import Role
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cic.nodekit import config, fake, kaleyra, running
+from nodekit import config, fake, kaleyra, running
 
 from sim.cic.corpproxy import CorporateProxy, proxy_authorization
 

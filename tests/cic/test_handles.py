@@ -7,7 +7,7 @@ import socket
 
 import aiohttp
 import pytest
-from cic.nodekit import LOCAL, config, kaleyra, running
+from nodekit import LOCAL, config, kaleyra, running
 
 from sim.cic.handles import LocalNode, NodeHandle, RemoteNode
 from sim.cic.node import CicNode

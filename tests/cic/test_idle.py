@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cic.nodekit import Clock, call, config, fake, kaleyra, running
+from nodekit import Clock, call, config, fake, kaleyra, running
 
 from sim.cic.idle import idle_changes, next_idle_check
 from sim.core.config import IdleTimeout

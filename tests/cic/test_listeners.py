@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from cic.nodekit import config, eztexting, kaleyra, portico
+from nodekit import config, eztexting, kaleyra, portico
 
 from sim.cic.listeners import Route, _match, dr_path, route_table
 from sim.core.errors import ConfigError

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cic.nodekit import HANDSET, LOCAL, call, config, eztexting, fake, kaleyra, running
+from nodekit import HANDSET, LOCAL, call, config, eztexting, fake, kaleyra, running
 
 from sim.cic.node import CicNode, NodeFault, Role
 from sim.cic.settings import BackupAnswer, NodeSettings, SmsScheme

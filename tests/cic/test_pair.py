@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cic.nodekit import LOCAL, config, kaleyra, running
+from nodekit import LOCAL, config, kaleyra, running
 
 from sim.cic.handles import LocalNode
 from sim.cic.node import CicNode

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from cic.nodekit import HANDSET, call, config, fake, portico, running
+from nodekit import HANDSET, call, config, fake, portico, running
 
 FAKE = {"clients": [{"id": "cid", "secret": "csecret"}], "numbers": [{"number": "18445551212"}]}
 ROUTE = ("portico", "org")

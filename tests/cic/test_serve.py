@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
-from cic.nodekit import LOCAL, config, kaleyra, running
+from nodekit import LOCAL, config, kaleyra, running
 
 from sim.cic import serve
 from sim.cic.roles import Role

@@ -13,20 +13,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from fakes.common import ManualClock
-from fakes.httpdef import (
+from fakes.httpdef import HttpDefFake, create, read_fake
+from fakes.registry import create as registry_create
+from sim.brokerdef import (
     Accepted,
     Account,
-    HttpDefFake,
-    create,
     parse_dr,
     parse_mo,
     parse_mt_answer,
     push_fields,
-    read_fake,
     render_mt,
     shipped,
 )
-from fakes.registry import create as registry_create
 from sim.core.errors import ConfigError
 from sim.core.types import DeliveryState, InboundSms, MtRequest
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from fakes.httpdef.broker import MtRefused, ReceivedMt
-from fakes.httpdef.definition import Failure
-from fakes.httpdef.loader import shipped
 from fakes.httpdef.model import HttpDefModel, HttpDefSettings, read_settings
-from fakes.httpdef.wire import Account
+from sim.brokerdef.broker import MtRefused, ReceivedMt
+from sim.brokerdef.definition import Failure
+from sim.brokerdef.loader import shipped
+from sim.brokerdef.wire import Account
 from sim.core.schema import Reader
 
 EZ = shipped("eztexting")

@@ -9,8 +9,8 @@ import time
 import pytest
 from rich.console import Console
 
-from scenarios.run import builtin_files, main
-from scenarios.scenario import load_scenarios
+from scenarios.cli.run import builtin_files, main
+from scenarios.scenario.format import load_scenarios
 
 BUDGET = 60.0  # seconds for the whole built-in set; issue 5 §5 allows two minutes for install plus run
 

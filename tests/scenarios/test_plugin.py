@@ -112,7 +112,7 @@ def test_each_xdist_worker_gets_its_own_lab(inner: pytest.Pytester, tmp_path: Pa
 
 def test_plugin_imports_nothing_heavy() -> None:
     """Importing the plugin loads neither aiohttp nor the lab (a suite that does not use it pays nothing)."""
-    code = "import sys, scenarios.plugin; print(sorted(m for m in ('aiohttp', 'scenarios.lab', 'sim.cic.node') if m in sys.modules))"
+    code = "import sys, scenarios.plugin; print(sorted(m for m in ('aiohttp', 'scenarios.lab.assembly', 'sim.cic.node') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.stdout.strip() == "[]"

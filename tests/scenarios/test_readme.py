@@ -33,7 +33,7 @@ def test_the_readme_plugin_example_passes(pytester: pytest.Pytester, monkeypatch
 
 def test_the_readme_scenario_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's example scenario passes with `smslab run` on the embedded default lab."""
-    from scenarios import cli
+    from scenarios.cli import main as cli
 
     found = re.search(r"<!-- readme-scenario -->\n```yaml\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
     assert found is not None, "README.md has no readme-scenario block"

@@ -1,0 +1,209 @@
+"""``smslab failover``: an MO stream across a kill of the active node, through the whole path, measured.
+
+Theory of operation. A lab starts (the embedded default, or ``--config``); a customer's MOs are injected
+at the Kaleyra fake at a steady pace, and the fake pushes each one through the proxy to the active node, as
+the real broker would (brokers.md §1.4, with its retry schedule scaled down). After ``--kill-after`` MOs the
+active node is failed (``kill`` by default: SIGKILL with ``--processes``). The pair detects the loss (TS
+ping, switchover.md §4.2), the backup takes over, the proxy's next probe finds it (§4.8), and the broker's
+retries land there. When every push has settled, the run checks, from the broker's own attempt log and the
+new active node's interactions:
+
+- every MO the broker got a 2xx for is stored exactly once (none lost, none doubled: a retry of an MO the
+  old node had already taken is recognised by the broker's message id);
+- with SMS Interaction Recovery in effect the conversation goes on: one interaction holds every MO, in
+  order; without it the MOs taken by the backup start a new interaction (seed, "Recovery of SMS
+  Interactions in Switchover");
+- the failover gap, from the first push that failed to the first one the backup accepted, against its
+  expected size: the detection time (from the pair's timeline) plus up to one probe interval and one
+  broker retry interval.
+
+Exit 0 when every check holds, 1 otherwise, 2 for a bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import aiohttp
+
+from scenarios.lab.assembly import Lab
+from sim.core.errors import ConfigError
+from sim.labfile import LabConfig
+
+__all__ = ["main", "measure", "verdicts"]
+
+BROKER = "kaleyra"
+CUSTOMER = "+13175550177"
+LOCAL = "8005550100"
+
+
+async def _call(session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> Any:
+    async with session.request(method, url, **kwargs) as resp:
+        body = await resp.json()
+        if resp.status >= 400:
+            raise RuntimeError(f"{method} {url} answered {resp.status}: {body}")
+        return body
+
+
+async def _settled(session: aiohttp.ClientSession, fake_url: str, ids: list[str],
+                   timeout: float) -> list[dict]:
+    """The MO push attempts once every injected MO was delivered or given up (or ``timeout`` passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        attempts = await _call(session, "GET", f"{fake_url}/_smslab/pushes", params={"kind": "mo"})
+        final = {a["message_id"] for a in attempts if a["outcome"] in ("delivered", "gave_up", "dropped")}
+        if all(i in final for i in ids) or time.monotonic() > deadline:
+            return list(attempts)
+        await asyncio.sleep(0.05)
+
+
+async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace: float, mode: str,
+                  processes: bool, settle: float) -> dict[str, Any]:
+    """Run the stream on a fresh lab; returns what was seen (attempts, interactions, timeline, timers)."""
+    lab = Lab(config, processes=processes)
+    url = await lab.start()
+    try:
+        # The lab's own trust (its fakes and proxy may serve HTTPS with the lab's certificates).
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=lab.trust)) as session:
+            ids: list[str] = []
+            victim = lab.pair.active_name() if lab.pair else "primary"
+            failed_at = 0.0
+            for n in range(count):
+                if n == kill_after:
+                    failed_at = asyncio.get_running_loop().time()
+                    await _call(session, "POST", f"{url}/_smslab/nodes/{victim}/fail", json={"mode": mode})
+                mo = await _call(session, "POST", f"{url}/_smslab/brokers/{BROKER}/mo",
+                                 json={"from": CUSTOMER, "to": LOCAL, "text": f"message {n + 1}"})
+                ids.append(mo["message_id"])
+                await asyncio.sleep(pace)
+            attempts = await _settled(session, lab.fake_urls[BROKER], ids, settle)
+            interactions = (await _call(session, "GET", f"{url}/_smslab/interactions"))["interactions"]
+            timeline = (await _call(session, "GET", f"{url}/_smslab/timeline"))
+        assert lab.pair is not None
+        timers = lab.pair.settings.timers.scaled(lab.pair.settings.time_scale)
+        farm = lab.spec.farms[0]
+        fake = lab.config.fakes[BROKER]
+        retry = float(fake.get("retry", {}).get("interval", 60)) * float(fake.get("time_scale", 1.0))
+        return {"ids": ids, "attempts": attempts, "interactions": interactions, "timeline": timeline,
+                "failed_at": failed_at, "victim": victim, "mode": mode,
+                "recovery": lab.pair.status()["recovery"]["effective"],
+                "probe_interval": farm.health.interval, "retry_interval": retry,
+                "takeover": timers.takeover_time}
+    finally:
+        await lab.stop()
+
+
+def _gap(attempts: list[dict]) -> tuple[float | None, float | None, float | None]:
+    """(first failed attempt, first 2xx after it, gap) on the broker's clock."""
+    failed = next((a for a in attempts if not (a["status"] and 200 <= a["status"] < 300)), None)
+    if failed is None:
+        return None, None, None
+    back = next((a for a in attempts if a["at"] >= failed["at"] and a["status"]
+                 and 200 <= a["status"] < 300), None)
+    if back is None:
+        return failed["at"], None, None
+    return failed["at"], back["at"], back["at"] - failed["at"]
+
+
+def _detection(timeline: Any, failed_at: float) -> float | None:
+    """Seconds from the fault to the promotion of the backup, from the pair's timeline."""
+    events = timeline.get("timeline", timeline) if isinstance(timeline, dict) else timeline
+    promoted = next((e["at"] for e in events
+                     if e["at"] >= failed_at and "promot" in str(e.get("event", ""))), None)
+    return None if promoted is None else promoted - failed_at
+
+
+def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
+    """The checks of the module docstring over what ``measure`` saw."""
+    acked = [i for i in seen["ids"] if any(a["message_id"] == i and a["status"] and 200 <= a["status"] < 300
+                                           for a in seen["attempts"])]
+    stored = Counter(e["message_id"] for i in seen["interactions"] for e in i["transcript"]
+                     if e["direction"] == "in" and e["message_id"])
+    after = {i for i in acked if _taken_after_switch(i, seen)}
+    lost = [i for i in acked if stored[i] == 0 and (seen["recovery"] or i in after)]
+    doubled = [i for i, n in stored.items() if n > 1]
+    holders = {i["id"] for i in seen["interactions"]
+               if any(e["message_id"] in acked for e in i["transcript"] if e["direction"] == "in")}
+    first_failed, first_back, gap = _gap(seen["attempts"])
+    detection = _detection(seen["timeline"], seen["failed_at"])
+    expected = None if detection is None else detection + seen["probe_interval"] + seen["retry_interval"]
+    conversation = ("continued" if len(holders) == 1 and not [i for i in acked if stored[i] == 0]
+                    else "new interaction" if holders else "none")
+    wanted = "continued" if seen["recovery"] else "new interaction"
+    checks = {
+        "nothing lost": not lost, "nothing doubled": not doubled,
+        f"conversation {wanted}": conversation == wanted,
+        "backup took over": gap is not None,
+        "gap within detection + probe interval + retry interval": (
+            gap is not None and expected is not None and gap <= expected + 0.25),
+    }
+    return {"acked": len(acked), "lost": lost, "doubled": doubled, "conversation": conversation,
+            "interactions": len(holders), "first_failed": first_failed, "first_back": first_back,
+            "gap": gap, "detection": detection, "expected_gap_at_most": expected,
+            "recovery": seen["recovery"], "checks": checks, "passed": all(checks.values())}
+
+
+def _taken_after_switch(message_id: str, seen: dict[str, Any]) -> bool:
+    """Whether the broker's 2xx for this MO came after its first failed push (so from the backup)."""
+    first_failed, _, _ = _gap(seen["attempts"])
+    oks = [a["at"] for a in seen["attempts"] if a["message_id"] == message_id and a["status"]
+           and 200 <= a["status"] < 300]
+    return first_failed is not None and bool(oks) and oks[0] >= first_failed
+
+
+def _print(result: dict[str, Any]) -> None:
+    gap = "-" if result["gap"] is None else f"{result['gap']:.3f} s"
+    det = "-" if result["detection"] is None else f"{result['detection']:.3f} s"
+    exp = "-" if result["expected_gap_at_most"] is None else f"{result['expected_gap_at_most']:.3f} s"
+    recovery = "yes" if result["recovery"] else "no"
+    print(f"recovery in effect: {recovery}; MOs acknowledged: {result['acked']}; "
+          f"conversation: {result['conversation']} ({result['interactions']} interaction(s))")
+    print(f"failover gap: {gap} (detection {det}; expected at most {exp})")
+    for name, ok in result["checks"].items():
+        print(f"  {'pass' if ok else 'FAIL'}  {name}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smslab failover", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", help="lab file (default: the embedded lab, recovery in effect)")
+    p.add_argument("--count", type=int, default=30, help="MOs in the stream (30)")
+    p.add_argument("--kill-after", type=int, default=10, help="fail the active node before this MO (10)")
+    p.add_argument("--pace", type=float, default=0.03, help="seconds between MOs (0.03)")
+    p.add_argument("--mode", default="kill", choices=["kill", "hang"], help="the fault (kill)")
+    p.add_argument("--processes", action="store_true", help="each component in its own process")
+    p.add_argument("--settle", type=float, default=20.0, help="seconds to wait for pushes to settle (20)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the failover measurement; 0 when every check holds."""
+    args = _parser().parse_args(argv)
+    if not 0 < args.kill_after < args.count:
+        print("smslab failover: --kill-after must be between 1 and --count - 1", file=sys.stderr)
+        return 2
+    try:
+        from scenarios.scenario.runner import load_lab_file  # noqa: PLC0415  (lab files may `extends:` the default)
+
+        config = load_lab_file(args.config) if args.config else None
+        seen = asyncio.run(measure(config, count=args.count, kill_after=args.kill_after, pace=args.pace,
+                                   mode=args.mode, processes=args.processes, settle=args.settle))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    result = verdicts(seen)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _print(result)
+    return 0 if result["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

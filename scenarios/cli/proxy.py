@@ -1,0 +1,135 @@
+"""``smslab proxy haproxy-config``: write the HAProxy equivalent of the lab's ARR farms (switchover.md §6).
+
+With ``--config`` the farms, URL tests and rewrite rules come from the lab file (``proxy:`` and the
+brokers), the members from ``cic.nodes.primary``/``backup`` (host, and the bound port for each incoming
+port, or the incoming port itself when the node binds it to 0, as a real CIC server listens on the
+configured port). ``--member HOST`` names a node by host (its port per farm as above); ``--member
+HOST:PORT`` names a member outright (one farm only). Without a lab file: one farm, every path forwarded
+as it is (a rule at ``/`` with action ``/{R:0}``), probed at ``/?healthcheckignore=1``. Each farm listens
+on ``--bind`` or ``proxy.host`` and its bind port (the incoming port itself when that is 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from sim.core.errors import ConfigError, Problem
+from sim.core.schema import Reader
+from sim.proxy.config import FarmPlan, ProxyConfig, plan_farms, read_proxy_settings
+from sim.proxy.haproxy import HaproxyFarm, haproxy_config
+from sim.proxy.rewrite import RewriteRule
+
+__all__ = ["build_config", "main"]
+
+NODES = ("primary", "backup")
+_DEFAULT_PLAN = FarmPlan(0, 0, False, (), ProxyConfig().health.probing("/?healthcheckignore=1"),
+                         (RewriteRule.build("/", ".*", "/{R:0}"),))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smslab proxy", description="The ARR proxy's HAProxy equivalent.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    h = sub.add_parser("haproxy-config", help="print (or write) the HAProxy configuration of the farms")
+    h.add_argument("--config", type=Path, help="the lab YAML file (farms, URL test, rules, nodes)")
+    h.add_argument("--member", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a farm member, primary first (repeat); default: the lab file's nodes")
+    h.add_argument("--bind", metavar="HOST:PORT", help="where a single farm listens (default: from the file)")
+    h.add_argument("--crt", help="PEM with certificate and key for HTTPS listeners (default: proxy.tls.cert)")
+    h.add_argument("--stats-socket", default="", help="UNIX socket path for HAProxy's runtime API")
+    h.add_argument("--output", type=Path, help="write here instead of printing")
+    return p
+
+
+def _lab(path: Path) -> tuple[list[FarmPlan], ProxyConfig, dict[str, tuple[str, dict[int, int]]]]:
+    from sim.cic.settings import read_node_settings  # noqa: PLC0415
+    from sim.labfile import load_lab_config  # noqa: PLC0415  (the lab layer, only with a file)
+
+    lab = load_lab_config(path)
+    r = Reader(lab.proxy_section, "proxy")
+    proxy = read_proxy_settings(r)
+    nodes_r = Reader(lab.cic_section, "cic", r.problems).child("nodes", None)
+    nodes = {n: read_node_settings(nodes_r, n) for n in NODES}
+    r.raise_if_problems(str(path))
+    return plan_farms(lab.cic, proxy), proxy, {n: (s.host, dict(s.ports)) for n, s in nodes.items()}
+
+
+def _members(plan: FarmPlan, given: Sequence[str], nodes: dict[str, tuple[str, dict[int, int]]],
+             farms: int) -> list[str]:
+    if not given:
+        return [f"{host}:{ports.get(plan.incoming_port) or plan.incoming_port}"
+                for host, ports in nodes.values()]
+    out = []
+    for member in given:
+        host, _, port = member.rpartition(":")
+        if port.isdigit() and host:
+            if farms > 1:
+                reason = f"names one port but the lab has {farms} farms; give the host only"
+                raise ConfigError([Problem("--member", member, reason)])
+            out.append(member)
+        elif plan.incoming_port:
+            out.append(f"{member}:{plan.incoming_port}")
+        else:
+            raise ConfigError([Problem("--member", member, "must be HOST:PORT without a lab file")])
+    return out
+
+
+def build_config(args: argparse.Namespace) -> str:
+    """The HAProxy configuration for the parsed ``haproxy-config`` arguments.
+
+    Raises:
+        ConfigError: the lab file, a member or a listener is wrong.
+    """
+    if args.config is not None:
+        plans, proxy, nodes = _lab(args.config)
+    else:
+        # Without a lab file, --crt alone makes the single listener HTTPS.
+        plans, proxy, nodes = [replace(_DEFAULT_PLAN, https=bool(args.crt))], ProxyConfig(), {}
+        if len(args.member) < 1:
+            reason = "is required without --config (HOST:PORT, repeat)"
+            raise ConfigError([Problem("--member", None, reason)])
+    if args.bind and len(plans) > 1:
+        reason = f"names one listener but the lab has {len(plans)} farms"
+        raise ConfigError([Problem("--bind", args.bind, reason)])
+    farms = []
+    for plan in plans:
+        bind = args.bind or f"{proxy.host}:{plan.bind_port or plan.incoming_port}"
+        crt = args.crt or proxy.tls_cert
+        if plan.https and not crt:
+            reason = (f"is required: the farm of port {plan.incoming_port} serves HTTPS brokers "
+                      f"({', '.join(plan.brokers)}); or give --crt")
+            raise ConfigError([Problem("proxy.tls.cert", "", reason)])
+        name = str(plan.incoming_port or "farm")
+        members = _members(plan, args.member, nodes, len(plans))
+        if len(set(members)) < len(members):
+            print(f"smslab proxy: farm {name} lists the same member twice ({', '.join(members)}); the nodes "
+                  "share a host and port (name them with --member HOST)", file=sys.stderr)
+        farms.append(HaproxyFarm(name, bind, members, plan.health,
+                                 plan.rules, crt if plan.https else ""))
+    return haproxy_config(farms, offload=proxy.offload, upstream_ca=proxy.upstream_ca,
+                          timeout=proxy.timeout, stats_socket=args.stats_socket)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``smslab proxy``; 0 on success, 2 for a bad configuration or arguments."""
+    args = _parser().parse_args(argv)
+    try:
+        text = build_config(args)
+        if args.output is not None:
+            args.output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"smslab proxy: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

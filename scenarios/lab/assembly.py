@@ -1,0 +1,288 @@
+"""The lab: fake brokers, the ARR-style proxy, the CIC pair and the control API, from one lab file.
+
+Theory of operation. ``Lab.start`` brings the pieces up in dependency order: the fakes (their URLs become
+the brokers' gateways where the file says ``fake:<name>``), the two nodes (their bound ports make the
+farms), one proxy per distinct Incoming HTTP Port, the pair runtime, then the fakes are pointed at the
+proxy (MO and DR targets; Portico's number webhooks through its own provisioning API) and the nodes'
+public bases (the ``ExternalDeliveryStatusURI`` they hand the brokers) set to it. Last, the control API
+listens, and ``start`` returns once every proxy has seen the active node healthy. Everything binds port 0
+unless the file says otherwise, so one lab per pytest-xdist worker needs no coordination
+(switchover.md §11).
+
+In process (the default) everything shares this event loop; with ``processes=True`` each fake, node and
+proxy is its own ``smslab serve`` process (``scenarios.lab.processes``), and a kill is a real SIGKILL. The
+control API (``scenarios.lab.control``) is the same either way: it speaks to every component over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from fakes import registry
+from fakes.common import FakeBroker
+from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
+from scenarios.lab.control import ControlServer
+from scenarios.lab.spec import (
+    NODE_NAMES,
+    default_lab_config,
+    public_bases,
+    push_targets,
+    read_lab_spec,
+    resolve_gateways,
+)
+from sim.cic.handles import NodeHandle
+from sim.cic.pair import PairRuntime
+from sim.core.errors import ConfigError, Problem
+from sim.core.switchover import Watch
+from sim.labfile import LabConfig
+
+__all__ = ["Lab", "LabStartError"]
+
+class Lab:
+    """One lab.
+
+    Args:
+        config: the lab configuration; the embedded default lab when ``None``.
+        processes: run each fake, node and proxy in its own process.
+        host: the address every component listens on.
+        port: the control API's port (0: any free port).
+        ready_timeout: seconds ``start`` waits for the farm to see the active node healthy.
+
+    Raises:
+        ConfigError: the lab file's ``cic``/``proxy`` sections or a fake's settings have problems (before
+            anything starts).
+    """
+
+    def __init__(self, config: LabConfig | None = None, *, processes: bool = False, host: str = "127.0.0.1",
+                 port: int = 0, ready_timeout: float = 10.0) -> None:
+        self.spec = read_lab_spec(config or default_lab_config())
+        self.config = self.spec.config  # as read: the nodes' SMS scheme chosen (scenarios.lab.spec)
+        self.built = _build_fakes(self.config)
+        self.trust = lab_trust(self.config, self.spec.proxy)  # the lab's own client: its components' certs
+        self.processes, self.host, self.port, self.ready_timeout = processes, host, port, ready_timeout
+        self.url = ""
+        self.fake_urls: dict[str, str] = {}
+        self.handles: dict[str, NodeHandle] = {}
+        self.proxy_urls: dict[int, str] = {}
+        self.members: dict[int, dict[str, str]] = {}  # incoming port -> node name -> host:port
+        self.pair: PairRuntime | None = None
+        self.errors: list[BaseException] = []
+        self.timings: dict[str, float] = {}
+        self.session: aiohttp.ClientSession | None = None
+        self._fake_faults: dict[str, Any] = {}
+        self._control: ControlServer | None = None
+        self.backend: Any = None
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Start every component and the control API; returns the control API's URL.
+
+        Raises:
+            LabStartError: a component failed to start or the farm never saw the active node healthy
+                (everything started so far is stopped again).
+        """
+        began = time.perf_counter()
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.trust))
+        self.backend = _process_backend(self) if self.processes else LocalBackend(self.host)
+        try:
+            await self._assemble()
+            self._control = ControlServer(self)
+            self.url = await self._control.start(self.host, self.port)
+            await self.wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+        self.timings["start"] = time.perf_counter() - began
+        return self.url
+
+    async def _assemble(self) -> None:
+        await self.backend.prepare(self)
+        urls = await asyncio.gather(*(self.backend.start_fake(n, f) for n, f in self.built.items()))
+        self.fake_urls = dict(zip(self.built, urls, strict=True))
+        cic = resolve_gateways(self.config, self.fake_urls)
+        handles = await asyncio.gather(*(self.backend.start_node(n, cic, self) for n in NODE_NAMES))
+        self.handles = dict(zip(NODE_NAMES, handles, strict=True))
+        await self._start_proxies()
+        self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
+        await self.pair.start()
+        await self._point_fakes()
+
+    async def _start_proxies(self) -> None:
+        described = {n: await h.describe() for n, h in self.handles.items()}
+        for plan in self.spec.farms:
+            port = str(plan.incoming_port)
+            members = {n: f"{self.host}:{d['bound_ports'][port]}" for n, d in described.items()}
+            self.members[plan.incoming_port] = members
+            self.proxy_urls[plan.incoming_port] = await self.backend.start_proxy(plan, list(members.values()),
+                                                                                 self)
+
+    async def _point_fakes(self) -> None:
+        bases = public_bases(self.config, self.proxy_urls)
+        for name, target in push_targets(self.config, self.proxy_urls).items():
+            await self.backend.point(name, target, bases)
+            if self.built[name].kind == "portico":
+                assert self.session is not None
+                await provision_webhooks(self.session, self.fake_urls[name], self.config.fakes[name], target)
+        for name, url in self.fake_urls.items():
+            self._fake_faults[name] = await self._json("GET", f"{url}/_smslab/faults")
+
+    async def stop(self) -> None:
+        """Stop everything this lab started (safe to call twice, and after a failed start)."""
+        began = time.perf_counter()
+        if self._control is not None:
+            await self._control.stop()
+            self._control = None
+        if self.pair is not None:
+            with contextlib.suppress(Exception):
+                await self.pair.stop()
+            self.pair = None
+        for handle in self.handles.values():
+            with contextlib.suppress(Exception):
+                await handle.close()
+        self.handles = {}
+        if self.backend is not None:
+            await self.backend.stop()
+            self.backend = None
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+        self.timings["stop"] = time.perf_counter() - began
+
+    async def __aenter__(self) -> Lab:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- what the control API reads ------------------------------------------------------------------------
+
+    def brokers(self) -> list[dict[str, str]]:
+        """Every fake broker: name, kind, URL."""
+        return [{"name": n, "kind": f.kind, "url": self.fake_urls.get(n, "")} for n, f in self.built.items()]
+
+    def components(self) -> list[dict[str, str]]:
+        """Every component with its kind and URL (brokers, proxies, nodes, the control API)."""
+        out = self.brokers()
+        out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
+        out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
+        return [*out, {"name": "control", "kind": "control", "url": self.url}]
+
+    def active_control_url(self) -> str | None:
+        """The control API of the active node (``None`` while no node is active)."""
+        name = self.pair.active_name() if self.pair is not None else None
+        return self.handles[name].control_url if name in self.handles else None
+
+    async def _json(self, method: str, url: str, timeout: float = 5.0, **kwargs: Any) -> Any:
+        assert self.session is not None
+        async with self.session.request(method, url, timeout=aiohttp.ClientTimeout(total=timeout),
+                                        **kwargs) as resp:
+            return await resp.json(content_type=None)
+
+    async def _farm(self, port: int, url: str, verify: bool = False) -> dict[str, Any]:
+        try:
+            report = await self._json("POST" if verify else "GET", f"{url}/_smslab/farm/verify" if verify
+                                      else f"{url}/_smslab/farm", timeout=2.0)
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            report = {"error": f"proxy at {url} cannot be reached: {type(exc).__name__}"}
+        return {"incoming_port": port, "url": url, **report}
+
+    async def health(self) -> dict[str, Any]:
+        """Components, node states, farm reports and the switchover status."""
+        assert self.pair is not None
+        nodes = await asyncio.gather(*(h.describe() for h in self.handles.values()))
+        farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
+        return {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
+                "farm": list(farms), "switchover": self.pair.status()}
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        """Return once every proxy's farm has the active node's member healthy.
+
+        Raises:
+            LabStartError: not within ``timeout`` (``ready_timeout`` by default).
+        """
+        deadline = time.monotonic() + (timeout or self.ready_timeout)
+        while True:
+            name = self.pair.active_name() if self.pair is not None else None
+            farms = await asyncio.gather(*(self._farm(p, u, verify=True) for p, u in self.proxy_urls.items()))
+            if name is not None and all(_healthy(f, self.members[f["incoming_port"]][name]) for f in farms):
+                return
+            if time.monotonic() >= deadline:
+                raise LabStartError(f"the farm did not see the active node ({name}) healthy: {farms}")
+            await asyncio.sleep(0.01)
+
+    # -- what the control API does -------------------------------------------------------------------------
+
+    async def fail(self, name: str, mode: str) -> None:
+        """Inject a fault into node ``name`` through the pair runtime."""
+        assert self.pair is not None
+        await self.pair.fail(name, mode)
+
+    async def restore(self, name: str) -> None:
+        """Undo node ``name``'s fault through the pair runtime."""
+        assert self.pair is not None
+        await self.pair.restore(name)
+
+    async def reset(self) -> dict[str, Any]:
+        """Faults undone, the primary active again, captures and interactions forgotten."""
+        began = time.perf_counter()
+        assert self.pair is not None
+        restored = sorted(self.pair.faults)
+        await self.pair.reset()
+        switched = await self._primary_back()
+        for name, url in self.fake_urls.items():
+            await self._json("DELETE", f"{url}/_smslab/messages")
+            await self._json("PUT", f"{url}/_smslab/faults", json=self._fake_faults.get(name, []))
+        for handle in self.handles.values():
+            await self._json("POST", f"{handle.control_url}/_smslab/node/reset", json={})
+        await self.wait_ready()
+        return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
+                "took": round(time.perf_counter() - began, 4)}
+
+    async def _primary_back(self) -> bool:
+        """Let a switchover under way settle, then switch back to the primary if the backup holds the role."""
+        pair, primary = self.pair, NODE_NAMES[0]
+        assert pair is not None
+
+        def settled() -> bool:
+            status = pair.status()
+            return status["watch"] == Watch.MONITORING.value and status["backup"] is not None
+
+        await pair.wait_until(settled, self.ready_timeout)
+        if pair.active_name() == primary:
+            return False
+        await pair.manual_switchover(wait=self.ready_timeout)
+        return True
+
+
+def _healthy(farm: Mapping[str, Any], member: str) -> bool:
+    return any(m.get("member") == member and m.get("healthy") for m in farm.get("members", ()))
+
+
+def _build_fakes(config: LabConfig) -> dict[str, FakeBroker]:
+    """Every fake of the lab file, built (so their settings are checked before anything starts)."""
+    built: dict[str, FakeBroker] = {}
+    problems: list[Problem] = []
+    for name, settings in config.fakes.items():
+        path = f"fakes.{name}"
+        try:
+            factory = registry.factory(str(settings.get("kind", "")), f"{path}.kind")
+            built[name] = factory(name, settings, path)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems, config.source)
+    return built
+
+
+def _process_backend(lab: Lab) -> Any:
+    from scenarios.lab.processes import ProcessBackend  # noqa: PLC0415 - only the --processes mode needs it
+
+    return ProcessBackend(lab)

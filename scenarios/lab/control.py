@@ -1,0 +1,280 @@
+"""The lab's control API under ``/_smslab/`` (issue 5 §3; DESIGN.md, "One control plane").
+
+JSON in and out. Every refusal is ``{"error": "..."}`` with a 4xx status saying what was wrong (an unknown
+broker names the known ones, a bad mode lists the modes, bad JSON says so); a component that cannot be
+reached is a 502 naming it. The routes are one table, ``ROUTES``, which ``scenarios.lab.openapi`` documents; a
+test keeps the two equal.
+
+The API is a thin layer over the components' own APIs, the same in process and in ``--processes`` mode:
+broker routes go to the fake's inspection API (``/_smslab/messages``, ``/_smslab/mo``), sends and
+interactions to the active node's control API, faults, restores and switchovers to the pair runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from scenarios.lab.openapi import FAIL_MODES, document
+from scenarios.lab.spec import NODE_NAMES
+from sim.core.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from scenarios.lab.assembly import Lab
+
+__all__ = ["ROUTES", "ControlServer", "control_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_LAB: web.AppKey[Lab] = web.AppKey("lab")
+_SEND_KEYS = ("to", "text", "from", "account", "classification", "interaction_id")
+_FILTERS = ("kind", "to", "from")
+
+
+def _answer(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=functools.partial(json.dumps, ensure_ascii=False,
+                                                                          default=str))
+
+
+async def _json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object body (``{}`` when ``optional`` and empty).
+
+    Raises:
+        InputError: 400 when the body is not JSON or not an object.
+    """
+    raw = await request.read()
+    if not raw.strip() and optional:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"the body must be JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"the body must be a JSON object (got {type(data).__name__})")
+    return data
+
+
+def _strings(data: dict[str, Any], allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, str]:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise InputError(f"{', '.join(repr(k) for k in missing)} must be given")
+    wrong = [k for k, v in data.items() if not isinstance(v, str)]
+    if wrong:
+        raise InputError(f"{', '.join(repr(k) for k in wrong)} must be strings")
+    return data
+
+
+def _node(request: web.Request) -> str:
+    name = request.match_info["name"]
+    if name not in NODE_NAMES:
+        raise InputError(f"unknown node {name!r}; the nodes are {', '.join(NODE_NAMES)}", 404)
+    return name
+
+
+def _fake_url(request: web.Request) -> tuple[str, str]:
+    lab, name = request.app[_LAB], request.match_info["name"]
+    if name not in lab.fake_urls:
+        known = ", ".join(sorted(lab.fake_urls)) or "none"
+        raise InputError(f"unknown broker {name!r}; the brokers are {known}", 404)
+    return name, lab.fake_urls[name]
+
+
+async def _call(lab: Lab, what: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+    """One request to a component; (status, decoded JSON). Unreachable: ``InputError`` 502 naming it."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=kwargs.pop("timeout", 15.0))
+        async with lab.session.request(method, url, timeout=timeout, **kwargs) as resp:
+            text = await resp.text()
+            try:
+                return resp.status, json.loads(text) if text else {}
+            except ValueError:
+                return resp.status, {"error": text.strip() or resp.reason}
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        why = f"{type(exc).__name__} {exc}".strip()
+        raise InputError(f"{what} at {url} cannot be reached: {why}", 502) from None
+
+
+# -- handlers -------------------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    lab = request.app[_LAB]
+    return _answer(await lab.health())
+
+
+async def brokers(request: web.Request) -> web.StreamResponse:
+    return _answer({"brokers": request.app[_LAB].brokers()})
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    name, url = _fake_url(request)
+    query = {k: v for k, v in request.query.items() if k in _FILTERS}
+    status, body = await _call(request.app[_LAB], f"broker {name}", "GET", f"{url}/_smslab/messages",
+                               params=query)
+    if status >= 400:
+        return _answer({"error": body.get("error", body) if isinstance(body, dict) else body}, status)
+    return _answer({"messages": body})
+
+
+async def clear_messages(request: web.Request) -> web.StreamResponse:
+    name, url = _fake_url(request)
+    status, body = await _call(request.app[_LAB], f"broker {name}", "DELETE", f"{url}/_smslab/messages")
+    return _answer(body, status)
+
+
+async def inject_mo(request: web.Request) -> web.StreamResponse:
+    name, url = _fake_url(request)
+    data = _strings(await _json_object(request), ("from", "to", "text"), ("from", "to", "text"))
+    status, body = await _call(request.app[_LAB], f"broker {name}", "POST", f"{url}/_smslab/mo", json=data)
+    if status >= 400 and isinstance(body, dict):
+        body = {"error": f"broker {name} refused the MO: {body.get('error', body)}"}
+    return _answer(body, status)
+
+
+def _active(lab: Lab) -> str:
+    url = lab.active_control_url()
+    if url is None:
+        raise InputError("no node is active (a switchover may be under way); try again shortly", 503)
+    return url
+
+
+async def send(request: web.Request) -> web.StreamResponse:
+    lab = request.app[_LAB]
+    data = _strings(await _json_object(request), _SEND_KEYS, ("to", "text"))
+    url = f"{_active(lab)}/_smslab/agent/send"
+    status, body = await _call(lab, "the active node", "POST", url, json=data)
+    return _answer(body, status)
+
+
+async def interactions(request: web.Request) -> web.StreamResponse:
+    lab = request.app[_LAB]
+    status, body = await _call(lab, "the active node", "GET", f"{_active(lab)}/_smslab/interactions")
+    return _answer(body, status)
+
+
+async def fail(request: web.Request) -> web.StreamResponse:
+    name = _node(request)
+    data = await _json_object(request)
+    mode = data.get("mode")
+    if mode not in FAIL_MODES:
+        raise InputError(f"'mode' must be one of {', '.join(FAIL_MODES)} (got {mode!r})")
+    if set(data) - {"mode"}:
+        raise InputError(f"unknown field(s) {', '.join(sorted(set(data) - {'mode'}))}; allowed: mode")
+    lab = request.app[_LAB]
+    await lab.fail(name, str(mode))
+    return _answer({"node": name, "mode": mode, "switchover": lab.pair.status()})
+
+
+async def restore(request: web.Request) -> web.StreamResponse:
+    name = _node(request)
+    await _json_object(request, optional=True)
+    lab = request.app[_LAB]
+    await lab.restore(name)
+    return _answer({"node": name, "switchover": lab.pair.status()})
+
+
+async def switchover(request: web.Request) -> web.StreamResponse:
+    await _json_object(request, optional=True)
+    lab = request.app[_LAB]
+    await lab.pair.manual_switchover()
+    return _answer({"switchover": lab.pair.status()})
+
+
+async def reset(request: web.Request) -> web.StreamResponse:
+    await _json_object(request, optional=True)
+    return _answer(await request.app[_LAB].reset())
+
+
+async def timeline(request: web.Request) -> web.StreamResponse:
+    return _answer({"timeline": list(request.app[_LAB].pair.timeline)})
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return _answer(document(request.app[_LAB].url))
+
+
+#: (METHOD, path, handler): the control API, documented one for one in ``scenarios.lab.openapi``.
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", "/_smslab/health", health),
+    ("GET", "/_smslab/brokers", brokers),
+    ("GET", "/_smslab/brokers/{name}/messages", messages),
+    ("DELETE", "/_smslab/brokers/{name}/messages", clear_messages),
+    ("POST", "/_smslab/brokers/{name}/mo", inject_mo),
+    ("POST", "/_smslab/send", send),
+    ("GET", "/_smslab/interactions", interactions),
+    ("POST", "/_smslab/nodes/{name}/fail", fail),
+    ("POST", "/_smslab/nodes/{name}/restore", restore),
+    ("POST", "/_smslab/switchover", switchover),
+    ("POST", "/_smslab/reset", reset),
+    ("GET", "/_smslab/timeline", timeline),
+    ("GET", "/_smslab/openapi.json", openapi),
+)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one place refusals become ``{"error": ...}`` answers (STYLE.md habit 4)."""
+    try:
+        return await handler(request)
+    except InputError as exc:
+        return _answer({"error": str(exc)}, exc.status)
+    except UsageError as exc:  # the pair refusing an operation in its present state (e.g. no backup)
+        return _answer({"error": str(exc)}, 409)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            text = f"no route {request.method} {request.path}; see /_smslab/openapi.json"
+        elif exc.status == 405:
+            text = f"{request.method} is not allowed on {request.path}; see /_smslab/openapi.json"
+        else:
+            text = exc.reason
+        return _answer({"error": text}, exc.status)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug or a component failing oddly: say so, keep serving
+        request.app[_LAB].errors.append(exc)
+        return _answer({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+
+
+def control_app(lab: Lab) -> web.Application:
+    """The control API application bound to ``lab``."""
+    app = web.Application(middlewares=[_errors], client_max_size=1 << 20)
+    app[_LAB] = lab
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+    return app
+
+
+class ControlServer:
+    """The control API on a real port.
+
+    Args:
+        lab: the lab it controls.
+    """
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on ``host:port`` (0: any free port); returns the base URL with the real port."""
+        self._runner = web.AppRunner(control_app(self.lab), handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound = self._runner.addresses[0]
+        return f"http://{bound[0]}:{bound[1]}"
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 document of the lab's control API, served at ``/_smslab/openapi.json``.
+
+It sits next to the routes (``scenarios.lab.control.ROUTES``) and a test checks that both name the same
+operations, so the document cannot drift from what the server answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FAIL_MODES", "document", "operations"]
+
+#: The node faults the control API takes (issue 5 §3; crash-on-mo from issue 4 §6; isolate: the backup's
+#: NetTest fails, switchover.md §4.3). The same as ``sim.cic.pair.FAULT_MODES`` (a test keeps them equal).
+FAIL_MODES = ("kill", "hang", "slow", "partition", "crash-on-mo", "isolate")
+
+_ERROR = {"description": "What was wrong", "content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _strings(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required),
+            "properties": {n: {"type": "string"} for n in names}}
+
+
+def _list_of(key: str, ref: str = "") -> dict[str, Any]:
+    items = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
+    return {"type": "object", "required": [key], "properties": {key: {"type": "array", "items": items}}}
+
+
+_BROKER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "a fake broker of the lab (GET /_smslab/brokers lists them)"}
+_NODE = {"name": "name", "in": "path", "required": True,
+         "schema": {"type": "string", "enum": ["primary", "backup"]}}
+_FILTERS = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in (
+    ("kind", {"type": "string", "enum": ["mt", "mo", "dlr"]}, "only records of this kind"),
+    ("to", {"type": "string"}, "exact recipient"),
+    ("from", {"type": "string"}, "exact sender"))]
+
+_PATHS: dict[str, dict[str, dict[str, Any]]] = {
+    "/_smslab/health": {"get": {
+        "summary": "Components and their URLs, node roles, farm health and the switchover status",
+        "responses": {"200": _ok("The lab's health", {"type": "object", "required": [
+            "components", "nodes", "farm", "switchover"]})}}},
+    "/_smslab/brokers": {"get": {
+        "summary": "The fake brokers",
+        "responses": {"200": _ok("Every broker", _list_of("brokers", "Component"))}}},
+    "/_smslab/brokers/{name}/messages": {
+        "get": {"summary": "Captured MT, MO and DLR records of a broker, oldest first",
+                "parameters": [_BROKER, *_FILTERS],
+                "responses": {"200": _ok("The records", _list_of("messages", "Captured")),
+                              "400": _ERROR, "404": _ERROR}},
+        "delete": {"summary": "Forget a broker's captured records, pending DLRs and pushes",
+                   "parameters": [_BROKER], "responses": {"200": _ok("How many were held"), "404": _ERROR}}},
+    "/_smslab/brokers/{name}/mo": {"post": {
+        "summary": "The broker pushes this MO through the proxy to the active node",
+        "parameters": [_BROKER], "requestBody": _body(_strings("from", "to", "text",
+                                                              required=("from", "to", "text"))),
+        "responses": {"202": _ok("The captured MO record", {"$ref": "#/components/schemas/Captured"}),
+                      "400": _ERROR, "404": _ERROR, "409": _ERROR}}},
+    "/_smslab/send": {"post": {
+        "summary": "An agent sends an MT through the active node",
+        "requestBody": _body(_strings("to", "text", "from", "account", "classification", "interaction_id",
+                                      required=("to", "text"))),
+        "responses": {"202": _ok("The node's answer: correlation, recipient and the broker requests"),
+                      "400": _ERROR, "503": _ERROR}}},
+    "/_smslab/interactions": {"get": {
+        "summary": "Interactions on the active node, with their transcripts",
+        "responses": {"200": _ok("The interactions", _list_of("interactions")), "503": _ERROR}}},
+    "/_smslab/nodes/{name}/fail": {"post": {
+        "summary": "Inject a fault into a node (through the switchover pair)", "parameters": [_NODE],
+        "requestBody": _body({"type": "object", "required": ["mode"], "additionalProperties": False,
+                              "properties": {"mode": {"type": "string", "enum": list(FAIL_MODES)}}}),
+        "responses": {"200": _ok("The fault applied and the switchover status"), "400": _ERROR,
+                      "404": _ERROR, "409": _ERROR}}},
+    "/_smslab/nodes/{name}/restore": {"post": {
+        "summary": "Undo a node's fault (a killed node comes back as the backup)", "parameters": [_NODE],
+        "responses": {"200": _ok("The switchover status"), "404": _ERROR, "409": _ERROR}}},
+    "/_smslab/switchover": {"post": {
+        "summary": "A manual switchover (the Switchover Control Panel's button)",
+        "responses": {"200": _ok("The switchover status"), "409": _ERROR}}},
+    "/_smslab/reset": {"post": {
+        "summary": "Captures, interactions and faults back to the start (the primary active)",
+        "responses": {"200": _ok("What was reset")}}},
+    "/_smslab/timeline": {"get": {
+        "summary": "The pair's timeline: faults, watch transitions, promotions, recoveries",
+        "responses": {"200": _ok("The events, oldest first", _list_of("timeline"))}}},
+    "/_smslab/openapi.json": {"get": {
+        "summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Component": {"type": "object", "required": ["name", "kind", "url"], "properties": {
+        "name": {"type": "string"}, "kind": {"type": "string"}, "url": {"type": "string"}}},
+    "Captured": {"type": "object", "required": ["seq", "kind", "broker", "from", "to", "text", "message_id"],
+                 "properties": {
+                     "seq": {"type": "integer"}, "kind": {"type": "string", "enum": ["mt", "mo", "dlr"]},
+                     "at": {"type": "number"}, "broker": {"type": "string"}, "from": {"type": "string"},
+                     "to": {"type": "string"}, "text": {"type": "string"},
+                     "message_id": {"type": "string"}, "fields": {"type": "object"},
+                     "status": {"type": "string"}, "state": {"type": "string"}}},
+}
+
+
+def operations() -> set[tuple[str, str]]:
+    """Every (METHOD, path) the document describes."""
+    return {(method.upper(), path) for path, ops in _PATHS.items() for method in ops}
+
+
+def document(server_url: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 document (with ``server_url`` as its server when given)."""
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "smslab control API", "version": "1",
+                 "description": "Inspect and reset captured messages, inject MOs, send MTs as an agent, "
+                                "fail and restore the CIC nodes, read health and roles. Errors are "
+                                '{"error": "..."} with a 4xx status.'},
+        "paths": _PATHS,
+        "components": {"schemas": _SCHEMAS},
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc

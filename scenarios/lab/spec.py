@@ -1,0 +1,203 @@
+"""What a lab is made of, read from its lab file before anything starts (DESIGN.md, "One configuration
+model": a bad value is reported with its path, the value and the reason, before anything starts).
+
+``read_lab_spec`` reads the two sections ``sim.labfile`` only checks for shape::
+
+    cic:
+      nodes: {primary: {...}, backup: {...}}   # sim.cic.settings.read_node_settings, one per node
+      switchover: {...}                        # sim.cic.pair.read_pair_settings (timers, time_scale, ...)
+    proxy: {...}                               # sim.proxy.config.read_proxy_settings
+
+and the functions below derive what the lab wires together once the pieces listen:
+
+* what the nodes' SMS listeners speak: the proxy's upstream scheme, HTTP when it offloads SSL and HTTPS
+  when it re-encrypts (switchover.md §2.2), for a node whose ``sms_scheme`` is ``auto``; a node set to the
+  other scheme is a problem, as is a re-encrypted node without ``tls_cert``. The scheme chosen is written
+  into ``LabSpec.config.data`` too, so a node in its own process (``--processes``) reads the same;
+* one proxy per distinct Incoming HTTP Port of the enabled brokers (``LabSpec.farms``, planned by
+  ``sim.proxy.config.plan_farms``), its farm being both nodes' bound port for it, its health test URL the
+  first broker's SMS path on that port with ``?healthcheckignore=1`` (seed, "Health Test for Server
+  Farm"), unless the ``proxy`` section names its own;
+* the brokers' gateways: ``mt.gateway: fake:<name>`` is replaced by the URL the fake ``<name>`` listens on
+  (``resolve_gateways``); any other gateway is kept as written;
+* where each fake pushes MOs and DRs (``push_targets``): the proxy in front of the broker the fake is the
+  gateway of (``fake:<name>``, else the broker of the same name), at the broker's incoming path and
+  delivery receipt path. A fake whose settings give ``mo_url``/``dr_url`` keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import yaml
+
+from scenarios.paths import DEFAULT_LAB
+from sim.cic.pair import PairSettings, read_pair_settings
+from sim.cic.settings import NodeSettings, SmsScheme, read_node_settings
+from sim.core.config import BrokerConfig, CicConfig
+from sim.core.schema import Reader
+from sim.labfile import LabConfig, parse_lab_config
+from sim.proxy.config import (
+    Engine,
+    FarmPlan,
+    ProxyConfig,
+    check_proxy_config,
+    plan_farms,
+    read_proxy_settings,
+)
+
+__all__ = ["DEFAULT_LAB_SOURCE", "NODE_NAMES", "LabSpec", "PushTarget", "default_lab_config", "fake_broker",
+           "public_bases", "push_targets", "read_lab_spec", "resolve_gateways"]
+
+#: How the embedded default lab is named in messages (it is a package resource, not a file on disk).
+DEFAULT_LAB_SOURCE = "smslab:labs/default.yaml"
+
+#: The two nodes of the simulated pair, in the order the lab starts them.
+NODE_NAMES = ("primary", "backup")
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """A lab file read in full.
+
+    Attributes:
+        config: the validated lab configuration (gateways still as placeholders).
+        nodes: the settings of ``primary`` and ``backup``.
+        pair: the switchover pair's settings (timers, time scale, NetTest, recovery).
+        proxy: the proxy section (health test, rewrite rules, timeout, TLS).
+        farms: one plan per distinct Incoming HTTP Port: bind port, scheme, URL test, rewrite rules.
+    """
+
+    config: LabConfig
+    nodes: Mapping[str, NodeSettings]
+    pair: PairSettings
+    proxy: ProxyConfig
+    farms: tuple[FarmPlan, ...]
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where a fake pushes: the broker it serves and the URLs of its MOs and DRs ("" = leave as set)."""
+
+    broker: str
+    mo_url: str
+    dr_url: str
+
+
+def read_lab_spec(config: LabConfig) -> LabSpec:
+    """Read the ``cic`` and ``proxy`` sections of ``config``.
+
+    Raises:
+        ConfigError: every problem in both sections, each with its path, value and reason.
+    """
+    r = Reader(config.cic_section, "cic")
+    nodes_r = r.child("nodes", None)
+    read = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES}
+    nodes_r.done()
+    switch_r = r.child("switchover", None)
+    pair = read_pair_settings(switch_r, config.cic.server_parameters)
+    switch_r.done()
+    r.done()
+    proxy_r = Reader(config.proxy_section, "proxy", r.problems)
+    proxy = read_proxy_settings(proxy_r)
+    nodes = {name: _behind(settings, proxy, nodes_r.child(name, None)) for name, settings in read.items()}
+    for problem in check_proxy_config(proxy, config.cic):
+        r.problems.add(problem.path, problem.value, problem.reason)
+    if proxy.engine is not Engine.AIOHTTP:
+        # HAProxy cannot report a port-0 bind (switchover.md §11), so the lab runs the simulated ARR.
+        proxy_r.problem("engine", proxy.engine.value, "must be aiohttp in a lab (HAProxy runs on its own: "
+                                                      "smslab proxy haproxy-config)")
+    r.raise_if_problems(config.source)
+    config = replace(config, data=_with_schemes(config.data, nodes))
+    return LabSpec(config, nodes, pair, proxy, tuple(plan_farms(config.cic, proxy)))
+
+
+def _behind(settings: NodeSettings, proxy: ProxyConfig, r: Reader) -> NodeSettings:
+    """The node's settings with its SMS listeners speaking what the proxy sends (problems on ``r``)."""
+    wanted = SmsScheme.HTTP if proxy.offload else SmsScheme.HTTPS
+    if settings.sms_scheme not in (SmsScheme.AUTO, wanted):
+        mode = "offloads SSL (HTTP to the nodes)" if proxy.offload else "re-encrypts (HTTPS to the nodes)"
+        r.problem("sms_scheme", settings.sms_scheme.value,
+                  f"must be {wanted.value} or auto: the proxy {mode}")
+    if wanted is SmsScheme.HTTPS and not settings.tls_cert:
+        r.problem("tls_cert", "", "is required: proxy.offload is false, so the proxy reaches the node over "
+                                  "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
+                                  "Server's certificate\")")
+    return replace(settings, sms_scheme=wanted)
+
+
+def _with_schemes(data: Mapping[str, Any], nodes: Mapping[str, NodeSettings]) -> dict[str, Any]:
+    """``data`` with each node's ``sms_scheme`` as chosen (for the files of a ``--processes`` lab)."""
+    cic = dict(data.get("cic") or {})
+    given = cic.get("nodes") or {}
+    cic["nodes"] = {**given, **{name: {**(given.get(name) or {}), "sms_scheme": settings.sms_scheme.value}
+                                for name, settings in nodes.items()}}
+    return {**data, "cic": cic}
+
+
+def resolve_gateways(config: LabConfig, fake_urls: Mapping[str, str]) -> CicConfig:
+    """The CIC config with each ``fake:<name>`` gateway replaced by that fake's URL.
+
+    Raises:
+        KeyError: a placeholder names a fake that is not running (``fake_urls`` lacks it).
+    """
+    brokers = []
+    for broker in config.cic.brokers:
+        fake = config.fake_gateways.get(broker.name)
+        gateway = broker.mt.gateway if fake is None else fake_urls[fake]
+        brokers.append(replace(broker, mt=replace(broker.mt, gateway=gateway)))
+    return replace(config.cic, brokers=tuple(brokers))
+
+
+def fake_broker(config: LabConfig, fake: str) -> BrokerConfig | None:
+    """The broker whose gateway the fake is (``fake:<name>``), else the broker of the same name."""
+    for broker_name, name in config.fake_gateways.items():
+        if name == fake:
+            return config.cic.broker(broker_name)
+    return config.cic.broker(fake)
+
+
+def _own(settings: Mapping[str, Any], key: str) -> bool:
+    return bool(settings.get(key))
+
+
+def push_targets(config: LabConfig, proxy_urls: Mapping[int, str]) -> dict[str, PushTarget]:
+    """Per fake: where its MOs and DRs go (the proxy in front of its broker), keeping its own URLs.
+
+    Args:
+        config: the lab configuration.
+        proxy_urls: configured Incoming HTTP Port -> the base URL of the proxy serving it.
+    """
+    out: dict[str, PushTarget] = {}
+    for name, settings in config.fakes.items():
+        broker = fake_broker(config, name)
+        if broker is None or not broker.mo.enabled or broker.mo.incoming_port not in proxy_urls:
+            continue
+        base = proxy_urls[broker.mo.incoming_port]
+        dr_path = broker.mo.delivery_receipt_url
+        mo_url = "" if _own(settings, "mo_url") else base + broker.mo.incoming_path
+        dr_url = "" if _own(settings, "dr_url") or not dr_path else base + dr_path
+        out[name] = PushTarget(broker.name, mo_url, dr_url)
+    return out
+
+
+def public_bases(config: LabConfig, proxy_urls: Mapping[int, str]) -> dict[str, str]:
+    """Per broker: the proxy base its nodes hand out in ``ExternalDeliveryStatusURI`` (its MO port's proxy).
+
+    Args:
+        config: the lab configuration.
+        proxy_urls: configured Incoming HTTP Port -> the base URL of the proxy serving it.
+    """
+    return {b.name: proxy_urls[b.mo.incoming_port] for b in config.cic.brokers
+            if b.mo.incoming_port in proxy_urls}
+
+
+def default_lab_config() -> LabConfig:
+    """The embedded default lab (``scenarios/labs/default.yaml``, beside this module).
+
+    Raises:
+        ConfigError: the shipped file has problems (a bug in smslab).
+    """
+    return parse_lab_config(yaml.safe_load(DEFAULT_LAB.read_text(encoding="utf-8")), DEFAULT_LAB_SOURCE)

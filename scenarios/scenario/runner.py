@@ -1,0 +1,284 @@
+"""Running scenarios against a lab: reset, steps, expectations, timing, one result per scenario.
+
+Each scenario starts from a reset lab (``POST /_smslab/reset``). Its steps run in order and the first
+failure stops them (later steps would only add noise); once every step passed, every expectation is
+checked, so one run shows all that is wrong. Scenarios that need a lab of their own (``config``) run on
+an in-process lab started for that file, one per distinct file, in the order the files first appear; a run
+against a lab that is already up (``url``) cannot start one, so those scenarios are skipped and say why.
+
+A scenario's lab file may begin with ``extends: default`` (the embedded lab) or ``extends: <file>``
+(relative to it): the file's other sections are merged over that lab's, so a variant states only its
+difference. Mappings merge key by key; a list of named mappings (``brokers``) merges item by item by
+``name`` (a named item not in the base is added at the end); any other value, other lists included
+(``inbound_routes``, ``outbound_routes``), replaces the base's whole::
+
+    extends: default
+    server_parameters: {SMS Interaction Recovery Enabled: 0}
+    brokers: [{name: kaleyra, mt: {message_parsing: none}}]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenarios.lab.client import LabClient, LabError
+from scenarios.paths import DEFAULT_LAB
+from scenarios.scenario.format import Scenario
+from scenarios.scenario.steps import Context, check, run_step
+from sim.core.errors import ConfigError, Problem
+from sim.labfile import LabConfig, parse_lab_config, read_yaml
+
+__all__ = ["DEFAULT_LAB", "CheckResult", "ScenarioResult", "in_process_lab", "load_lab_file", "run_all",
+           "run_scenario"]
+
+Progress = Callable[[str, Scenario, "ScenarioResult | None"], None]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One step or expectation as it ran: ``status`` is passed, failed or not run."""
+
+    path: str
+    title: str
+    status: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class ScenarioResult:
+    """What became of one scenario: ``status`` is passed, failed, error (the lab or smslab broke) or
+    skipped; ``reason`` says why when it is not passed."""
+
+    name: str
+    source: str
+    status: str
+    seconds: float = 0.0
+    checks: list[CheckResult] = field(default_factory=list)
+    reason: str = ""
+    description: str = ""
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """The checks that failed."""
+        return [c for c in self.checks if c.status == "failed"]
+
+
+# -- lab files and in-process labs --------------------------------------------------------------------
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, Mapping) and isinstance(item.get("name"), str) for item in value)
+
+
+def _merge_value(base: Any, over: Any) -> Any:
+    if isinstance(base, Mapping) and isinstance(over, Mapping):
+        return _merge(base, over)
+    if _named(base) and _named(over):
+        merged = {item["name"]: item for item in base}
+        for item in over:
+            merged[item["name"]] = _merge_value(merged.get(item["name"], {}), item)
+        return list(merged.values())
+    return over
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge_value(out[key], value) if key in out else value
+    return out
+
+
+def _lab_data(path: Path, chain: tuple[Path, ...] = ()) -> Any:
+    data = read_yaml(path)
+    if not isinstance(data, Mapping) or "extends" not in data:
+        return data
+    parent = data["extends"]
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError([Problem("extends", parent, "must be 'default' or a lab file path")], str(path))
+    base = DEFAULT_LAB if parent == "default" else (path.parent / parent).resolve()
+    if base in (*chain, path.resolve()):
+        raise ConfigError([Problem("extends", parent, "makes a loop of lab files")], str(path))
+    if not base.is_file():
+        raise ConfigError([Problem("extends", parent, f"is not a file (looked for {base})")], str(path))
+    inherited = _lab_data(base, (*chain, path.resolve()))
+    return _merge(inherited if isinstance(inherited, Mapping) else {},
+                  {k: v for k, v in data.items() if k != "extends"})
+
+
+def load_lab_file(path: str | Path | None = None) -> LabConfig:
+    """Read a lab file (the embedded default when ``None``), following ``extends``.
+
+    Raises:
+        ConfigError: the file or one it extends is unreadable or invalid; every problem is listed.
+    """
+    file = Path(path) if path is not None else DEFAULT_LAB
+    return parse_lab_config(_lab_data(file), str(file))
+
+
+@contextmanager
+def in_process_lab(config: LabConfig) -> Iterator[str]:
+    """Start ``scenarios.lab.assembly.Lab`` on an event loop in a background thread; yield its control URL.
+
+    The scenario steps are synchronous HTTP calls, so the lab gets a loop of its own; it is stopped and
+    the thread joined on exit, whatever happened.
+    """
+    from scenarios.lab.assembly import Lab  # noqa: PLC0415 - aiohttp and the lab load only when a lab is started
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="smslab-lab", daemon=True)
+    thread.start()
+    holder: dict[str, Any] = {}
+
+    async def start() -> str:
+        holder["lab"] = Lab(config)
+        await holder["lab"].start()
+        return str(holder["lab"].url)
+
+    async def stop() -> None:
+        if "lab" in holder:
+            await holder["lab"].stop()
+
+    try:
+        yield asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)
+    finally:
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+
+
+# -- one scenario -------------------------------------------------------------------------------------
+
+
+def _timed(path: str, title: str, action: Callable[[], Any]) -> CheckResult:
+    began = time.monotonic()
+    outcome = action()
+    return CheckResult(path, title, "passed" if outcome.ok else "failed", outcome.detail,
+                       time.monotonic() - began)
+
+
+def run_scenario(scenario: Scenario, client: LabClient, *, sleep: Callable[[float], None] = time.sleep,
+                 reset: bool = True) -> ScenarioResult:
+    """Run one scenario against the lab behind ``client``.
+
+    Args:
+        scenario: the scenario.
+        client: the lab's control client.
+        sleep: how ``sleep`` steps and waits pause (tests pass a recorder).
+        reset: reset the lab first (``POST /_smslab/reset``).
+    """
+    result = ScenarioResult(scenario.name, scenario.source, "passed", description=scenario.description)
+    began = time.monotonic()
+    ctx = Context(client, sleep=sleep)
+    try:
+        if reset:
+            client.reset()
+        for step in scenario.steps:
+            done = _timed(step.path, step.describe(), lambda s=step: run_step(s, ctx))
+            result.checks.append(done)
+            if done.status == "failed":
+                break
+        if result.failures:
+            result.checks += [CheckResult(e.path, e.describe(), "not run") for e in scenario.expectations]
+        else:
+            result.checks += [_timed(e.path, e.describe(), lambda e=e: check(e, ctx))
+                              for e in scenario.expectations]
+        if result.failures:
+            result.status = "failed"
+            first = result.failures[0]
+            result.reason = f"{first.path}: {first.detail}"
+    except LabError as exc:
+        result.status, result.reason = "error", f"the lab could not be reset: {exc}"
+    except Exception as exc:  # a bug in smslab: report it against this scenario and go on with the others
+        result.status = "error"
+        result.reason = "".join(traceback.format_exception_only(exc)).strip()
+    result.seconds = time.monotonic() - began
+    return result
+
+
+# -- a run ----------------------------------------------------------------------------------------------
+
+
+def _groups(scenarios: list[Scenario]) -> dict[str, list[Scenario]]:
+    groups: dict[str, list[Scenario]] = {}
+    for scenario in scenarios:
+        groups.setdefault(scenario.config, []).append(scenario)
+    return groups
+
+
+def _run_group(group: list[Scenario], client: LabClient, progress: Progress | None,
+               results: dict[int, ScenarioResult]) -> None:
+    for scenario in group:
+        if progress:
+            progress("start", scenario, None)
+        result = run_scenario(scenario, client)
+        results[id(scenario)] = result
+        if progress:
+            progress("done", scenario, result)
+
+
+def _mark(group: list[Scenario], status: str, reason: str, progress: Progress | None,
+          results: dict[int, ScenarioResult]) -> None:
+    for scenario in group:
+        result = ScenarioResult(scenario.name, scenario.source, status, reason=reason,
+                                description=scenario.description)
+        results[id(scenario)] = result
+        if progress:
+            progress("done", scenario, result)
+
+
+def run_all(scenarios: list[Scenario], *, url: str = "", config: str | Path | None = None,
+            progress: Progress | None = None, timeout: float = 10.0) -> list[ScenarioResult]:
+    """Run ``scenarios`` and return their results in the order given.
+
+    Args:
+        scenarios: what to run.
+        url: a lab already up; when empty, labs are started in process (``config`` for scenarios without
+            a ``config`` of their own, the embedded default when ``config`` is ``None``).
+        config: the lab file for scenarios that name none.
+        progress: called with ``("start", scenario, None)`` and ``("done", scenario, result)``.
+        timeout: seconds the control client waits for each answer.
+
+    Raises:
+        ConfigError: a lab file is invalid (checked before any lab starts).
+    """
+    results: dict[int, ScenarioResult] = {}
+    groups = _groups(scenarios)
+    if url:
+        client = LabClient(url, timeout)
+        for lab_file, group in groups.items():
+            if lab_file:
+                _mark(group, "skipped", f"needs its own lab ({lab_file}); --url runs on a lab already up",
+                      progress, results)
+            else:
+                _run_group(group, client, progress, results)
+        return [results[id(s)] for s in scenarios]
+    from scenarios.lab.spec import read_lab_spec  # noqa: PLC0415 - the CIC side loads only for a real run
+
+    configs = {lab_file: load_lab_file(lab_file or config) for lab_file in groups}
+    for lab_config in configs.values():
+        read_lab_spec(lab_config)  # every lab file checked in full before the first lab starts
+    for lab_file, group in groups.items():
+        try:
+            with in_process_lab(configs[lab_file]) as lab_url:
+                _run_group(group, LabClient(lab_url, timeout), progress, results)
+        except ConfigError:
+            raise
+        except Exception as exc:  # the lab could not start or stop: its scenarios cannot pass
+            pending = [s for s in group if id(s) not in results]
+            why = "".join(traceback.format_exception_only(exc)).strip()
+            _mark(pending, "error", f"the lab ({lab_file or config or 'default'}) failed: {why}",
+                  progress, results)
+    return [results[id(s)] for s in scenarios]

@@ -1,0 +1,56 @@
+"""Tests of scenarios/cli/failover.py: the MO stream across a kill, through the fakes, the proxy and the pair."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scenarios.cli import failover
+from scenarios.cli import main as cli
+from scenarios.paths import BUILTIN_DIR
+
+NO_RECOVERY = str(BUILTIN_DIR / "labs" / "no-recovery.yaml")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code = cli.main(["failover", "--json", "--count", "16", "--kill-after", "6", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_kill_with_recovery_loses_nothing_and_the_conversation_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    """With recovery in effect every acknowledged MO is stored once, in the one interaction, after a kill."""
+    code, result = _run(capsys)
+    assert (code, result["lost"], result["doubled"]) == (0, [], [])
+    assert (result["acked"], result["conversation"], result["interactions"]) == (16, "continued", 1)
+    assert result["detection"] is not None
+    assert result["gap"] >= result["detection"] * 0.5
+    assert result["gap"] <= result["expected_gap_at_most"] + 0.25
+
+
+def test_kill_without_recovery_starts_a_new_interaction(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without recovery the backup holds only the MOs it took, in a new interaction."""
+    code, result = _run(capsys, "--config", NO_RECOVERY)
+    assert (code, result["recovery"], result["conversation"], result["lost"]) == (0, False, "new interaction", [])
+
+
+def test_hang_switches_after_the_ping_timeouts(capsys: pytest.CaptureFixture[str]) -> None:
+    """A hung node is detected only after the TS ping timeouts, so its gap is longer than a kill's."""
+    code, hung = _run(capsys, "--mode", "hang")
+    assert code == 0
+    assert hung["checks"]["nothing lost"]
+    # Two ping timeouts (0.2 s each at the default lab's scale) come before the promotion.
+    assert hung["detection"] >= 0.4
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_node_process_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """With every component in its own process the kill is a real SIGKILL, and nothing is lost."""
+    code, result = _run(capsys, "--processes")
+    assert (code, result["lost"], result["doubled"], result["conversation"]) == (0, [], [], "continued")
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A kill point outside the stream is refused before anything starts."""
+    assert failover.main(["--count", "5", "--kill-after", "5"]) == 2
+    assert "--kill-after" in capsys.readouterr().err

@@ -1,0 +1,79 @@
+"""Tests for scenarios.cli.up: ``smslab up`` in process and once as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from scenarios.cli.up import main, serve
+from scenarios.lab.client import LabClient
+
+ROOT = Path(__file__).parents[3]
+
+
+async def _serve_until_printed(as_json: bool) -> tuple[str, int]:
+    """Run ``serve`` until it printed its endpoints, then stop it; (output, exit status)."""
+    out, stop = io.StringIO(), asyncio.Event()
+    task = asyncio.create_task(serve(None, as_json=as_json, stop=stop, out=out))
+    for _ in range(1000):
+        if out.getvalue() or task.done():
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    return out.getvalue(), await asyncio.wait_for(task, 10)
+
+
+async def test_serve_prints_a_table_of_every_endpoint() -> None:
+    """The table names each broker, the proxy, both nodes with their role, and the control API."""
+    text, status = await _serve_until_printed(as_json=False)
+    assert status == 0
+    for name in ("kaleyra", "portico", "eztexting", "proxy:8080", "primary", "backup", "control"):
+        assert name in text
+    assert "role active" in text
+    assert "role backup" in text
+    assert "/_smslab/openapi.json" in text
+
+
+async def test_serve_json_line_has_the_urls() -> None:
+    """--json prints one line: the control URL, every component and the start time."""
+    text, status = await _serve_until_printed(as_json=True)
+    line = json.loads(text)
+    assert status == 0
+    assert line["url"].startswith("http://127.0.0.1:")
+    assert [c["kind"] for c in line["components"]] == ["kaleyra", "portico", "http-broker", "proxy", "cic", "cic",
+                                                        "control"]
+    assert 0 < line["started_in"] < 3
+
+
+def test_bad_config_exits_2_naming_the_problem(tmp_path: Path, capsys) -> None:
+    """A lab file with a problem: exit 2, the problem's path on stderr, nothing started."""
+    bad = tmp_path / "lab.yaml"
+    bad.write_text("cic: {nodes: {primary: {backup_answer: maybe}}}\n")
+    assert main(["--config", str(bad)]) == 2
+    assert "cic.nodes.primary.backup_answer: must be one of refuse, 503, 404, hang" in capsys.readouterr().err
+
+
+def test_up_as_a_subprocess_serves_until_sigterm() -> None:
+    """``python -m scenarios.cli.up --json`` serves the control API and exits 0 on SIGTERM."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli.up", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        line = json.loads(proc.stdout.readline())
+        health = LabClient(line["url"]).health()
+        assert health["switchover"]["roles"] == {"primary": "active", "backup": "backup"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()

@@ -1,0 +1,198 @@
+"""Tests for scenarios.lab.control: the control API over real HTTP, driven with scenarios.lab.client.LabClient."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from scenarios.lab.client import LabClient, LabError
+from scenarios.lab.control import ROUTES
+from scenarios.plugin import LabThread
+
+KALEYRA_MO = {"sender": "+13175550101", "to": "8005550100", "text": "hello"}
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LabClient]:
+    """The embedded default lab, in a background thread, for this module."""
+    runner = LabThread()
+    runner.start()
+    try:
+        yield LabClient(runner.url)
+    finally:
+        runner.stop()
+
+
+@pytest.fixture
+def client(lab: LabClient) -> LabClient:
+    """The lab, reset before the test."""
+    lab.reset()
+    return lab
+
+
+def _raw(client: LabClient, method: str, path: str, body: bytes | None) -> tuple[int, dict]:
+    request = urllib.request.Request(client.base_url + path, data=body, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def _error(call) -> LabError:
+    with pytest.raises(LabError) as info:
+        call()
+    return info.value
+
+
+def test_health_lists_components_roles_farm_and_switchover(client: LabClient) -> None:
+    """GET /_smslab/health: every component with its URL, the roles, a healthy active member, the status."""
+    health = client.health()
+    kinds = [(c["name"], c["kind"]) for c in health["components"]]
+    assert kinds == [("kaleyra", "kaleyra"), ("portico", "portico"), ("eztexting", "http-broker"),
+                     ("proxy:8080", "proxy"), ("primary", "cic"), ("backup", "cic"), ("control", "control")]
+    assert all(c["url"].startswith("http://127.0.0.1:") for c in health["components"])
+    assert {n: v["role"] for n, v in health["nodes"].items()} == {"primary": "active", "backup": "backup"}
+    [farm] = health["farm"]
+    primary_port = health["nodes"]["primary"]["bound_ports"]["8080"]
+    healthy = {m["member"]: m["healthy"] for m in farm["members"]}
+    assert healthy[f"127.0.0.1:{primary_port}"] is True
+    assert farm["incoming_port"] == 8080
+    assert health["switchover"]["active"] == "primary"
+    assert health["switchover"]["recovery"]["effective"] is True
+
+
+def test_brokers_lists_the_fakes(client: LabClient) -> None:
+    """GET /_smslab/brokers: name, kind and URL of each fake."""
+    assert [(b["name"], b["kind"]) for b in client.brokers()] == [
+        ("kaleyra", "kaleyra"), ("portico", "portico"), ("eztexting", "http-broker")]
+
+
+def test_mo_goes_through_the_proxy_to_an_interaction(client: LabClient) -> None:
+    """POST .../mo: the fake captures and pushes the MO; the active node routes it (ANI 317 -> Queue)."""
+    record = client.mo("kaleyra", **KALEYRA_MO)
+    assert (record["kind"], record["from"], record["to"], record["text"]) == ("mo", "+13175550101", "8005550100",
+                                                                             "hello")
+    found = client.wait_for(client.interactions, lambda i: len(i) == 1, timeout=5)
+    assert found[0]["customer"] == "+13175550101"
+    assert found[0]["destination"] == {"kind": "Queue", "name": "Indianapolis Support"}
+    assert [m["text"] for m in found[0]["transcript"]] == ["hello"]
+    assert client.messages("kaleyra", kind="mo", sender="+13175550101")[0]["message_id"] == record["message_id"]
+    assert client.messages("kaleyra", kind="mt") == []
+
+
+def test_send_reaches_the_broker_and_the_dlr_comes_back(client: LabClient) -> None:
+    """POST /_smslab/send: the node sends through Kaleyra; the fake captures the MT and its DLR."""
+    answer = client.send("+13175550101", "hi back", classification="Local")
+    [sent] = answer["requests"]
+    assert (sent["broker"], sent["status"], sent["accepted"]) == ("kaleyra", 200, True)
+    assert sent["url"].endswith("/a2w_preRouter/httpApiRouter")
+    [mt] = client.messages("kaleyra", kind="mt")
+    assert (mt["to"], mt["text"], mt["message_id"]) == ("+13175550101", "hi back", sent["message_ids"][0])
+    dlrs = client.wait_for(lambda: client.messages("kaleyra", kind="dlr"), lambda d: len(d) == 1, timeout=5)
+    assert (dlrs[0]["state"], dlrs[0]["message_id"]) == ("delivered", mt["message_id"])
+
+
+def test_clear_messages_forgets_a_brokers_captures(client: LabClient) -> None:
+    """DELETE .../messages: the count held is answered and nothing is left."""
+    client.mo("kaleyra", **KALEYRA_MO)
+    assert client.clear_messages("kaleyra") == {"cleared": 1}
+    assert client.messages("kaleyra") == []
+
+
+def test_unknown_broker_is_404_naming_the_known_ones(client: LabClient) -> None:
+    """A broker the lab does not have: 404 with the list of brokers."""
+    error = _error(lambda: client.messages("nope"))
+    assert (error.status, error.error) == (404, "unknown broker 'nope'; the brokers are eztexting, kaleyra, portico")
+    assert _error(lambda: client.mo("nope", **KALEYRA_MO)).status == 404
+
+
+def test_bad_json_and_bad_fields_are_400_and_store_nothing(client: LabClient) -> None:
+    """Bad JSON, a non-object, a missing or unknown field: 400 saying why; nothing captured or sent."""
+    status, body = _raw(client, "POST", "/_smslab/brokers/kaleyra/mo", b"{not json")
+    assert status == 400
+    assert body["error"].startswith("the body must be JSON")
+    status, body = _raw(client, "POST", "/_smslab/send", b"[1]")
+    assert (status, body) == (400, {"error": "the body must be a JSON object (got list)"})
+    status, body = _raw(client, "POST", "/_smslab/send", json.dumps({"text": "x"}).encode())
+    assert (status, body) == (400, {"error": "'to' must be given"})
+    status, body = _raw(client, "POST", "/_smslab/send", json.dumps({"to": "1", "text": "x", "cc": "2"}).encode())
+    assert status == 400
+    assert body["error"].startswith("unknown field(s) cc; allowed: to, text, from")
+    status, body = _raw(client, "POST", "/_smslab/brokers/kaleyra/mo",
+                        json.dumps({"from": 1, "to": "2", "text": "x"}).encode())
+    assert (status, body) == (400, {"error": "'from' must be strings"})
+    assert all(client.messages(b["name"]) == [] for b in client.brokers())
+    assert client.interactions() == []
+
+
+def test_bad_filter_is_the_fakes_400(client: LabClient) -> None:
+    """An unknown kind filter is refused by the fake's inspection API, passed on as a 400."""
+    error = _error(lambda: client.messages("kaleyra", kind="fax"))
+    assert (error.status, error.error) == (400, "'kind' must be one of mt, mo, dlr (got 'fax')")
+
+
+def test_send_refused_by_the_node_keeps_its_4xx(client: LabClient) -> None:
+    """An MT the node's access control refuses answers the node's 403, and no broker gets anything."""
+    error = _error(lambda: client.send("+13175550101", "x"))
+    assert error.status == 403
+    assert "does not permit classification" in error.error
+    assert client.messages("kaleyra") == []
+
+
+def test_fail_checks_node_and_mode(client: LabClient) -> None:
+    """An unknown node is 404 naming the nodes; an unknown mode 400 listing the modes."""
+    error = _error(lambda: client.fail("third", "kill"))
+    assert (error.status, error.error) == (404, "unknown node 'third'; the nodes are primary, backup")
+    error = _error(lambda: client.fail("primary", "melt"))
+    assert (error.status, error.error) == (
+        400, "'mode' must be one of kill, hang, slow, partition, crash-on-mo, isolate (got 'melt')")
+    assert client.health()["switchover"]["faults"] == {}
+
+
+def test_kill_primary_the_conversation_goes_on_then_reset(client: LabClient) -> None:
+    """Kill the primary: the backup takes over with the interaction; reset brings the primary back."""
+    client.mo("kaleyra", **KALEYRA_MO)
+    client.wait_for(client.interactions, lambda i: len(i) == 1, timeout=5)
+    answer = client.fail("primary", "kill")
+    assert (answer["node"], answer["mode"], answer["switchover"]["faults"]) == ("primary", "kill", {"primary": "kill"})
+    client.wait_for(lambda: client.health()["switchover"]["active"] == "backup", timeout=5)
+    client.mo("kaleyra", sender="+13175550101", to="8005550100", text="still there?")
+    found = client.wait_for(client.interactions, lambda i: len(i) == 1 and len(i[0]["transcript"]) == 2, timeout=5)
+    assert [m["text"] for m in found[0]["transcript"]] == ["hello", "still there?"]
+    events = [e["event"] for e in client.timeline()]
+    assert "fault" in events
+    assert "promote" in events
+    reset = client.reset()
+    assert (reset["restored"], reset["switched_back"], reset["active"]) == (["primary"], True, "primary")
+    assert client.interactions() == []
+
+
+def test_restore_and_manual_switchover(client: LabClient) -> None:
+    """A slow backup is restored; a manual switchover makes the backup active and keeps the primary as backup."""
+    client.fail("backup", "slow")
+    assert client.restore("backup")["switchover"]["faults"] == {}
+    client.switchover()
+    client.wait_for(lambda: client.health()["switchover"]["roles"] == {"primary": "backup", "backup": "active"},
+                    timeout=5)
+
+
+def test_unknown_route_and_method_are_json(client: LabClient) -> None:
+    """An unknown path is a JSON 404 and a wrong method a JSON 405, both pointing at the OpenAPI document."""
+    status, body = _raw(client, "GET", "/_smslab/nothing", None)
+    assert (status, body) == (404, {"error": "no route GET /_smslab/nothing; see /_smslab/openapi.json"})
+    status, body = _raw(client, "PUT", "/_smslab/health", None)
+    assert (status, body) == (405, {"error": "PUT is not allowed on /_smslab/health; see /_smslab/openapi.json"})
+    assert client.health()["switchover"]["active"] == "primary"
+
+
+def test_openapi_is_served_with_every_route(client: LabClient) -> None:
+    """GET /_smslab/openapi.json names every route the server has, with the lab as its server."""
+    doc = client.openapi()
+    assert doc["servers"] == [{"url": client.base_url}]
+    assert {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops} == {(m, p) for m, p, _ in ROUTES}
