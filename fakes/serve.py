@@ -21,6 +21,7 @@ import yaml
 from fakes import registry
 from fakes.common import FakeBroker, server_tls
 from sim.core.errors import ConfigError, Problem
+from sim.labfile import resolve_files
 from sim.serving import announce, stop_event
 
 __all__ = ["build", "main", "run"]
@@ -49,8 +50,6 @@ def _settings(config: Path | None, name: str) -> tuple[Any, str]:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError([Problem("(top)", data, "must be a mapping")], source)
-    from sim.labfile import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
-
     data = resolve_files(data, config.resolve().parent)  # tls.cert, tls.key, push.ca: beside the lab file
     fakes = data.get("fakes") or {}
     if not isinstance(fakes, dict):

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,7 @@ import yaml
 
 from sim.cic.process import NodeProcess
 from sim.http1.client import Http1Pool
+from sim.labfile import parse_lab_config
 from sim.proxy.config import ProxyConfig, plan_farms
 from sim.proxy.haproxy import HaproxyFarm, HaproxyProcess, haproxy_config, worker_ports
 
@@ -132,8 +134,6 @@ async def _start_proxy(config: Path, members: list[str]) -> tuple[asyncio.subpro
 
 async def _start_haproxy(members: list[str]) -> tuple[HaproxyProcess, str]:
     (port,) = worker_ports(1)
-    from sim.labfile import parse_lab_config  # noqa: PLC0415  (only the CIC part is needed)
-
     cic = parse_lab_config({k: v for k, v in LAB.items() if k not in ("proxy", "cic")}).cic
     plan = plan_farms(cic, ProxyConfig())[0]
     health = LAB["proxy"]["health"]
@@ -233,8 +233,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when every target is met and nothing was lost, 1 otherwise."""
-    import shutil  # noqa: PLC0415
-
     args = _parser().parse_args(argv)
     if args.seconds <= 0 or args.rounds < 1 or args.concurrency < 1:
         print("smslab bench proxy: --seconds, --rounds and --concurrency must be positive", file=sys.stderr)

@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 
 from scenarios.lab.assembly import Lab
+from scenarios.scenario.runner import load_lab_file
 from sim.core.errors import ConfigError
 from sim.labfile import LabConfig
 
@@ -189,8 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         print("smslab failover: --kill-after must be between 1 and --count - 1", file=sys.stderr)
         return 2
     try:
-        from scenarios.scenario.runner import load_lab_file  # noqa: PLC0415  (lab files may `extends:` the default)
-
         config = load_lab_file(args.config) if args.config else None
         seen = asyncio.run(measure(config, count=args.count, kill_after=args.kill_after, pace=args.pace,
                                    mode=args.mode, processes=args.processes, settle=args.settle))

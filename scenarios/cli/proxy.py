@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from sim.cic.settings import read_node_settings
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
+from sim.labfile import load_lab_config
 from sim.proxy.config import FarmPlan, ProxyConfig, plan_farms, read_proxy_settings
 from sim.proxy.haproxy import HaproxyFarm, haproxy_config
 from sim.proxy.rewrite import RewriteRule
@@ -45,9 +47,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _lab(path: Path) -> tuple[list[FarmPlan], ProxyConfig, dict[str, tuple[str, dict[int, int]]]]:
-    from sim.cic.settings import read_node_settings  # noqa: PLC0415
-    from sim.labfile import load_lab_config  # noqa: PLC0415  (the lab layer, only with a file)
-
     lab = load_lab_config(path)
     r = Reader(lab.proxy_section, "proxy")
     proxy = read_proxy_settings(r)

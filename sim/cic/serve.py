@@ -34,6 +34,7 @@ from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.core.validation import load_cic_config
+from sim.labfile import resolve_files
 from sim.serving import announce, stop_event
 
 __all__ = ["CIC_SECTIONS", "build", "load", "main", "ready_line", "run"]
@@ -111,7 +112,6 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError([problem], str(path)) from exc
     if data is None:
         return {}
-    from sim.labfile import resolve_files  # noqa: PLC0415  (the lab file's rule for relative paths)
 
     return resolve_files(data, path.resolve().parent)  # tls_cert, tls_key, mt_ca: beside the lab file
 

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
+from sim.labfile import load_lab_config
 from sim.proxy.config import (
     FarmPlan,
     ProxyConfig,
@@ -55,7 +56,6 @@ def _plan(config: Path | None, farm: int | None, health_url: str) -> tuple[Proxy
         proxy = ProxyConfig()
         return proxy, FarmPlan(0, 0, False, (), proxy.health.probing(health_url),
                                (RewriteRule.build("/", ".*", "/{R:0}"),))
-    from sim.labfile import load_lab_config  # noqa: PLC0415  (the lab layer, only with a file)
 
     lab = load_lab_config(config)
     r = Reader(lab.proxy_section, "proxy")
