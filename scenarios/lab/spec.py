@@ -5,7 +5,7 @@ model": a bad value is reported with its path, the value and the reason, before 
 
     cic:
       nodes: {primary: {...}, backup: {...}}   # sim.cic.settings.read_node_settings, one per node
-      switchover: {...}                        # sim.cic.pair.read_pair_settings (timers, time_scale, ...)
+      switchover: {...}                        # sim.cic.pair_settings.read_pair_settings (timers, ...)
     proxy: {...}                               # sim.proxy.config.read_proxy_settings
 
 and the functions below derive what the lab wires together once the pieces listen:
@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from scenarios.paths import DEFAULT_LAB
-from sim.cic.pair import PairSettings, read_pair_settings
+from sim.cic.pair_settings import PairSettings, read_pair_settings
 from sim.cic.settings import NodeSettings, SmsScheme, read_node_settings
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.schema import Reader

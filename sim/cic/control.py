@@ -21,20 +21,18 @@ Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from sim.cic.listeners import Binding
+from sim.cic.records import Records
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError
 
-if TYPE_CHECKING:
-    from sim.cic.node import CicNode
-
-__all__ = ["ControlBinding", "PeerMirror", "control_routes"]
+__all__ = ["ControlBinding", "ControlledNode", "PeerMirror", "control_routes"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEND_FIELDS = {"to", "text", "from", "account", "classification", "interaction_id", "party"}
@@ -74,6 +72,57 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _json({"error": exc.reason}, exc.status)
 
 
+class ControlledNode(Protocol):
+    """What the control API drives: a node's role, fault, peer and log, and its ``records``."""
+
+    @property
+    def records(self) -> Records:
+        """The node's interactions, store and mirror."""
+        ...
+
+    @property
+    def log(self) -> Iterable[dict[str, Any]]:
+        """The node's log entries, oldest first."""
+        ...
+
+    @property
+    def fault(self) -> NodeFault:
+        """The fault in effect."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /_smslab/node`` answers."""
+        ...
+
+    def ts_ping(self) -> bool:
+        """The TsServer's answer to the peer's ping."""
+        ...
+
+    async def wait_change(self) -> None:
+        """Wait for the next role or fault change."""
+        ...
+
+    def set_role(self, role: Role) -> None:
+        """Give the node a role."""
+        ...
+
+    def set_fault(self, fault: NodeFault) -> None:
+        """Inject a fault (``NONE`` clears it)."""
+        ...
+
+    async def settled(self) -> None:
+        """Wait until every scheduled reopening of sockets has happened."""
+        ...
+
+    async def set_peer_url(self, url: str) -> None:
+        """Mirror to the node whose control API is at ``url`` (``""``: mirror nowhere)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget interactions, store rows, the mirror and the log."""
+        ...
+
+
 class PeerMirror:
     """Mirrors records to a peer node's control API over HTTP (``POST /_smslab/node/mirror``)."""
 
@@ -96,7 +145,7 @@ class PeerMirror:
             await self.session.close()
 
 
-def control_routes(node: CicNode) -> list[web.RouteDef]:
+def control_routes(node: ControlledNode) -> list[web.RouteDef]:
     """The routes of the module docstring, bound to ``node``."""
 
     async def describe(request: web.Request) -> web.Response:
@@ -134,7 +183,7 @@ def control_routes(node: CicNode) -> list[web.RouteDef]:
         if not isinstance(records, list):
             raise InputError("'records' must be a list of mirror records")
         for record in records:
-            node.accept_mirror(record)
+            node.records.accept_mirror(record)
         return _json({"accepted": len(records)})
 
     async def peer(request: web.Request) -> web.Response:
@@ -143,13 +192,13 @@ def control_routes(node: CicNode) -> list[web.RouteDef]:
         return _json({"peer": url})
 
     async def full_sync(request: web.Request) -> web.Response:
-        return _json({"records": node.full_sync_records()})
+        return _json({"records": node.records.full_sync_records()})
 
     async def recover(request: web.Request) -> web.Response:
-        return _json({"recovered": node.recover()})
+        return _json({"recovered": node.records.recover()})
 
     async def reset_core(request: web.Request) -> web.Response:
-        node.reset_core()
+        node.records.reset_core()
         return _json({})
 
     async def reset(request: web.Request) -> web.Response:
@@ -161,14 +210,14 @@ def control_routes(node: CicNode) -> list[web.RouteDef]:
         unknown = sorted(set(data) - SEND_FIELDS)
         if unknown:
             raise InputError(f"unknown field(s) {', '.join(unknown)}")
-        answer = await node.send(
+        answer = await node.records.send(
             _text(data, "to", required=True), _text(data, "text", required=True), sender=_text(data, "from"),
             account=_text(data, "account"), classification=_text(data, "classification"),
             interaction_id=_text(data, "interaction_id"), party=_text(data, "party") or "agent")
         return _json(answer, 202)
 
     async def interactions(request: web.Request) -> web.Response:
-        return _json({"interactions": node.interaction_views()})
+        return _json({"interactions": node.records.interaction_views()})
 
     async def log(request: web.Request) -> web.Response:
         return _json({"log": list(node.log)})
@@ -187,7 +236,7 @@ def control_routes(node: CicNode) -> list[web.RouteDef]:
 class ControlBinding(Binding):
     """The control API's socket (closed while the node is down, like every other socket of it)."""
 
-    def __init__(self, node: CicNode, host: str, port: int) -> None:
+    def __init__(self, node: ControlledNode, host: str, port: int) -> None:
         super().__init__(host, port)
         self.node = node
 

@@ -168,40 +168,40 @@ class LocalNode:
     async def set_peer(self, peer: NodeHandle | None) -> None:
         if peer is None:
             await self.node.set_peer_url("")
-            self.node.mirror_to = None
+            self.node.records.mirror_to = None
         elif isinstance(peer, LocalNode):  # same loop: hand the record over directly, no HTTP
             await self.node.set_peer_url("")
             target = peer.node
 
             async def mirror(record: dict[str, Any]) -> None:
-                target.accept_mirror(record)
+                target.records.accept_mirror(record)
 
-            self.node.mirror_to = mirror
+            self.node.records.mirror_to = mirror
         else:
             await self.node.set_peer_url(peer.control_url)
 
     async def records(self) -> list[dict[str, Any]]:
-        return self.node.full_sync_records()
+        return self.node.records.full_sync_records()
 
     async def accept(self, records: list[dict[str, Any]]) -> int:
         for record in records:
-            self.node.accept_mirror(record)
+            self.node.records.accept_mirror(record)
         return len(records)
 
     async def full_sync_from(self, source: NodeHandle) -> int:
         return await self.accept(await source.records())
 
     async def recover(self) -> int:
-        return self.node.recover()
+        return self.node.records.recover()
 
     async def reset_core(self) -> None:
-        self.node.reset_core()
+        self.node.records.reset_core()
 
     async def fail(self, mode: str) -> None:
         _check_mode(mode)
         self.fault = mode
         if mode == "kill":
-            self.node.mirror_to = None
+            self.node.records.mirror_to = None
             self.node.set_role(Role.DOWN)
         elif mode == "hang":
             self.node.set_fault(NodeFault.HANG)
@@ -214,7 +214,7 @@ class LocalNode:
         self.node.set_fault(NodeFault.NONE)
         if dead:  # a killed (or crashed) server restarts with nothing in memory and joins as the backup
             self.node.reset()
-            self.node.mirror_to = None
+            self.node.records.mirror_to = None
             self.node.set_role(Role.BACKUP)
         await self.node.settled()
         self.fault = ""

@@ -1,14 +1,15 @@
 """A simulated CIC node: the SMS Server's listeners, the broker clients, the SMS core and the store.
 
 Theory of operation. ``start`` binds one listener per configured Incoming HTTP Port (``listeners``), the
-control API (``control``), opens the SQLite store (``store``) and starts the timer task (consolidation,
-idle timeout, daily purge). What a listener does with a request depends on the role and the fault, decided
-in one place (``_gate``): the active node serves (MO -> core -> store -> mirror -> 2xx; DR -> core ->
-store), a backup gives ``backup_answer`` (switchover.md §4.7), a down node has no sockets at all. A probe
-carrying ``healthcheckignore=1`` gets the health answer on the active node and nothing else happens (seed,
-"Health Test for Server Farm"). Every change to an interaction is written to the store and awaited through
-``mirror_to`` before the broker is answered, so a 2xx means the backup has it (seed, "Recovery of SMS
-Interactions in Switchover").
+control API (``control``), opens the SQLite store of ``records`` (a ``sim.cic.records.Records``: the core,
+the store and the mirror) and starts the timer task (consolidation, idle timeout, daily purge). What a
+listener does with a request depends on the role and the fault, decided in one place (``_gate``): the
+active node serves (MO -> core -> store -> mirror -> 2xx; DR -> core -> store), a backup gives
+``backup_answer`` (switchover.md §4.7), a down node has no sockets at all. A probe carrying
+``healthcheckignore=1`` gets the health answer on the active node and nothing else happens (seed, "Health
+Test for Server Farm"). Every change to an interaction is written to the store and awaited through
+``records.mirror_to`` before the broker is answered, so a 2xx means the backup has it (seed, "Recovery of
+SMS Interactions in Switchover").
 
 Role and fault changes are synchronous: closing sockets happens at once; reopening them is scheduled on
 the loop, and ``await node.settled()`` waits for it.
@@ -25,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,8 @@ from sim.core.protocol import CoreContext, CoreFactory, SmsCore
 
 __all__ = ["CicNode", "NodeFault", "Role"]
 
-class CicNode(Records):
-    """One CIC server of the pair.
+class CicNode:
+    """One CIC server of the pair: sockets, role and faults around its ``records`` (core, store, mirror).
 
     Args:
         config: the CIC configuration (brokers, routes, server and Web Services parameters).
@@ -67,14 +68,15 @@ class CicNode(Records):
         self.settings = settings
         self.clock: Callable[[], float] = clock or time.time
         self.log: deque[dict[str, Any]] = deque(maxlen=settings.log_limit)
-        self.mirror_to: Callable[[dict[str, Any]], Awaitable[None]] | None = None
         self.public_bases: dict[str, str] = {}
         self._role, self._fault = role, NodeFault.NONE
         self._factory: CoreFactory = core_factory or load_core_class(config.core)
         self._references = itertools.count(1)
-        self.core: SmsCore = self._new_core()
         self._table = route_table(config)
         self.wires: dict[str, BrokerWire] = _wires(config, self.clock)
+        self.records = Records(config, self.wires, new_core=self._new_core, name=settings.name,
+                               clock=self.clock, log=self.error, active=self._active,
+                               dr_url=self.public_dr_url)
         self._tls_ports = _tls_ports(settings, self._table)
         self._listener_ssl = _listener_ssl(settings, self._table, self._tls_ports)
         self.listeners: dict[int, Listener] = {}
@@ -86,7 +88,6 @@ class CicNode(Records):
         self._tmpdir = ""
         self._http: Http | None = None
         self._peer: PeerMirror | None = None
-        Records.__init__(self)
 
     # -- the core -----------------------------------------------------------------------------------------
 
@@ -102,10 +103,11 @@ class CicNode(Records):
         if not path:
             self._tmpdir = tempfile.mkdtemp(prefix=f"smslab-{self.settings.name}-")
             path = str(Path(self._tmpdir) / "node.sqlite")
-        self.open_store(path)
-        self.purge()
+        self.records.open_store(path)
+        self.records.purge()
         connector = aiohttp.TCPConnector(ssl=_client_ssl(self.settings.mt_ca), limit=100)
         self._http = Http(aiohttp.ClientSession(connector=connector))
+        self.records.http = self._http
         for port, routes in sorted(self._table.items()):
             ssl = self._listener_ssl if port in self._tls_ports else None
             listener = Listener(port, routes, self.settings.host, self.settings.bind_port(port), self._on_sms,
@@ -133,7 +135,7 @@ class CicNode(Records):
             await self._http.session.close()
         if self._peer is not None:
             await self._peer.close()
-        self.close_store()
+        self.records.close_store()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -215,14 +217,19 @@ class CicNode(Records):
         if self._peer is not None:
             await self._peer.close()
         self._peer = PeerMirror(url, self.settings.mirror_timeout) if url else None
-        self.mirror_to = self._peer
+        self.records.mirror_to = self._peer
+
+    def reset(self) -> None:
+        """Forget interactions, store rows, the mirror and the log (between tests)."""
+        self.records.reset()
+        self.log.clear()
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /_smslab/node`` answers."""
         return {"name": self.settings.name, "role": self._role.value, "fault": self._fault.value,
                 "sms_urls": self.sms_urls, "dr_urls": self.dr_urls, "public_dr_urls": self.public_dr_urls,
                 "bound_ports": {str(k): v for k, v in self.bound_ports.items()},
-                "control_url": self.control_url, "interactions": len(self.interactions())}
+                "control_url": self.control_url, "interactions": len(self.records.interactions())}
 
     # -- addresses -------------------------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ class CicNode(Records):
             self._fault = NodeFault.NONE
             self.set_role(Role.DOWN)  # the crash kills the node: it stays dead until restored
             return _reset(request)
-        return await self.handle_push(request, route)
+        return await self.records.handle_push(request, route)
 
     def _gate(self) -> str:
         """``serve``, ``hold``, ``reset`` or a status to answer, from the role and the fault."""
@@ -307,15 +314,15 @@ class CicNode(Records):
     async def _timers(self) -> None:
         while True:
             try:
-                await self.run_timers()
+                await self.records.run_timers()
             except Exception as exc:  # the timer task must outlive one bad round
                 self.error(f"timer task: {type(exc).__name__}: {exc}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.timers_changed.wait(), self._next_sleep())
-            self.timers_changed.clear()
+                await asyncio.wait_for(self.records.timers_changed.wait(), self._next_sleep())
+            self.records.timers_changed.clear()
 
     def _next_sleep(self) -> float:
-        due = self.core.next_due()
+        due = self.records.core.next_due()
         tick = self.settings.tick
         return tick if due is None else max(0.0, min(tick, due - self.clock()))
 

@@ -1,18 +1,20 @@
 """What a node does with interactions: pushes in, agent sends out, the store, the mirror, the timers' work.
 
-``Records`` is the half of ``CicNode`` that touches the core and the store; ``sim.cic.node`` adds the
-sockets, the role and the faults. Each change to an interaction is committed the same way (``_commit``):
-its record (``Interaction.to_dict()`` plus the node's ``deliveries`` and ``disconnect_reason``) is written
-to SQLite, then awaited through ``mirror_to`` (a failed mirror is logged, not fatal: the active node keeps
-serving when its backup is gone, seed "Recovery of SMS Interactions in Switchover").
+``Records`` holds a node's core, store and mirror; ``sim.cic.node.CicNode`` holds one ``Records`` and adds
+the sockets, the role and the faults, handing it what it needs of them as callables (whether the node is
+active, its log, a broker's delivery-receipt URL). Each change to an interaction is committed the same way
+(``_commit``): its record (``Interaction.to_dict()`` plus the node's ``deliveries`` and
+``disconnect_reason``) is written to SQLite, then awaited through ``mirror_to`` (a failed mirror is logged,
+not fatal: the active node keeps serving when its backup is gone, seed "Recovery of SMS Interactions in
+Switchover").
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -20,34 +22,51 @@ from sim.cic.clients import BrokerWire, Http, SendResult
 from sim.cic.idle import IDLE_REASON, idle_changes
 from sim.cic.listeners import Route
 from sim.cic.store import DAY, Store
+from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import InputError
 from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionState
-from sim.core.protocol import Refused
+from sim.core.protocol import Refused, SmsCore
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
 
-if TYPE_CHECKING:
-    from sim.cic.settings import NodeSettings
-    from sim.core.config import CicConfig
-    from sim.core.protocol import SmsCore
-
-__all__ = ["PARTIES", "Records"]
+__all__ = ["PARTIES", "Mirror", "Records"]
 
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
 
+Mirror = Callable[[dict[str, Any]], Awaitable[None]]
+"""Where committed records go, awaited before the broker is answered (``sim.cic.control.PeerMirror``, a
+``LocalNode`` peer's ``accept_mirror``, or a test's)."""
+
 
 class Records:
-    """Interactions, store and mirror of a node (mixed into ``CicNode``)."""
+    """Interactions, store and mirror of a node.
 
-    config: CicConfig
-    settings: NodeSettings
-    core: SmsCore
-    wires: dict[str, BrokerWire]
-    clock: Callable[[], float]
-    mirror_to: Callable[[dict[str, Any]], Awaitable[None]] | None
-    _http: Http | None
+    Args:
+        config: the CIC configuration (brokers, routes, SMS and Web Services parameters).
+        wires: broker name -> what parses its pushes and sends its MTs.
+        new_core: builds a fresh, empty SMS core (now, and again for ``reset_core``).
+        name: the node's name, for messages.
+        clock: seconds.
+        log: adds an entry to the node's log, ``log(message, level)``.
+        active: whether the node holds the ACTIVE role now (only the active node sends and runs timers).
+        dr_url: the ``ExternalDeliveryStatusURI`` handed to a broker with each MT ("" for none).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, config: CicConfig, wires: Mapping[str, BrokerWire], *, new_core: Callable[[], SmsCore],
+                 name: str, clock: Callable[[], float], log: Callable[[str, str], None],
+                 active: Callable[[], bool], dr_url: Callable[[BrokerConfig], str]) -> None:
+        self.config = config
+        self.wires = wires
+        self.name = name
+        self.clock = clock
+        self._new_core = new_core
+        self._log = log
+        self._active = active
+        self._dr_url = dr_url
+        self.core: SmsCore = new_core()
+        self.mirror_to: Mirror | None = None
         self.store: Store | None = None
+        # The HTTP client MTs are sent with: the node's, set once it is started (the node closes it).
+        self.http: Http | None = None
         self._marks: dict[str, tuple[float, int, str]] = {}
         self._reasons: dict[str, str] = {}
         self._owners: dict[str, str] = {}  # correlation -> interaction id, for consolidated MTs' DRs
@@ -55,15 +74,6 @@ class Records:
         # Set when a send is held for consolidation, so the timer task wakes for its window rather than
         # at the next tick.
         self.timers_changed = asyncio.Event()
-
-    def error(self, message: str, level: str = "error") -> None:  # pragma: no cover - CicNode's
-        raise NotImplementedError
-
-    def _new_core(self) -> SmsCore:  # pragma: no cover - CicNode's
-        raise NotImplementedError
-
-    def _active(self) -> bool:  # pragma: no cover - CicNode's
-        raise NotImplementedError
 
     # -- the store ------------------------------------------------------------------------------------
 
@@ -89,7 +99,7 @@ class Records:
         gone = self._db().purge(self.config.sms.purge_days, now)
         if gone:
             days = self.config.sms.purge_days
-            self.error(f"purged {len(gone)} interaction(s) older than {days} days", "info")
+            self._log(f"purged {len(gone)} interaction(s) older than {days} days", "info")
         return gone
 
     # -- views ----------------------------------------------------------------------------------------
@@ -131,8 +141,8 @@ class Records:
                 try:
                     await self.mirror_to({"interaction": record, "at": self.clock()})
                 except Exception as exc:  # the backup being gone must not stop the active node
-                    self.error(f"mirror of interaction {interaction.id} to the backup failed: "
-                               f"{type(exc).__name__}: {exc}", "warning")
+                    self._log(f"mirror of interaction {interaction.id} to the backup failed: "
+                              f"{type(exc).__name__}: {exc}", "warning")
 
     # -- pushes ---------------------------------------------------------------------------------------
 
@@ -141,7 +151,7 @@ class Records:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
-            self.error(f"invalid SMS request to {route.path} (broker {route.broker}): {exc.text}")
+            self._log(f"invalid SMS request to {route.path} (broker {route.broker}): {exc.text}", "error")
             return web.Response(status=413, text=exc.text or "request body too large")
         wire, now = self.wires[route.broker], self.clock()
         content_type = request.headers.get("Content-Type", "")
@@ -150,7 +160,8 @@ class Records:
                 return await self._mo(wire.parse_mo(request.query_string, content_type, body, now), now)
             return await self._dr(wire.parse_dr(request.query_string, content_type, body, now), now)
         except InputError as exc:
-            self.error(f"invalid SMS request to {route.path} (broker {route.broker}, {route.kind}): {exc}")
+            self._log(f"invalid SMS request to {route.path} (broker {route.broker}, {route.kind}): {exc}",
+                      "error")
             return web.Response(status=exc.status if 400 <= exc.status < 500 else 400, text=str(exc))
 
     async def _mo(self, sms: InboundSms, now: float) -> web.StreamResponse:
@@ -164,8 +175,8 @@ class Records:
         hit = self._db().set_delivery_state(receipt.broker, receipt.message_id, receipt.state.value,
                                             receipt.raw_status, now)
         if hit is None:
-            self.error(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
-                       "warning")
+            self._log(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
+                      "warning")
         else:
             found = [i for i in self.interactions() if i.id == hit[0]]
             await self._commit(found)
@@ -209,7 +220,7 @@ class Records:
 
     def _check_send(self, to: str, text: str, account: str, interaction_id: str, party: str) -> None:
         if not self._active():
-            raise InputError(f"CIC node {self.settings.name} is not the active node", 503)
+            raise InputError(f"CIC node {self.name} is not the active node", 503)
         if party not in PARTIES:
             raise InputError(f"party must be one of {', '.join(PARTIES)} (got {party!r})")
         if not to or not text:
@@ -229,26 +240,23 @@ class Records:
 
     async def send_requests(self, requests: Sequence[MtRequest]) -> list[SendResult]:
         """Send MT requests in order; accepted ones are remembered for their delivery receipts."""
-        if self._http is None:
+        if self.http is None:
             raise RuntimeError("the node is not started (no HTTP client)")
         results, touched = [], set()
         for mt in requests:
             broker = self.config.broker(mt.broker)
             assert broker is not None  # the core routes to configured brokers only
-            result = await self.wires[mt.broker].send(self._http, mt, self.public_dr_url(broker))
+            result = await self.wires[mt.broker].send(self.http, mt, self._dr_url(broker))
             results.append(result)
             owner = mt.interaction_id or self._owners.get(mt.correlation, "")
             if not result.accepted:
-                self.error(f"MT to {mt.recipient} through broker {mt.broker} failed: HTTP {result.status} "
-                           f"{result.reason}")
+                self._log(f"MT to {mt.recipient} through broker {mt.broker} failed: HTTP {result.status} "
+                          f"{result.reason}", "error")
             for message_id in result.message_ids:
                 self._db().put_delivery(mt.broker, message_id, owner, mt.correlation, at=self.clock())
                 touched.add(owner)
         await self._commit([i for i in self.interactions() if i.id in touched])
         return results
-
-    def public_dr_url(self, broker: Any) -> str:  # pragma: no cover - CicNode's
-        raise NotImplementedError
 
     # -- timers ---------------------------------------------------------------------------------------
 
@@ -328,7 +336,6 @@ class Records:
         self._owners.clear()
 
     def reset(self) -> None:
-        """Forget interactions, store rows, the mirror and the log (between tests)."""
+        """Forget interactions, store rows and the mirror (between tests)."""
         self.reset_core()
         self._db().clear()
-        self.log.clear()  # type: ignore[attr-defined]

@@ -33,21 +33,21 @@ async def test_an_agent_send_renders_the_exact_kaleyra_request_and_the_dr_lands_
             kaleyra(gateway=broker.url), route_to=("kaleyra", "main"))) as node:
         broker.settings = replace(broker.settings, dr_url=node.dr_urls["kaleyra"])
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
-        interaction = node.interactions()[0]
-        answer = await node.send("3175550123", "Your order shipped", sender="alice",
-                                 classification="Local", interaction_id=interaction.id)
+        interaction = node.records.interactions()[0]
+        answer = await node.records.send("3175550123", "Your order shipped", sender="alice",
+                                         classification="Local", interaction_id=interaction.id)
         [mt] = broker.capture.query(kind="mt")
         assert ("8005550100", "+13175550123", "Your order shipped") == (mt.sender, mt.recipient, mt.text)
         assert {"reply_to": "8005550100", "recipient": "+13175550123", "body": "Your order shipped",
                 "reporting_key1": answer["correlation"]}.items() <= dict(mt.fields).items()
         assert [{"broker": "kaleyra", "url": broker.url + "/a2w_preRouter/httpApiRouter", "status": 200,
                  "accepted": True, "message_ids": [mt.message_id], "reason": ""}] == answer["requests"]
-        await wait_for(lambda: node.view(node.interactions()[0])["deliveries"][0]["state"] == "delivered")
-        record = node.view(node.interactions()[0])
+        await wait_for(lambda: node.records.view(node.records.interactions()[0])["deliveries"][0]["state"] == "delivered")
+        record = node.records.view(node.records.interactions()[0])
         assert [{"broker": "kaleyra", "message_id": mt.message_id, "correlation": answer["correlation"],
                  "state": "delivered", "raw_status": "Carrier Success/200"}] == [
             {k: v for k, v in d.items() if k != "at"} for d in record["deliveries"]]
-        last = node.interactions()[0].transcript[-1]
+        last = node.records.interactions()[0].transcript[-1]
         assert ("out", "Your order shipped", "agent:alice") == (last.direction.value, last.text, last.party)
 
 
@@ -56,9 +56,9 @@ async def test_the_dr_url_handed_to_the_broker_is_the_public_base_when_set() -> 
     async with fake("http-broker", "generic-json", {"accounts": [{"id": "gj1", "login": "u", "password": "tok"}],
                                                     "dlr": {"delay": {"seconds": 0.0}}}) as broker, running(
             config(generic_json(gateway=broker.url), route_to=("gj", "gj1"))) as node:
-        await node.send("3175550123", "one", classification="Local")
+        await node.records.send("3175550123", "one", classification="Local")
         node.public_bases["gj"] = "http://proxy.example:8080"
-        await node.send("3175550123", "two", classification="Local")
+        await node.records.send("3175550123", "two", classification="Local")
         own, public = (dict(m.fields)["callback_url"] for m in broker.capture.query(kind="mt"))
         assert (node.dr_urls["gj"], "http://proxy.example:8080/sms/status") == (own, public)
 
@@ -67,14 +67,14 @@ async def test_a_refused_send_raises_input_error_with_the_core_status() -> None:
     """No outbound route: 404 from the core, raised as InputError; nothing is sent."""
     async with running(config(kaleyra())) as node:
         with pytest.raises(InputError, match="no outbound route") as caught:
-            await node.send("3175550123", "x")
+            await node.records.send("3175550123", "x")
         assert 404 == caught.value.status
 
 
 async def test_a_broker_that_does_not_answer_is_reported_in_the_send_result() -> None:
     """A refused connection: status 0, not accepted, the reason, and an error in the node log."""
     async with running(config(kaleyra(gateway="http://127.0.0.1:9"), route_to=("kaleyra", "main"))) as node:
-        answer = await node.send("3175550123", "x", classification="Local")
+        answer = await node.records.send("3175550123", "x", classification="Local")
         [request] = answer["requests"]
         assert (0, False) == (request["status"], request["accepted"])
         assert "ClientConnectorError" in request["reason"]
@@ -115,7 +115,7 @@ async def test_mts_go_through_the_corporate_proxy_with_proxy_authorization(login
         async with fake("kaleyra", "k", FAKE) as broker, running(config(kaleyra(
                 gateway=broker.url, proxy={"address": f"127.0.0.1:{port}", "login": login, "password": "pw"}),
                 route_to=("kaleyra", "main"))) as node:
-            [request] = (await node.send("3175550123", "via proxy", classification="Local"))["requests"]
+            [request] = (await node.records.send("3175550123", "via proxy", classification="Local"))["requests"]
             assert ((200 if accepted else 407), accepted) == (request["status"], request["accepted"])
             assert len(broker.capture.query(kind="mt")) == (1 if accepted else 0)
             expected = basic("corp", "pw") if login else ""
@@ -155,7 +155,7 @@ async def test_a_held_message_wakes_the_timer_task_for_its_consolidation_window(
             "brokers": [kaleyra(gateway=broker.url)]})
         async with running(cfg, tick=30.0) as node:
             await asyncio.sleep(0.05)  # let the timer task go to sleep for its 30 s tick first
-            answer = await node.send("3175550123", "short", classification="Local")
+            answer = await node.records.send("3175550123", "short", classification="Local")
             assert (True, []) == (answer["held"], answer["requests"])
             await wait_for(lambda: len(broker.capture.query(kind="mt")) == 1, timeout=2.0)
             assert ["short"] == [m.text for m in broker.capture.query(kind="mt")]

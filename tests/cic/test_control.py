@@ -36,7 +36,7 @@ async def test_bad_requests_get_a_json_error_and_change_nothing() -> None:
         assert (400, True) == (status, body["error"].startswith("not an interaction snapshot"))
         assert (404, {"error": "no outbound route matches '3175550123'"}) == await call(
             "POST", base + "/agent/send", json={"to": "3175550123", "text": "x"})
-        assert (Role.ACTIVE, []) == (node.role, node.store.mirror_records())
+        assert (Role.ACTIVE, []) == (node.role, node.records.store.mirror_records())
 
 
 async def test_a_peer_url_mirrors_over_http_and_full_sync_and_recover_work_through_the_api() -> None:
@@ -45,16 +45,16 @@ async def test_a_peer_url_mirrors_over_http_and_full_sync_and_recover_work_throu
                                                               name="backup") as backup:
         await call("POST", primary.control_url + "/_smslab/node/peer", json={"url": backup.control_url})
         assert (200, "OK") == await call("POST", primary.sms_urls["kaleyra"], data=MO)
-        assert 1 == len(backup.store.mirror_records())
+        assert 1 == len(backup.records.store.mirror_records())
         status, synced = await call("GET", primary.control_url + "/_smslab/node/full-sync")
-        assert (200, [primary.interactions()[0].id]) == (status, [r["interaction"]["id"] for r in synced["records"]])
+        assert (200, [primary.records.interactions()[0].id]) == (status, [r["interaction"]["id"] for r in synced["records"]])
         assert (200, {"accepted": 1}) == await call("POST", backup.control_url + "/_smslab/node/mirror",
                                                     json={"records": synced["records"]})
         assert (200, {"recovered": 1}) == await call("POST", backup.control_url + "/_smslab/node/recover")
         status, listed = await call("GET", backup.control_url + "/_smslab/interactions")
         assert [["Hello"]] == [[e["text"] for e in i["transcript"]] for i in listed["interactions"]]
         assert (200, {}) == await call("POST", backup.control_url + "/_smslab/node/reset")
-        assert ([], []) == (backup.interactions(), backup.store.mirror_records())
+        assert ([], []) == (backup.records.interactions(), backup.records.store.mirror_records())
 
 
 async def test_the_log_route_lists_the_sms_servers_errors() -> None:

@@ -32,7 +32,7 @@ async def test_an_agent_send_goes_through_the_corporate_proxy_with_its_credentia
     async with fake("kaleyra", "k", FAKE) as broker, running(config(kaleyra(
             gateway=broker.url, proxy={"address": corp.address, "login": LOGIN, "password": password}),
             route_to=("kaleyra", "main"))) as node:
-        [request] = (await node.send("3175550123", "through the proxy", classification="Local"))["requests"]
+        [request] = (await node.records.send("3175550123", "through the proxy", classification="Local"))["requests"]
         assert ((200, True) if right else (407, False)) == (request["status"], request["accepted"])
         captured = broker.capture.query(kind="mt")
         assert ([("+13175550123", "through the proxy")] if right else []) == [

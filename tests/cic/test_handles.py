@@ -112,11 +112,11 @@ async def test_local_peer_mirrors_in_process_and_full_sync_copies_everything() -
         assert await mo(a, "mirrored", "m1") == 200
         assert await backup.full_sync_from(primary) == 1
         await primary.set_peer(None)
-        assert a.mirror_to is None
+        assert a.records.mirror_to is None
         assert await backup.recover() == 1
-        assert [[e.text for e in i.transcript] for i in b.interactions()] == [["before", "mirrored"]]
+        assert [[e.text for e in i.transcript] for i in b.records.interactions()] == [["before", "mirrored"]]
         await backup.reset_core()
-        assert b.interactions() == []
+        assert b.records.interactions() == []
 
 
 # -- RemoteNode --------------------------------------------------------------------------------------------
@@ -158,9 +158,9 @@ async def test_remote_nodes_mirror_sync_and_recover_over_http() -> None:
             assert await backup.full_sync_from(primary) == 1
             await primary.set_peer(None)
             assert await backup.recover() == 1
-            assert [[e.text for e in i.transcript] for i in b.interactions()] == [["one", "two"]]
+            assert [[e.text for e in i.transcript] for i in b.records.interactions()] == [["one", "two"]]
             await backup.reset_core()
-            assert b.interactions() == []
+            assert b.records.interactions() == []
         finally:
             await primary.close()
             await backup.close()

@@ -40,11 +40,11 @@ async def test_the_node_disconnects_an_idle_sms_chat_without_sending_anything() 
             clock=clock) as node:
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
         clock.now += 130
-        assert [] == await node.sweep_idle(clock.now - 11)
-        await node.run_timers()
-        assert InteractionState.IDLE == node.interactions()[0].state
+        assert [] == await node.records.sweep_idle(clock.now - 11)
+        await node.records.run_timers()
+        assert InteractionState.IDLE == node.records.interactions()[0].state
         clock.now += 51
-        await node.run_timers()
-        [record] = node.interaction_views()
+        await node.records.run_timers()
+        [record] = node.records.interaction_views()
         assert ("disconnected", "idle timeout") == (record["state"], record["disconnect_reason"])
-        assert ("disconnected", []) == (node.store.interactions()[0]["state"], broker.capture.query(kind="mt"))
+        assert ("disconnected", []) == (node.records.store.interactions()[0]["state"], broker.capture.query(kind="mt"))

@@ -32,13 +32,13 @@ async def test_an_mo_from_the_kaleyra_fake_becomes_an_interaction_with_the_exact
         status, record = await call("POST", broker.url + "/_smslab/mo", json={
             "from": HANDSET, "to": LOCAL, "text": "Où est ma commande ?", "url": node.sms_urls["kaleyra"]})
         assert 202 == status
-        await wait_for(node.interactions)
-        [interaction] = node.interactions()
+        await wait_for(node.records.interactions)
+        [interaction] = node.records.interactions()
         entry = interaction.transcript[0]
         assert (HANDSET, LOCAL, "kaleyra") == (interaction.customer, interaction.local, interaction.broker)
         assert ("Où est ma commande ?", record["message_id"]) == (entry.text, entry.message_id)
         await wait_for(lambda: broker.pusher.stats().get("delivered", 0) == 1)
-        [stored] = node.store.interactions()
+        [stored] = node.records.store.interactions()
         assert interaction.id == stored["id"]
 
 
@@ -49,8 +49,8 @@ async def test_an_mo_from_the_eztexting_fake_becomes_an_interaction() -> None:
         status, _ = await call("POST", broker.url + "/_smslab/mo", json={
             "from": "3175550123", "to": "313131", "text": "STOP", "url": node.sms_urls["eztexting"]})
         assert 202 == status
-        await wait_for(node.interactions)
-        [interaction] = node.interactions()
+        await wait_for(node.records.interactions)
+        [interaction] = node.records.interactions()
         assert ("3175550123", "313131", "STOP") == (interaction.customer, interaction.local,
                                                     interaction.transcript[0].text)
 
@@ -66,7 +66,7 @@ async def test_two_brokers_share_a_port_and_are_told_apart_by_path() -> None:
         ez = {"PhoneNumber": "3175550999", "ShortCode": "313131", "Message": "Hi", "MessageId": "e1"}
         assert (200, "OK") == await call("POST", node.sms_urls["eztexting"], data=ez)
         assert {("kaleyra", "Hello"), ("eztexting", "Hi")} == {
-            (i.broker, i.transcript[0].text) for i in node.interactions()}
+            (i.broker, i.transcript[0].text) for i in node.records.interactions()}
 
 
 def test_two_brokers_on_one_port_and_path_are_a_config_error_naming_both() -> None:
@@ -84,7 +84,7 @@ async def test_a_health_probe_gets_the_health_answer_and_leaves_no_trace() -> No
         answers = await asyncio.gather(*[call("GET", node.sms_urls["kaleyra"] + "?healthcheckignore=1")
                                          for _ in range(50)])
         assert [(299, "ALIVE")] * 50 == answers
-        assert ([], [], 0) == (node.interactions(), list(node.log), node.store.count())
+        assert ([], [], 0) == (node.records.interactions(), list(node.log), node.records.store.count())
 
 
 async def test_the_same_request_without_the_flag_logs_an_invalid_sms_request() -> None:
@@ -92,7 +92,7 @@ async def test_the_same_request_without_the_flag_logs_an_invalid_sms_request() -
     async with running(config(kaleyra())) as node:
         status, text = await call("GET", node.sms_urls["kaleyra"])
         assert (400, "missing field(s) device_address, message_orig, message") == (status, text)
-        assert [] == node.interactions()
+        assert [] == node.records.interactions()
         assert [("error", "invalid SMS request to /kaleyra/mo (broker kaleyra, mo): missing field(s) "
                           "device_address, message_orig, message")] == [(e["level"], e["message"]) for e in node.log]
 
@@ -110,9 +110,9 @@ async def test_a_bad_push_gets_400_stores_nothing_and_the_node_keeps_serving(
         status, text = await call("POST", node.sms_urls["kaleyra"], data=body, headers=headers)
         assert 400 == status
         assert reason in text
-        assert (0, 1) == (node.store.count(), len(node.log))
+        assert (0, 1) == (node.records.store.count(), len(node.log))
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
-        assert 1 == node.store.count()
+        assert 1 == node.records.store.count()
 
 
 async def test_a_duplicate_mo_is_answered_2xx_and_stores_nothing_new() -> None:
@@ -120,7 +120,7 @@ async def test_a_duplicate_mo_is_answered_2xx_and_stores_nothing_new() -> None:
     async with running(config(kaleyra())) as node:
         for _ in range(2):
             assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
-        [interaction] = node.interactions()
+        [interaction] = node.records.interactions()
         assert 1 == len(interaction.transcript)
 
 
@@ -143,7 +143,7 @@ async def test_a_backup_answers_every_sms_request_with_its_status(answer: Backup
         for suffix in ("", "?healthcheckignore=1"):
             got, text = await call("POST", node.sms_urls["kaleyra"] + suffix, data=MO)
             assert (status, "CIC node primary is the backup") == (got, text)
-        assert 0 == node.store.count()
+        assert 0 == node.records.store.count()
 
 
 async def test_a_hanging_backup_never_answers_until_promoted() -> None:
@@ -215,7 +215,7 @@ async def test_crash_on_mo_resets_the_connection_stores_nothing_and_leaves_the_n
         node.set_fault(NodeFault.CRASH_ON_MO)
         with pytest.raises(aiohttp.ClientError):
             await call("POST", node.sms_urls["kaleyra"], data=MO)
-        assert (Role.DOWN, NodeFault.NONE, 0) == (node.role, node.fault, node.store.count())
+        assert (Role.DOWN, NodeFault.NONE, 0) == (node.role, node.fault, node.records.store.count())
         assert not node.ts_ping()
 
 
@@ -228,7 +228,7 @@ async def test_a_mirror_record_reaches_mirror_to_before_the_2xx() -> None:
         await gate.wait()
 
     async with running(config(kaleyra())) as node:
-        node.mirror_to = mirror
+        node.records.mirror_to = mirror
         pending = asyncio.ensure_future(call("POST", node.sms_urls["kaleyra"], data=MO))
         await wait_for(lambda: seen)
         await asyncio.sleep(0.05)
@@ -236,7 +236,7 @@ async def test_a_mirror_record_reaches_mirror_to_before_the_2xx() -> None:
         gate.set()
         assert (200, "OK") == await pending
         [record] = seen
-        assert (["Hello"], node.store.interactions()[0]) == (
+        assert (["Hello"], node.records.store.interactions()[0]) == (
             [e["text"] for e in record["interaction"]["transcript"]], record["interaction"])
 
 
@@ -245,18 +245,18 @@ async def test_recover_rebuilds_the_interactions_and_recognises_a_duplicate_afte
     async with running(config(kaleyra())) as primary, running(config(kaleyra()), role=Role.BACKUP,
                                                               name="backup") as backup:
         async def mirror(record: dict[str, Any]) -> None:
-            backup.accept_mirror(record)
+            backup.records.accept_mirror(record)
 
-        primary.mirror_to = mirror
+        primary.records.mirror_to = mirror
         assert (200, "OK") == await call("POST", primary.sms_urls["kaleyra"], data=MO)
         backup.set_role(Role.ACTIVE)
-        assert 1 == backup.recover()
+        assert 1 == backup.records.recover()
         await backup.settled()
         assert (200, "OK") == await call("POST", backup.sms_urls["kaleyra"], data=MO)
         assert (200, "OK") == await call("POST", backup.sms_urls["kaleyra"], data={**MO, "message_id": "m-2",
                                                                                   "message": "Again"})
-        [interaction] = backup.interactions()
-        assert ([primary.interactions()[0].id], ["Hello", "Again"]) == (
+        [interaction] = backup.records.interactions()
+        assert ([primary.records.interactions()[0].id], ["Hello", "Again"]) == (
             [interaction.id], [e.text for e in interaction.transcript])
 
 
@@ -264,10 +264,10 @@ async def test_reset_core_forgets_and_the_next_mo_starts_a_new_interaction() -> 
     """Promotion without recovery: the mirrored conversation is not taken over."""
     async with running(config(kaleyra())) as node:
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
-        first = node.interactions()[0].id
-        node.reset_core()
+        first = node.records.interactions()[0].id
+        node.records.reset_core()
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data={**MO, "message_id": "m-9"})
-        [interaction] = node.interactions()
+        [interaction] = node.records.interactions()
         assert first != interaction.id
 
 
@@ -278,7 +278,7 @@ async def test_the_owned_store_file_is_removed_and_a_given_one_stays(tmp_path: A
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
     assert path.exists()
     async with running(config(kaleyra())) as node:
-        owned = node.store.path
+        owned = node.records.store.path
     assert not os.path.exists(owned)
 
 

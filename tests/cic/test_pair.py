@@ -1,4 +1,4 @@
-"""Tests for sim.cic.pair: the switchover pair runtime over two in-process nodes, and its settings."""
+"""Tests for sim.cic.pair and sim.cic.pair_engine: the switchover pair runtime over two in-process nodes."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from nodekit import LOCAL, config, kaleyra, running
 
 from sim.cic.handles import LocalNode
 from sim.cic.node import CicNode
-from sim.cic.pair import PairRuntime, PairSettings, read_pair_settings
+from sim.cic.pair import PairRuntime
+from sim.cic.pair_settings import PairSettings
 from sim.cic.roles import Role
-from sim.core.config import ServerParameters
-from sim.core.errors import ConfigError, InputError
-from sim.core.schema import Reader
-from sim.core.switchover import Timers
+from sim.core.errors import InputError
 
 SCALE = 0.01  # ts_timeout 0.1 s, retry 0.01 s, NetTest 0.01 s, takeover 0.05 s, ping every 0.01 s
 HANDSET = "+13175550123"
@@ -73,7 +71,7 @@ async def mo(node: CicNode, text: str, message_id: str) -> int:
 
 
 def transcripts(node: CicNode) -> dict[str, list[str]]:
-    return {i.id: [entry.text for entry in i.transcript] for i in node.interactions()}
+    return {i.id: [entry.text for entry in i.transcript] for i in node.records.interactions()}
 
 
 # -- takeover -------------------------------------------------------------------------------------------
@@ -235,7 +233,7 @@ async def test_nettest_failure_means_no_switch_and_replication_stopped(how: str)
         async with local_pair(nettest=f"127.0.0.1:{port}") as pair:
             if how == "isolate fault":
                 await pair.runtime.fail("backup", "isolate")
-            assert pair.primary.mirror_to is not None
+            assert pair.primary.records.mirror_to is not None
             await pair.runtime.fail("primary", "kill")
             await pair.runtime.wait_until(lambda: pair.runtime.status()["watch"] == "isolated", 3.0)
             status = pair.runtime.status()
@@ -243,7 +241,7 @@ async def test_nettest_failure_means_no_switch_and_replication_stopped(how: str)
                 "primary", False, False)
             assert [e["transition"] for e in pair.events("watch")][-1] == "nettest-failed"
             assert len(pair.events("stop-replication")) == 1
-            assert pair.primary.mirror_to is None
+            assert pair.primary.records.mirror_to is None
             assert pair.backup.role is Role.BACKUP
             await asyncio.sleep(5 * pair.runtime.timers.takeover_time)  # nothing more happens while isolated
             assert pair.events("promote") == []
@@ -275,7 +273,7 @@ async def test_restore_of_the_isolated_backup_restarts_it_and_replication() -> N
         await pair.runtime.restore("backup")
         await pair.monitoring()
         assert pair.runtime.status()["replication"] is True
-        assert pair.primary.mirror_to is not None
+        assert pair.primary.records.mirror_to is not None
         assert pair.events("watch")[-1]["transition"] == "backup-restarted"
         assert pair.events("full-sync")[-1]["target"] == "backup"
 
@@ -293,7 +291,7 @@ async def test_manual_switchover_old_active_becomes_the_backup() -> None:
         assert pair.events("promote")[-1]["manual"] is True
         assert pair.events("full-sync")[-1] == {**pair.events("full-sync")[-1], "source": "backup",
                                                 "target": "primary", "records": 1}
-        assert (pair.backup.mirror_to is not None, pair.primary.mirror_to) == (True, None)
+        assert (pair.backup.records.mirror_to is not None, pair.primary.records.mirror_to) == (True, None)
         assert await mo(pair.backup, "after", "m1") == 200  # mirrored back to the primary: switch again
         await pair.runtime.manual_switchover(wait=3.0)
         assert list(transcripts(pair.primary).values()) == [["hi", "after"]]
@@ -321,14 +319,14 @@ async def test_killed_backup_stops_mirroring_and_pauses_the_watch() -> None:
     """A dead backup gets no mirror writes and watches nothing; its restore resyncs it."""
     async with local_pair() as pair:
         await pair.runtime.fail("backup", "kill")
-        assert pair.primary.mirror_to is None
+        assert pair.primary.records.mirror_to is None
         assert await mo(pair.primary, "while alone", "m0") == 200
         watched = len(pair.events("watch"))
         await asyncio.sleep(10 * pair.runtime.timers.ping_interval)
         assert len(pair.events("watch")) == watched
         await pair.runtime.restore("backup")
         await pair.monitoring()
-        assert pair.primary.mirror_to is not None
+        assert pair.primary.records.mirror_to is not None
         assert pair.events("full-sync")[-1]["records"] == 1
 
 
@@ -336,10 +334,10 @@ async def test_hung_backup_is_not_mirrored_to_and_is_resynced_when_it_resumes() 
     """The active node does not wait on a hung backup; the backup's restore brings a full sync."""
     async with local_pair() as pair:
         await pair.runtime.fail("backup", "hang")
-        assert pair.primary.mirror_to is None
+        assert pair.primary.records.mirror_to is None
         assert await mo(pair.primary, "while hung", "m0") == 200
         await pair.runtime.restore("backup")
-        assert pair.primary.mirror_to is not None
+        assert pair.primary.records.mirror_to is not None
         assert pair.events("full-sync")[-1]["records"] == 1
         assert pair.runtime.status()["watch"] in ("monitoring", "retrying")
 
@@ -380,39 +378,3 @@ async def test_status_is_shaped_like_icws_switchover_status() -> None:
             "timers": {"ts_timeout": 0.1, "retry_delay": 0.01, "max_failures": 2, "nettest_timeout": 0.01,
                        "takeover_time": 0.05, "ping_interval": 0.01},
             "time_scale": SCALE, "nettest": ""}
-
-
-# -- settings -----------------------------------------------------------------------------------------------
-
-
-def test_read_pair_settings_defaults() -> None:
-    """An empty section gives the documented defaults, recovery from the server parameters."""
-    r = Reader({}, "cic.switchover")
-    settings = read_pair_settings(r, ServerParameters(sms_interaction_recovery=True))
-    r.raise_if_problems()
-    assert settings == PairSettings(Timers(10.0, 1.0, 2, 1.0, 5.0, 1.0), 1.0, "", False, True)
-
-
-def test_read_pair_settings_every_key() -> None:
-    """Every key is read, and the runtime scales every duration by time_scale."""
-    data = {"ts_timeout": 20, "retry_delay": 2, "max_failures": 3, "nettest_timeout": 0.5, "takeover_time": 8,
-            "ping_interval": 4, "time_scale": 0.5, "nettest": "10.0.0.1:7", "manual_only": True}
-    r = Reader(data, "cic.switchover")
-    settings = read_pair_settings(r, ServerParameters())
-    r.raise_if_problems()
-    assert settings == PairSettings(Timers(20.0, 2.0, 3, 0.5, 8.0, 4.0), 0.5, "10.0.0.1:7", True, False)
-    assert settings.scaled == Timers(10.0, 1.0, 3, 0.25, 4.0, 2.0)
-
-
-def test_read_pair_settings_reports_every_problem() -> None:
-    """Out-of-range timers, a bad NetTest address and (after done()) an unknown key are all reported."""
-    r = Reader({"ts_timeout": 2, "max_failures": 0, "time_scale": 0, "nettest": "nohost", "tick": 1},
-               "cic.switchover")
-    read_pair_settings(r, ServerParameters())
-    r.done()
-    with pytest.raises(ConfigError) as caught:
-        r.raise_if_problems("lab.yaml")
-    assert [(p.path, p.value) for p in caught.value.problems] == [
-        ("cic.switchover.ts_timeout", 2), ("cic.switchover.max_failures", 0), ("cic.switchover.time_scale", 0),
-        ("cic.switchover.nettest", "nohost"), ("cic.switchover.tick", 1)]
-    assert caught.value.problems[0].reason == "must be at least 5"

@@ -25,8 +25,8 @@ async def test_an_mo_webhook_from_the_portico_fake_becomes_an_interaction() -> N
         status, record = await call("POST", broker.url + "/_smslab/mo", json={
             "from": HANDSET, "to": "18445551212", "text": "Bonjour", "url": node.sms_urls["portico"]})
         assert 202 == status
-        await wait_for(node.interactions)
-        [interaction] = node.interactions()
+        await wait_for(node.records.interactions)
+        [interaction] = node.records.interactions()
         assert (HANDSET, "+18445551212", "Bonjour", record["message_id"]) == (
             interaction.customer, interaction.local, interaction.transcript[0].text,
             interaction.transcript[0].message_id)
@@ -39,8 +39,8 @@ async def test_a_send_takes_a_token_once_and_posts_the_sms_message_request() -> 
         mo = {"messageId": "mo-1", "sender": HANDSET, "destination": "+18445551212", "message": "hi",
               "timestamp": "2024-01-01T00:00:00.000Z"}
         assert (200, "OK") == await call("POST", node.sms_urls["portico"], json=mo)
-        first = await node.send("3175550123", "one", classification="Local")
-        await node.send("3175550123", "two", classification="Local")
+        first = await node.records.send("3175550123", "one", classification="Local")
+        await node.records.send("3175550123", "two", classification="Local")
         sent = broker.capture.query(kind="mt")
         assert [("+18445551212", "+13175550123", "one"), ("+18445551212", "+13175550123", "two")] == [
             (m.sender, m.recipient, m.text) for m in sent]
@@ -53,7 +53,7 @@ async def test_a_send_takes_a_token_once_and_posts_the_sms_message_request() -> 
         dr = {"messageId": sent[0].message_id, "status": "DELIVERED", "sender": "+18445551212",
               "destination": "+13175550123", "timestamp": "2024-01-01T00:00:00.000Z"}
         assert (200, "OK") == await call("POST", node.dr_urls["portico"], json=dr)
-        [interaction] = node.interaction_views()
+        [interaction] = node.records.interaction_views()
         assert (interaction["id"], ["delivered", ""]) == (
             first["interaction_id"], [d["state"] for d in interaction["deliveries"]])
 
@@ -64,7 +64,7 @@ async def test_bad_client_credentials_are_reported_without_sending() -> None:
     cfg["accounts"] = [{"id": "org", "local_address": "+18445551212", "login": "cid", "password": "wrong"}]
     async with fake("portico", "p", FAKE) as broker, running(config(
             {**cfg, "mt": {"gateway": broker.url}}, route_to=ROUTE)) as node:
-        [request] = (await node.send("3175550123", "x", classification="Local"))["requests"]
+        [request] = (await node.records.send("3175550123", "x", classification="Local"))["requests"]
         assert (401, False) == (request["status"], request["accepted"])
         assert request["reason"].startswith("no token (HTTP 401)")
         assert [] == broker.capture.query(kind="mt")
@@ -83,4 +83,4 @@ async def test_a_bad_webhook_gets_400_and_nothing_is_stored(body: bytes, content
         status, text = await call("POST", url, data=body, headers={"Content-Type": content_type})
         assert 400 == status
         assert reason in text
-        assert 0 == node.store.count()
+        assert 0 == node.records.store.count()

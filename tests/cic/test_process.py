@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from sim.cic.handles import RemoteNode
-from sim.cic.pair import PairRuntime, PairSettings
+from sim.cic.pair import PairRuntime
+from sim.cic.pair_settings import PairSettings
 from sim.cic.process import NodeProcess, NodeStartError
 
 pytestmark = pytest.mark.slow  # each test starts Python processes (about 0.5 s each)

@@ -1,0 +1,290 @@
+"""Tests of sim.cic.records, alone: pushes, agent sends, the store, the mirror and recovery, without a node."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from nodekit import LOCAL, Clock, config, kaleyra
+
+from sim.cic.clients import BrokerWire, DefinitionWire, Http, SendResult, definition_for
+from sim.cic.listeners import Route
+from sim.cic.records import Records
+from sim.core.config import BrokerConfig, CicConfig
+from sim.core.errors import InputError
+from sim.core.interactions import Direction, Interaction, TranscriptEntry
+from sim.core.loading import load_core_class
+from sim.core.protocol import CoreContext
+from sim.core.routing import Destination, DestinationKind
+from sim.core.types import DeliveryReceipt, InboundSms, MtRequest
+
+MO = {"device_address": "13175550123", "inbound_address": LOCAL, "message": "Hello", "message_id": "m-1"}
+MO_ROUTE = Route("kaleyra", "mo", "/kaleyra/mo")
+DR_ROUTE = Route("kaleyra", "dr", "/kaleyra/dr")
+
+
+class AcceptingWire:
+    """Kaleyra's own parsing, and an MT send that the broker accepts at once with a numbered message id."""
+
+    def __init__(self, broker: BrokerConfig) -> None:
+        self.broker = broker
+        self._parse = DefinitionWire(broker, definition_for(broker))
+        self.sent: list[tuple[str, str, str]] = []  # (recipient, text, dr_url)
+
+    def parse_mo(self, query: str, content_type: str, body: bytes, now: float) -> InboundSms:
+        """The definition's MO."""
+        return self._parse.parse_mo(query, content_type, body, now)
+
+    def parse_dr(self, query: str, content_type: str, body: bytes, now: float) -> DeliveryReceipt:
+        """The definition's DR."""
+        return self._parse.parse_dr(query, content_type, body, now)
+
+    async def send(self, http: Http, mt: MtRequest, dr_url: str) -> SendResult:
+        """Accept the MT as ``mt-<n>``."""
+        self.sent.append((mt.recipient, mt.text, dr_url))
+        return SendResult(mt.broker, "http://broker.invalid/mt", 200, True, (f"mt-{len(self.sent)}",))
+
+
+class Kit:
+    """A ``Records`` over the reference core, with a hand-driven clock, a log list and an active flag."""
+
+    def __init__(self, cfg: CicConfig, tmp_path: Path, *, active: bool = True) -> None:
+        self.clock = Clock()
+        self.log: list[tuple[str, str]] = []  # (level, message)
+        self.active = active
+        self.cores = 0
+        self.wire = AcceptingWire(cfg.brokers[0])
+        wires: dict[str, BrokerWire] = {cfg.brokers[0].name: self.wire}
+        self.records = Records(cfg, wires, new_core=self._new_core(cfg), name="primary", clock=self.clock,
+                               log=lambda message, level: self.log.append((level, message)),
+                               active=lambda: self.active, dr_url=lambda b: f"https://dr.example/{b.name}")
+        self.records.open_store(str(tmp_path / "records.sqlite"))
+
+    def _new_core(self, cfg: CicConfig) -> Any:
+        ids = itertools.count(1)
+
+        def build() -> Any:
+            self.cores += 1
+            context = CoreContext(lambda: f"id-{next(ids)}", lambda: 1)
+            return load_core_class(cfg.core)(cfg, context)
+
+        return build
+
+
+@pytest.fixture
+async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
+    """Records for a Kaleyra broker with one outbound route, its store open, an HTTP client attached."""
+    made = Kit(config(kaleyra(), route_to=("kaleyra", "main")), tmp_path)
+    async with aiohttp.ClientSession() as session:
+        made.records.http = Http(session)
+        yield made
+    made.records.close_store()
+
+
+async def push(aiohttp_client: Any, records: Records, route: Route, data: Any) -> tuple[int, str]:
+    """POST ``data`` to ``records.handle_push`` through an in-memory aiohttp application."""
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await records.handle_push(request, route)
+
+    app = web.Application()
+    app.router.add_post(route.path, handler)
+    client = await aiohttp_client(app)
+    response = await client.post(route.path, data=data)
+    return response.status, await response.text()
+
+
+def chat(id_: str, updated_at: float, *texts: str) -> dict[str, Any]:
+    """An interaction record with one inbound line per text, the last one at ``updated_at``."""
+    lines = tuple(TranscriptEntry(Direction.INBOUND, t, updated_at, f"m-{t}") for t in texts)
+    return Interaction(id_, "+13175550123", LOCAL, "kaleyra", Destination(DestinationKind.CHAT),
+                       created_at=updated_at, updated_at=updated_at, transcript=lines).to_dict()
+
+
+# -- pushes -----------------------------------------------------------------------------------------------
+
+
+async def test_an_mo_push_is_stored_mirrored_and_answered_ok(kit: Kit, aiohttp_client: Any) -> None:
+    """An MO becomes an interaction; its record is stored, then mirrored with the clock's time; 200 OK."""
+    mirrored: list[dict[str, Any]] = []
+
+    async def mirror(record: dict[str, Any]) -> None:
+        mirrored.append(record)
+
+    kit.records.mirror_to = mirror
+    assert (200, "OK") == await push(aiohttp_client, kit.records, MO_ROUTE, MO)
+    [stored] = kit.records.store.interactions()
+    assert [{"interaction": stored, "at": kit.clock.now}] == mirrored
+    assert ["Hello"] == [e["text"] for e in stored["transcript"]]
+    assert [] == kit.log
+
+
+async def test_a_duplicate_mo_push_commits_nothing_new(kit: Kit, aiohttp_client: Any) -> None:
+    """The same broker message id twice: both answered 200, one transcript line, one mirror write."""
+    mirrored: list[dict[str, Any]] = []
+
+    async def mirror(record: dict[str, Any]) -> None:
+        mirrored.append(record)
+
+    kit.records.mirror_to = mirror
+    for _ in range(2):
+        assert (200, "OK") == await push(aiohttp_client, kit.records, MO_ROUTE, MO)
+    assert (1, 1) == (len(mirrored), len(kit.records.interactions()[0].transcript))
+
+
+async def test_a_malformed_push_is_answered_400_and_logged_as_an_error(kit: Kit, aiohttp_client: Any) -> None:
+    """An MO without its fields is refused with the reason, logged through ``log``, and stores nothing."""
+    assert (400, "missing field(s) device_address, message_orig, message") == await push(
+        aiohttp_client, kit.records, MO_ROUTE, {})
+    assert [("error", "invalid SMS request to /kaleyra/mo (broker kaleyra, mo): missing field(s) "
+                      "device_address, message_orig, message")] == kit.log
+    assert 0 == kit.records.store.count()
+
+
+async def test_a_failed_mirror_is_logged_as_a_warning_and_the_push_is_still_served(
+        kit: Kit, aiohttp_client: Any) -> None:
+    """A backup that is gone does not stop the active node: 200 OK, the record stored, a warning logged."""
+    async def mirror(record: dict[str, Any]) -> None:
+        raise RuntimeError("backup gone")
+
+    kit.records.mirror_to = mirror
+    assert (200, "OK") == await push(aiohttp_client, kit.records, MO_ROUTE, MO)
+    [interaction] = kit.records.interactions()
+    assert [("warning", f"mirror of interaction {interaction.id} to the backup failed: RuntimeError: "
+                        "backup gone")] == kit.log
+    assert 1 == kit.records.store.count()
+
+
+async def test_a_dr_for_an_unknown_message_is_logged_as_a_warning(kit: Kit, aiohttp_client: Any) -> None:
+    """A delivery receipt whose message id was never sent is answered 200 and logged as a warning."""
+    dr = {"message_id": "nobody", "status": "Carrier Success", "status_code": "200",
+          "device_address": "13175550123", "client_message_id": "c-1"}
+    assert (200, "OK") == await push(aiohttp_client, kit.records, DR_ROUTE, dr)
+    assert [("warning", "delivery receipt from kaleyra for unknown message 'nobody'")] == kit.log
+
+
+# -- agent sends --------------------------------------------------------------------------------------------
+
+
+async def test_a_send_on_a_node_that_is_not_active_is_refused_with_503(kit: Kit) -> None:
+    """``active`` says no: the send is refused with the node's name, and nothing reaches the wire."""
+    kit.active = False
+    with pytest.raises(InputError, match="CIC node primary is not the active node") as caught:
+        await kit.records.send("3175550123", "x", classification="Local")
+    assert (503, []) == (caught.value.status, kit.wire.sent)
+
+
+@pytest.mark.parametrize(("arguments", "status", "message"), [
+    ({"party": "boss"}, 400, "party must be one of agent, workgroup, handler (got 'boss')"),
+    ({"text": ""}, 400, "'to' and 'text' must not be empty"),
+    ({"account": "nope"}, 422, "account 'nope' is not an account of any broker"),
+    ({"interaction_id": "i-x"}, 404, "no interaction 'i-x'"),
+], ids=["party", "empty-text", "account", "interaction"])
+async def test_bad_send_arguments_are_refused_with_their_status(
+        kit: Kit, arguments: dict[str, str], status: int, message: str) -> None:
+    """Each bad argument is refused with its own status and message before the core sees it."""
+    call = {"to": "3175550123", "text": "x", **arguments}
+    with pytest.raises(InputError) as caught:
+        await kit.records.send(call.pop("to"), call.pop("text"), **call)
+    assert (status, message, []) == (caught.value.status, str(caught.value), kit.wire.sent)
+
+
+async def test_an_accepted_send_goes_out_with_the_dr_url_and_its_delivery_is_kept(kit: Kit) -> None:
+    """A send on a recovered interaction reaches the wire with ``dr_url``'s answer; its message id is stored."""
+    kit.records.accept_mirror({"interaction": chat("i-1", kit.clock.now, "hi"), "at": kit.clock.now})
+    assert 1 == kit.records.recover()
+    answer = await kit.records.send("3175550123", "Your order shipped", sender="alice",
+                                    classification="Local", interaction_id="i-1")
+    assert [("+13175550123", "Your order shipped", "https://dr.example/kaleyra")] == kit.wire.sent
+    assert ("i-1", False, [["mt-1"]]) == (answer["interaction_id"], answer["held"],
+                                          [r["message_ids"] for r in answer["requests"]])
+    [record] = kit.records.interaction_views()
+    assert [{"broker": "kaleyra", "message_id": "mt-1", "correlation": answer["correlation"], "state": "",
+             "raw_status": "", "at": kit.clock.now}] == record["deliveries"]
+    assert ["hi", "Your order shipped"] == [e["text"] for e in record["transcript"]]
+
+
+async def test_send_requests_without_an_http_client_is_a_runtime_error(kit: Kit) -> None:
+    """Records that were never given the node's HTTP client refuse to send."""
+    kit.records.http = None
+    with pytest.raises(RuntimeError, match="no HTTP client"):
+        await kit.records.send_requests([])
+
+
+def test_the_store_is_needed_before_anything_is_stored(tmp_path: Path) -> None:
+    """Without ``open_store`` a store operation says the node is not started."""
+    made = Kit(config(kaleyra()), tmp_path)
+    made.records.close_store()
+    with pytest.raises(RuntimeError, match="no store"):
+        made.records.purge()
+
+
+# -- mirror, recovery, reset ----------------------------------------------------------------------------------
+
+
+async def test_an_older_mirror_copy_never_replaces_a_newer_one(kit: Kit) -> None:
+    """The mirror keeps the copy with the later update (and longer transcript), whatever order they came."""
+    newer = {"interaction": chat("i-1", 200.0, "hi", "there"), "at": 200.0}
+    kit.records.accept_mirror(newer)
+    kit.records.accept_mirror({"interaction": chat("i-1", 100.0, "hi"), "at": 300.0})
+    assert [newer] == kit.records.store.mirror_records()
+
+
+@pytest.mark.parametrize("record", [{"interaction": chat("i-1", 1.0, "hi")}, {"at": "soon"}, ["x"]],
+                         ids=["no-at", "text-at", "not-an-object"])
+async def test_a_mirror_record_of_the_wrong_shape_is_refused(kit: Kit, record: Any) -> None:
+    """A mirror record must be an object with an interaction and a numeric ``at``."""
+    with pytest.raises(InputError, match="must be an object with 'interaction' and a numeric 'at'"):
+        kit.records.accept_mirror(record)
+
+
+async def test_recover_takes_over_mirrored_interactions_with_their_deliveries_and_reason(kit: Kit) -> None:
+    """The recovered interaction keeps its transcript, its deliveries and its disconnect reason."""
+    delivery = {"broker": "kaleyra", "message_id": "mt-9", "correlation": "c-9", "state": "delivered",
+                "raw_status": "Carrier Success/200", "at": 50.0}
+    record = {**chat("i-1", 100.0, "hi"), "deliveries": [delivery], "disconnect_reason": "idle timeout"}
+    kit.records.accept_mirror({"interaction": record, "at": 100.0})
+    assert 1 == kit.records.recover()
+    assert ([record], [record]) == (kit.records.interaction_views(), kit.records.store.interactions())
+    assert [{"interaction": record, "at": kit.clock.now}] == kit.records.full_sync_records()
+
+
+async def test_reset_core_builds_a_fresh_core_and_keeps_the_mirror(kit: Kit) -> None:
+    """``reset_core`` asks ``new_core`` again and forgets the interactions; the mirror stays for a recovery."""
+    kit.records.accept_mirror({"interaction": chat("i-1", 100.0, "hi"), "at": 100.0})
+    kit.records.recover()
+    kit.records.reset_core()
+    assert (2, [], 0, 1) == (kit.cores, kit.records.interactions(), kit.records.store.count(),
+                             len(kit.records.store.mirror_records()))
+    kit.records.reset()
+    assert (3, []) == (kit.cores, kit.records.store.mirror_records())
+
+
+# -- timers -------------------------------------------------------------------------------------------------
+
+
+async def test_purge_deletes_rows_older_than_purge_days_and_logs_how_many(kit: Kit) -> None:
+    """Interactions older than ``sms.purge_days`` go, with one info entry in the log."""
+    kit.records.store.put_interaction(chat("i-old", kit.clock.now - 31 * 86400, "hi"))
+    kit.records.store.put_interaction(chat("i-new", kit.clock.now - 29 * 86400, "hi"))
+    assert ["i-old"] == kit.records.purge()
+    assert [("info", "purged 1 interaction(s) older than 30 days")] == kit.log
+
+
+async def test_the_idle_sweep_runs_only_while_the_node_is_active(tmp_path: Path) -> None:
+    """``run_timers`` on a backup only purges; once ``active`` says yes, the idle chat is disconnected."""
+    web_services = {"parameters": {"EnableIdleTimeout": 1, "PartyIdleTime": 120, "PartyIdleGraceTime": 60}}
+    made = Kit(config(kaleyra(), web_services=web_services), tmp_path, active=False)
+    made.records.accept_mirror({"interaction": chat("i-1", made.clock.now - 500, "hi"), "at": made.clock.now})
+    made.records.recover()
+    await made.records.run_timers()
+    assert ["active"] == [i.state.value for i in made.records.interactions()]
+    made.active = True
+    await made.records.run_timers()
+    [record] = made.records.interaction_views()
+    assert ("disconnected", "idle timeout") == (record["state"], record["disconnect_reason"])
+    made.records.close_store()
