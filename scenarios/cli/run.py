@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 
 from scenarios.paths import BUILTIN_DIR
-from scenarios.scenario.format import Scenario, load_scenarios
 from scenarios.scenario.report import Progress, counts, print_summary, write_json, write_junit
 from scenarios.scenario.runner import run_all
+from scenarios.scenario.scenario_file import Scenario, load_scenarios
 from sim.core.errors import ConfigError
 
 __all__ = ["BUILTIN", "builtin_files", "main"]

@@ -12,6 +12,9 @@ unless the file says otherwise, so one lab per pytest-xdist worker needs no coor
 In process (the default) everything shares this event loop; with ``processes=True`` each fake, node and
 proxy is its own ``smslab serve`` process (``scenarios.lab.processes``), and a kill is a real SIGKILL. The
 control API (``scenarios.lab.control``) is the same either way: it speaks to every component over HTTP.
+
+Imports point one way, from here down: a backend is given the ``LabSpec`` and the values it needs, and the
+control API serves anything shaped like ``scenarios.lab.control.ControlledLab``, so neither imports ``Lab``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provi
 from scenarios.lab.control import ControlServer
 from scenarios.lab.spec import (
     NODE_NAMES,
+    LabSpec,
     default_lab_config,
     public_bases,
     push_targets,
@@ -90,7 +94,8 @@ class Lab:
         """
         began = time.perf_counter()
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.trust))
-        self.backend = _process_backend(self) if self.processes else LocalBackend(self.host)
+        backend = _process_backend if self.processes else LocalBackend
+        self.backend = backend(self.spec, self.host)
         try:
             await self._assemble()
             self._control = ControlServer(self)
@@ -103,11 +108,11 @@ class Lab:
         return self.url
 
     async def _assemble(self) -> None:
-        await self.backend.prepare(self)
+        await self.backend.prepare()
         urls = await asyncio.gather(*(self.backend.start_fake(n, f) for n, f in self.built.items()))
         self.fake_urls = dict(zip(self.built, urls, strict=True))
         cic = resolve_gateways(self.config, self.fake_urls)
-        handles = await asyncio.gather(*(self.backend.start_node(n, cic, self) for n in NODE_NAMES))
+        handles = await asyncio.gather(*(self.backend.start_node(n, cic) for n in NODE_NAMES))
         self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         await self._start_proxies()
         self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
@@ -120,8 +125,7 @@ class Lab:
             port = str(plan.incoming_port)
             members = {n: f"{self.host}:{d['bound_ports'][port]}" for n, d in described.items()}
             self.members[plan.incoming_port] = members
-            self.proxy_urls[plan.incoming_port] = await self.backend.start_proxy(plan, list(members.values()),
-                                                                                 self)
+            self.proxy_urls[plan.incoming_port] = await self.backend.start_proxy(plan, list(members.values()))
 
     async def _point_fakes(self) -> None:
         bases = public_bases(self.config, self.proxy_urls)
@@ -282,7 +286,7 @@ def _build_fakes(config: LabConfig) -> dict[str, FakeBroker]:
     return built
 
 
-def _process_backend(lab: Lab) -> Any:
+def _process_backend(spec: LabSpec, host: str) -> Any:
     from scenarios.lab.processes import ProcessBackend  # noqa: PLC0415 - only the --processes mode needs it
 
-    return ProcessBackend(lab)
+    return ProcessBackend(spec, host)

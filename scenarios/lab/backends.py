@@ -2,7 +2,9 @@
 process mode of ``scenarios.lab.processes`` (Portico's number webhooks).
 
 A backend starts fakes, nodes and proxies and points a running fake at the proxy; ``Lab``
-decides the order and what goes where. Everything is stopped by the backend that started it.
+decides the order and what goes where. A backend is given the lab file read in full (``LabSpec``) and the
+values it needs when it needs them, never the ``Lab`` itself: ``scenarios.lab.assembly`` imports this module,
+so this module does not import it back. Everything is stopped by the backend that started it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from fakes.common import FakeBroker, server_tls
-from scenarios.lab.spec import NODE_NAMES, PushTarget
+from scenarios.lab.spec import NODE_NAMES, LabSpec, PushTarget
 from sim.cic.handles import LocalNode, NodeHandle
 from sim.cic.node import CicNode, Role
 from sim.core.config import CicConfig
@@ -26,7 +28,6 @@ from sim.proxy.config import FarmPlan, ProxyConfig, proxy_settings, server_ssl_c
 from sim.proxy.server import ProxyServer
 
 if TYPE_CHECKING:
-    from scenarios.lab.assembly import Lab
     from sim.labfile import LabConfig
 
 __all__ = ["LabStartError", "LocalBackend", "lab_trust", "provision_webhooks"]
@@ -70,15 +71,20 @@ class LabStartError(RuntimeError):
 
 
 class LocalBackend:
-    """Starts every component on this event loop."""
+    """Starts every component on this event loop.
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
+    Args:
+        spec: the lab file read in full (each node's settings, the proxy section).
+        host: the address the fakes listen on.
+    """
+
+    def __init__(self, spec: LabSpec, host: str = "127.0.0.1") -> None:
+        self.spec, self.host = spec, host
         self.fakes: dict[str, FakeBroker] = {}
         self.nodes: dict[str, CicNode] = {}
         self.proxies: dict[int, ProxyServer] = {}
 
-    async def prepare(self, lab: Lab) -> None:
+    async def prepare(self) -> None:
         """Nothing to plan in process: the fakes are pointed at the proxy once it listens."""
 
     async def start_fake(self, name: str, fake: FakeBroker) -> str:
@@ -86,17 +92,17 @@ class LocalBackend:
         self.fakes[name] = fake
         return await fake.start(self.host, 0, server_tls(fake.settings))
 
-    async def start_node(self, name: str, cic: CicConfig, lab: Lab) -> NodeHandle:
+    async def start_node(self, name: str, cic: CicConfig) -> NodeHandle:
         """Start the node ``name`` (primary active, backup as the backup)."""
         role = Role.ACTIVE if name == NODE_NAMES[0] else Role.BACKUP
-        node = CicNode(cic, lab.spec.nodes[name], role=role)
+        node = CicNode(cic, self.spec.nodes[name], role=role)
         self.nodes[name] = node
         await node.start()
         return LocalNode(node, name)
 
-    async def start_proxy(self, plan: FarmPlan, members: list[str], lab: Lab) -> str:
+    async def start_proxy(self, plan: FarmPlan, members: list[str]) -> str:
         """Start the proxy of one farm; returns its URL."""
-        proxy = lab.spec.proxy
+        proxy = self.spec.proxy
         server = ProxyServer(proxy_settings(proxy, members, plan.rules, health_url=plan.health.url))
         self.proxies[plan.incoming_port] = server
         return await server.start(proxy.host, plan.bind_port, server_ssl_context(proxy))

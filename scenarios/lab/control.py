@@ -8,6 +8,9 @@ test keeps the two equal.
 The API is a thin layer over the components' own APIs, the same in process and in ``--processes`` mode:
 broker routes go to the fake's inspection API (``/_smslab/messages``, ``/_smslab/mo``), sends and
 interactions to the active node's control API, faults, restores and switchovers to the pair runtime.
+
+What the API needs of the lab it serves is described here, as ``ControlledLab``; ``scenarios.lab.assembly``
+builds the lab and imports this module to serve it, so this module never imports the lab back.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -26,12 +29,55 @@ from scenarios.lab.spec import NODE_NAMES
 from sim.core.errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from scenarios.lab.assembly import Lab
+    from sim.cic.pair import PairRuntime
 
-__all__ = ["ROUTES", "ControlServer", "control_app"]
+__all__ = ["ROUTES", "ControlServer", "ControlledLab", "control_app"]
+
+
+class ControlledLab(Protocol):
+    """What the control API reads and asks of a running lab (``scenarios.lab.assembly.Lab`` is one)."""
+
+    @property
+    def url(self) -> str:
+        """The control API's own base URL."""
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The lab's client session, trusting its components' certificates."""
+
+    @property
+    def fake_urls(self) -> Mapping[str, str]:
+        """Each running fake broker's URL, by name."""
+
+    @property
+    def pair(self) -> PairRuntime | None:
+        """The switchover pair's runtime (faults, restores, switchovers, the timeline)."""
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Where the API records an unexpected error it answered with a 500."""
+
+    def brokers(self) -> list[dict[str, str]]:
+        """Every fake broker: name, kind, URL."""
+
+    def active_control_url(self) -> str | None:
+        """The control API of the active node (``None`` while no node is active)."""
+
+    async def health(self) -> dict[str, Any]:
+        """Components, node states, farm reports and the switchover status."""
+
+    async def fail(self, name: str, mode: str) -> None:
+        """Inject a fault into node ``name``."""
+
+    async def restore(self, name: str) -> None:
+        """Undo node ``name``'s fault."""
+
+    async def reset(self) -> dict[str, Any]:
+        """Faults undone, the primary active again, captures and interactions forgotten."""
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_LAB: web.AppKey[Lab] = web.AppKey("lab")
+_LAB: web.AppKey[ControlledLab] = web.AppKey("lab")
 _SEND_KEYS = ("to", "text", "from", "account", "classification", "interaction_id")
 _FILTERS = ("kind", "to", "from")
 
@@ -87,7 +133,7 @@ def _fake_url(request: web.Request) -> tuple[str, str]:
     return name, lab.fake_urls[name]
 
 
-async def _call(lab: Lab, what: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+async def _call(lab: ControlledLab, what: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
     """One request to a component; (status, decoded JSON). Unreachable: ``InputError`` 502 naming it."""
     try:
         timeout = aiohttp.ClientTimeout(total=kwargs.pop("timeout", 15.0))
@@ -139,7 +185,7 @@ async def inject_mo(request: web.Request) -> web.StreamResponse:
     return _answer(body, status)
 
 
-def _active(lab: Lab) -> str:
+def _active(lab: ControlledLab) -> str:
     url = lab.active_control_url()
     if url is None:
         raise InputError("no node is active (a switchover may be under way); try again shortly", 503)
@@ -245,7 +291,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _answer({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
 
 
-def control_app(lab: Lab) -> web.Application:
+def control_app(lab: ControlledLab) -> web.Application:
     """The control API application bound to ``lab``."""
     app = web.Application(middlewares=[_errors], client_max_size=1 << 20)
     app[_LAB] = lab
@@ -261,7 +307,7 @@ class ControlServer:
         lab: the lab it controls.
     """
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: ControlledLab) -> None:
         self.lab = lab
         self._runner: web.AppRunner | None = None
 

@@ -21,20 +21,17 @@ import tempfile
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from fakes.common import FakeBroker
 from scenarios.lab.backends import LabStartError
-from scenarios.lab.spec import NODE_NAMES, PushTarget, public_bases, push_targets
+from scenarios.lab.spec import NODE_NAMES, LabSpec, PushTarget, public_bases, push_targets
 from sim.cic.handles import NodeHandle, RemoteNode
 from sim.cic.process import NodeProcess
 from sim.core.config import CicConfig
 from sim.proxy.config import FarmPlan
-
-if TYPE_CHECKING:
-    from scenarios.lab.assembly import Lab
 
 __all__ = ["Child", "ProcessBackend"]
 
@@ -127,13 +124,17 @@ class ProcessBackend:
     port is chosen first, and two derived lab files are written: one with the fakes' MO/DR URLs (before
     they start), one with the gateways resolved (before the nodes start); the nodes are told the proxy's
     URL (``--public-base``) for the ``ExternalDeliveryStatusURI`` they hand the brokers.
+
+    Args:
+        spec: the lab file read in full (the source of the derived files, the farms' plans).
+        host: the address every child listens on.
     """
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
-        self.host = lab.host
+    def __init__(self, spec: LabSpec, host: str = "127.0.0.1") -> None:
+        self.spec, self.host = spec, host
         self.dir = Path(tempfile.mkdtemp(prefix="smslab-lab-"))
         self.children: list[Child] = []
+        self.fake_urls: dict[str, str] = {}  # fake name -> the URL its child reported (the nodes' gateways)
         self.nodes: list[NodeProcess] = []
         self.planned: dict[int, str] = {}
         self._fakes_file: Path = self.dir / "fakes.yaml"
@@ -144,13 +145,14 @@ class ProcessBackend:
         path.write_text(yaml.safe_dump(dict(data), sort_keys=False), encoding="utf-8")
         return path
 
-    async def prepare(self, lab: Lab) -> None:
+    async def prepare(self) -> None:
         """Choose the proxies' ports and write the fakes' file with their MO and DR URLs."""
-        for plan in lab.spec.farms:
+        config = self.spec.config
+        for plan in self.spec.farms:
             port = plan.bind_port or _free_port(self.host)
             self.planned[plan.incoming_port] = f"{'https' if plan.https else 'http'}://{self.host}:{port}"
-        data = copy.deepcopy(dict(lab.config.data))
-        for name, target in push_targets(lab.config, self.planned).items():
+        data = copy.deepcopy(dict(config.data))
+        for name, target in push_targets(config, self.planned).items():
             fake = data["fakes"][name]
             fake.update({k: v for k, v in (("mo_url", target.mo_url), ("dr_url", target.dr_url)) if v})
         self._fakes_file = self._write("fakes.yaml", data)
@@ -162,22 +164,24 @@ class ProcessBackend:
 
     async def start_fake(self, name: str, fake: FakeBroker) -> str:
         """``smslab serve <kind> <name>``; returns its URL."""
-        kind = str(self.lab.config.fakes[name]["kind"])
+        kind = str(self.spec.config.fakes[name]["kind"])
         info = await self._child(["fakes.serve", kind, name, "--config", str(self._fakes_file),
                                   "--host", self.host], f"fake {name}")
-        return str(info["url"])
+        self.fake_urls[name] = str(info["url"])
+        return self.fake_urls[name]
 
-    async def start_node(self, name: str, cic: CicConfig, lab: Lab) -> NodeHandle:
+    async def start_node(self, name: str, cic: CicConfig) -> NodeHandle:
         """``smslab serve cic --role <name>`` from a file whose gateways are the fakes' URLs."""
+        config = self.spec.config
         if self._node_file is None:
-            data = copy.deepcopy(dict(lab.config.data))
+            data = copy.deepcopy(dict(config.data))
             for broker in data.get("brokers") or []:
-                fake = lab.config.fake_gateways.get(str(broker.get("name")))
+                fake = config.fake_gateways.get(str(broker.get("name")))
                 if fake is not None:
-                    broker["mt"]["gateway"] = lab.fake_urls[fake]
+                    broker["mt"]["gateway"] = self.fake_urls[fake]
             self._node_file = self._write("lab.yaml", data)
         process = NodeProcess(name, self._node_file, start_as="active" if name == NODE_NAMES[0] else "backup",
-                              public_bases=public_bases(lab.config, self.planned))
+                              public_bases=public_bases(config, self.planned))
         self.nodes.append(process)
         try:
             await process.start()
@@ -185,7 +189,7 @@ class ProcessBackend:
             raise LabStartError(f"node {name} did not start: {exc}") from None
         return RemoteNode(name, process=process)
 
-    async def start_proxy(self, plan: FarmPlan, members: list[str], lab: Lab) -> str:
+    async def start_proxy(self, plan: FarmPlan, members: list[str]) -> str:
         """``smslab serve proxy`` on the port chosen in ``prepare``; returns its URL."""
         planned = self.planned[plan.incoming_port]
         argv = ["sim.proxy.serve", "--config", str(self._node_file), "--farm", str(plan.incoming_port),

@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.scenario.format import Scenario
 from scenarios.scenario.runner import ScenarioResult
+from scenarios.scenario.scenario_file import Scenario
 
 __all__ = ["Progress", "counts", "print_summary", "to_json", "to_junit", "write_json", "write_junit"]
 

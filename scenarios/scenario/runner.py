@@ -31,7 +31,7 @@ from typing import Any
 
 from scenarios.lab.client import LabClient, LabError
 from scenarios.paths import DEFAULT_LAB
-from scenarios.scenario.format import Scenario
+from scenarios.scenario.scenario_file import Scenario
 from scenarios.scenario.steps import Context, check, run_step
 from sim.core.errors import ConfigError, Problem
 from sim.labfile import LabConfig, parse_lab_config, read_yaml

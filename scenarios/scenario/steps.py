@@ -2,8 +2,8 @@
 
 Every outcome is a sentence a user can act on: what was expected and, when it failed, what was seen instead
 ("expected exactly 1 kaleyra mt message with to='13175550101'; saw 2: [...]"). Expectations select and
-then count (see ``scenarios.scenario.format``); the "seen" part shows the selected items, or, when none were
-selected, everything the same source held, so a near miss is visible at a glance.
+then count (see ``scenarios.scenario.expect_format``); the "seen" part shows the selected items, or, when
+none were selected, everything the same source held, so a near miss is visible at a glance.
 """
 
 from __future__ import annotations
@@ -19,16 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.lab.client import LabClient, LabError
-from scenarios.scenario.format import (
-    Expectation,
-    ExpectError,
-    HttpStep,
-    InteractionsCheck,
-    MessagesCheck,
-    NodeCheck,
-    Step,
-    WaitStep,
-)
+from scenarios.scenario.expect_format import Expectation, InteractionsCheck, MessagesCheck, NodeCheck
+from scenarios.scenario.step_format import ExpectError, HttpStep, Step, WaitStep
 
 __all__ = ["Context", "Outcome", "check", "run_step", "substitute"]
 

@@ -1,4 +1,4 @@
-"""The frozen model of one broker definition (the format itself is described in ``sim/brokerdef/__init__.py``).
+"""The frozen model of one broker definition (the format itself: ``sim/brokerdef/__init__.py``).
 
 Everything here is built by ``sim.brokerdef.loader`` after validation; nothing is parsed at use time.
 """

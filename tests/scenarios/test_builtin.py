@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from scenarios.cli.run import builtin_files, main
-from scenarios.scenario.format import load_scenarios
+from scenarios.scenario.scenario_file import load_scenarios
 
 BUDGET = 60.0  # seconds for the whole built-in set; issue 5 §5 allows two minutes for install plus run
 

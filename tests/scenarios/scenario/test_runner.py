@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from scenarios.lab.client import LabError
-from scenarios.scenario.format import parse_scenarios
 from scenarios.scenario.runner import load_lab_file, run_all, run_scenario
+from scenarios.scenario.scenario_file import parse_scenarios
 from sim.core.errors import ConfigError
 
 

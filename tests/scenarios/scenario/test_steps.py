@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from scenarios.lab.client import LabError
-from scenarios.scenario.format import parse_scenarios
+from scenarios.scenario.scenario_file import parse_scenarios
 from scenarios.scenario.steps import Context, Outcome, check, run_step
 
 

@@ -1,20 +1,13 @@
-"""Tests for scenarios.scenario.format: reading scenario files, and every problem reported with its path."""
+"""Tests for scenarios.scenario.scenario_file: reading scenario files, and every problem reported with its path."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from scenarios.scenario.format import (
-    Count,
-    HttpStep,
-    InteractionsCheck,
-    MessagesCheck,
-    NodeCheck,
-    WaitStep,
-    load_scenarios,
-    parse_scenarios,
-)
+from scenarios.scenario.expect_format import Count, InteractionsCheck, MessagesCheck, NodeCheck
+from scenarios.scenario.scenario_file import load_scenarios, parse_scenarios
+from scenarios.scenario.step_format import HttpStep, WaitStep
 from sim.core.errors import ConfigError
 
 GOOD = """
