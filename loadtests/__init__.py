@@ -1,0 +1,1 @@
+"""Load tests and the side-by-side benchmarks behind ``smslab bench`` (core, fakes, proxy)."""
