@@ -19,20 +19,18 @@ import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from fakes.common.capture import KINDS
-from fakes.common.faults import read_faults
+from fakes.common.capture import KINDS, Captured, CaptureStore
+from fakes.common.faults import FaultHook, read_faults
+from fakes.common.push import Pusher
 from fakes.common.wire import json_body
 from sim.core.errors import ConfigError, InputError
 
-if TYPE_CHECKING:
-    from fakes.common.fake import FakeBroker
-
-__all__ = ["MoRequest", "inspect_routes", "json_response"]
+__all__ = ["Inspected", "MoRequest", "inspect_routes", "json_response"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,7 +91,28 @@ def _limit(query: MultiMapping[str]) -> int | None:
     return int(value)
 
 
-def inspect_routes(fake: FakeBroker) -> list[web.RouteDef]:
+class Inspected(Protocol):
+    """What the inspection routes need of a fake: its capture, fault hook and pusher, and three actions.
+
+    ``fakes.common.fake.FakeBroker`` is one; the routes are built from this view rather than from that
+    class, so the fake imports the routes and nothing imports back.
+    """
+
+    capture: CaptureStore
+    faults: FaultHook
+    pusher: Pusher
+
+    def reset(self) -> None:
+        """Forget what was captured (and what the fake's model holds)."""
+
+    async def inject_mo(self, mo: MoRequest) -> Captured:
+        """Push ``mo`` to the MO URL in the broker's own format; the captured record."""
+
+    def health(self) -> dict[str, Any]:
+        """The fake, its settings in effect and the variants chosen."""
+
+
+def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
     """The inspection routes bound to ``fake``."""
 
     async def messages(request: web.Request) -> web.StreamResponse:

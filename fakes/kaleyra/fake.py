@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import random
-from typing import Any, NamedTuple
+from typing import Any
 
 from aiohttp import web
 
@@ -32,9 +32,11 @@ from fakes.common import (
 )
 from fakes.kaleyra import rest
 from fakes.kaleyra.model import (
+    Callback,
     DrForm,
     MessageIds,
     MtSubmission,
+    PendingDr,
     dr_fields,
     dr_parts,
     mo_fields,
@@ -43,23 +45,11 @@ from fakes.kaleyra.model import (
 )
 from fakes.kaleyra.settings import Code, KaleyraSettings
 from fakes.kaleyra.xml import parse_router_api, render_response
-from sim.core.types import DeliveryState
 
-__all__ = ["HTTP_API_PATH", "XML_API_PATHS", "KaleyraFake", "PendingDr"]
+__all__ = ["HTTP_API_PATH", "XML_API_PATHS", "KaleyraFake"]
 
 HTTP_API_PATH = "/a2w_preRouter/httpApiRouter"
 XML_API_PATHS = ("/a2w_preRouter/xmlApiRouter", "/a2w_preRouter/a2w_xmlApiRouter")
-
-
-class PendingDr(NamedTuple):
-    """A DR waiting in the scheduler: which MT, which recipient, which outcome, which part."""
-
-    mt: MtSubmission
-    recipient: str
-    message_id: str
-    state: DeliveryState
-    subid: int = 0
-    callback: rest.Callback | None = None
 
 
 class KaleyraFake(FakeBroker):
@@ -136,7 +126,7 @@ class KaleyraFake(FakeBroker):
         accepted = [(number, self.accept(mt, number)) for number in mt.recipients]
         return self.ks.codes["success"], accepted
 
-    def accept(self, mt: MtSubmission, number: str, callback: rest.Callback | None = None) -> str:
+    def accept(self, mt: MtSubmission, number: str, callback: Callback | None = None) -> str:
         """Capture the MT to ``number``, schedule its DR(s) and return its message id."""
         message_id = self.ids.next()
         self.capture.add("mt", self.clock.now(), sender=mt.reply_to, recipient=number, text=mt.body,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from multidict import MultiDict
@@ -20,8 +21,20 @@ from sim.core.errors import SegmentationError
 from sim.core.segmentation import ParsingMode, segment
 from sim.core.types import DeliveryState
 
-__all__ = ["MO_EXTRAS", "DrForm", "MessageIds", "MtSubmission", "dr_fields", "dr_parts", "mo_fields",
-           "parse_mt", "rejected", "wire_fields"]
+__all__ = [
+    "MO_EXTRAS",
+    "Callback",
+    "DrForm",
+    "MessageIds",
+    "MtSubmission",
+    "PendingDr",
+    "dr_fields",
+    "dr_parts",
+    "mo_fields",
+    "parse_mt",
+    "rejected",
+    "wire_fields",
+]
 
 # MT parameters (brokers.md §1.2, "Request"); the rest of a request's parameters are kept, not checked.
 _REQUIRED = ("reply_to", "recipient", "body")
@@ -191,3 +204,24 @@ def mo_fields(mo: MoRequest, message_id: str, settings: KaleyraSettings) -> dict
     if not fields["router"]:
         del fields["router"]  # the Acoustic variant carries no router (brokers.md §1.4 table)
     return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """Where and how the status of one REST send (§1.6) is called back."""
+
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = ()
+    ref: str = ""
+
+
+class PendingDr(NamedTuple):
+    """A DR waiting in the scheduler: which MT, which recipient, which outcome, which part."""
+
+    mt: MtSubmission
+    recipient: str
+    message_id: str
+    state: DeliveryState
+    subid: int = 0
+    callback: Callback | None = None

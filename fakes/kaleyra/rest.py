@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from multidict import MultiDict
@@ -26,27 +25,38 @@ from fakes.common import (
     json_response,
     params,
 )
-from fakes.kaleyra.model import MtSubmission, wire_fields
+from fakes.common.capture import CaptureStore
+from fakes.common.clock import Clock
+from fakes.common.settings import CommonSettings
+from fakes.kaleyra.model import Callback, MessageIds, MtSubmission, PendingDr, wire_fields
+from fakes.kaleyra.settings import KaleyraSettings
 
-if TYPE_CHECKING:
-    from fakes.kaleyra.fake import KaleyraFake, PendingDr
-
-__all__ = ["Callback", "deliver", "error_response", "routes"]
+__all__ = ["RestFake", "deliver", "error_response", "routes"]
 
 _TYPES = ("MKT", "TXN", "OTP", "DEFAULT")  # the `type` values of /messages (§1.6 "Send endpoints")
 
 
-@dataclass(frozen=True, slots=True)
-class Callback:
-    """Where and how the status of one REST send is called back."""
+class RestFake(Protocol):
+    """What the REST routes need of the Kaleyra fake (``fakes.kaleyra.fake.KaleyraFake`` is one).
 
-    url: str
-    method: str = "POST"
-    headers: tuple[tuple[str, str], ...] = ()
-    ref: str = ""
+    The fake serves these routes beside its XML and HTTP APIs, so it imports this module; the routes see
+    it through this view and import nothing back.
+    """
+
+    ks: KaleyraSettings
+    ids: MessageIds
+    capture: CaptureStore
+    clock: Clock
+    settings: CommonSettings
+
+    def accept(self, mt: MtSubmission, number: str, callback: Callback | None = None) -> str:
+        """Accept one recipient of an MT; its message id (the DR follows from the scheduler)."""
+
+    def push(self, push: Push) -> bool:
+        """Queue a push (an MO or a DR) to the customer's URL; whether it was queued."""
 
 
-def routes(fake: KaleyraFake) -> list[web.AbstractRouteDef]:
+def routes(fake: RestFake) -> list[web.AbstractRouteDef]:
     """The REST routes bound to ``fake``."""
 
     async def send(request: web.Request) -> web.StreamResponse:
@@ -76,7 +86,7 @@ async def _fields(request: web.Request) -> MultiDict[str]:
     return out
 
 
-def _callback(fake: KaleyraFake, raw: str, ref: str) -> Callback | None:
+def _callback(fake: RestFake, raw: str, ref: str) -> Callback | None:
     raw = raw.strip()
     if raw.startswith("{"):
         try:
@@ -99,14 +109,14 @@ def _callback(fake: KaleyraFake, raw: str, ref: str) -> Callback | None:
     return Callback(url, ref=ref) if url else None
 
 
-def _authenticate(fake: KaleyraFake, request: web.Request) -> None:
+def _authenticate(fake: RestFake, request: web.Request) -> None:
     expected = fake.ks.rest.accounts.get(request.match_info["sid"])
     given = request.headers.get("api-key", "")
     if expected is None or not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise WireError("invalid or missing api-key", WireReason.UNAUTHORIZED, "api-key")
 
 
-async def _send(fake: KaleyraFake, request: web.Request) -> web.StreamResponse:
+async def _send(fake: RestFake, request: web.Request) -> web.StreamResponse:
     _authenticate(fake, request)
     fields = await _fields(request)
     for name in ("to", "sender", "body"):
@@ -131,7 +141,7 @@ async def _send(fake: KaleyraFake, request: web.Request) -> web.StreamResponse:
     return json_response({**fake.ks.rest.response, "id": fake.ids.next(), "data": data}, 202)
 
 
-def deliver(fake: KaleyraFake, item: PendingDr) -> None:
+def deliver(fake: RestFake, item: PendingDr) -> None:
     """Capture the final status of a REST send and call it back (when there is a callback URL)."""
     status = fake.ks.rest.statuses[item.state.value]
     fake.capture.add("dlr", fake.clock.now(), sender=item.mt.reply_to, recipient=item.recipient,
@@ -141,7 +151,7 @@ def deliver(fake: KaleyraFake, item: PendingDr) -> None:
         _call(fake, item.callback, item.mt, item.recipient, item.message_id, status=status)
 
 
-def _call(fake: KaleyraFake, cb: Callback, mt: MtSubmission, number: str, message_id: str, *,
+def _call(fake: RestFake, cb: Callback, mt: MtSubmission, number: str, message_id: str, *,
           status: str) -> None:
     names = fake.ks.rest.fields
     values: dict[str, Any] = {"id": message_id, "status": status, "to": number, "sender": mt.reply_to,
