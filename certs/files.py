@@ -17,9 +17,9 @@ import dataclasses
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,13 +29,41 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from certs.issue import PrivateKey
 from certs.layout import TRUST_BUNDLES, PkiError, PkiOptions, Spec
 
-if TYPE_CHECKING:
-    from certs.pki import Identity, Pki
-
-__all__ = ["FORMAT", "MANIFEST", "comparable", "pkcs12_bytes", "read", "write"]
+__all__ = ["FORMAT", "MANIFEST", "Party", "Written", "comparable", "pkcs12_bytes", "read", "write"]
 
 MANIFEST = "pki.json"
 FORMAT = 1
+
+
+class Party(Protocol):
+    """What is written of one party (``certs.pki.Identity`` is one): its certificate, key and chain."""
+
+    @property
+    def spec(self) -> Spec: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def cert(self) -> x509.Certificate: ...
+    @property
+    def key(self) -> PrivateKey: ...
+    @property
+    def issuers(self) -> tuple[x509.Certificate, ...]: ...
+    @property
+    def cert_pem(self) -> bytes: ...
+    @property
+    def key_pem(self) -> bytes: ...
+    @property
+    def chain_pem(self) -> bytes: ...
+
+
+class Written(Protocol):
+    """What ``write`` needs of a PKI (``certs.pki.Pki`` is one); ``certs.pki`` imports this module, so
+    this module sees the PKI through this view and imports nothing back."""
+
+    options: PkiOptions
+
+    def __iter__(self) -> Iterator[Party]: ...
+    def trust_pem(self, bundle: str | Sequence[str]) -> bytes: ...
 
 
 def comparable(options: PkiOptions) -> dict[str, Any]:
@@ -80,7 +108,7 @@ def _put(path: Path, data: bytes, *, private: bool = False) -> None:
         raise
 
 
-def pkcs12_bytes(identity: Identity, password: str) -> bytes:
+def pkcs12_bytes(identity: Party, password: str) -> bytes:
     """A PKCS#12 bundle of ``identity``'s key, certificate and issuers, encrypted with ``password``.
 
     The bundle uses PBES1 SHA-1/3DES with a SHA-1 MAC rather than cryptography's AES-256 default,
@@ -99,7 +127,7 @@ def pkcs12_bytes(identity: Identity, password: str) -> bytes:
     )
 
 
-def _files(identity: Identity, password: str) -> list[tuple[str, bytes, bool, str]]:
+def _files(identity: Party, password: str) -> list[tuple[str, bytes, bool, str]]:
     name, role = identity.name, identity.spec.role
     found = [
         (f"{name}.crt", identity.cert_pem, False, role),
@@ -112,7 +140,7 @@ def _files(identity: Identity, password: str) -> list[tuple[str, bytes, bool, st
     return found
 
 
-def write(pki: Pki, directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
+def write(pki: Written, directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Write ``pki`` into ``directory``; returns ``(file name, what)`` for each file written."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)

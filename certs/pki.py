@@ -9,8 +9,8 @@ Typical use by another part of smslab::
 
 Party names are those of :func:`certs.layout.plan` (``servergroup-root``, ``cic-ca``, ``node-<n>``,
 ``proxy-self-signed``, ``proxy-named``, ``proxy-wildcard``, ``broker-<b>``, the ``proxy-*`` variants);
-trust bundle names those of :data:`certs.layout.TRUST_BUNDLES`. ``smslab certs`` (:func:`main`) writes
-the same PKI to a directory and reuses it on later runs (see :mod:`certs.cli`).
+trust bundle names those of :data:`certs.layout.TRUST_BUNDLES`. ``smslab certs`` (:func:`certs.cli.main`)
+writes the same PKI to a directory and reuses it on later runs (see :mod:`certs.cli`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from certs.layout import (
     plan,
 )
 
-__all__ = ["Identity", "Pki", "PkiError", "PkiOptions", "main"]
+__all__ = ["Identity", "Pki", "PkiError", "PkiOptions"]
 
 # Valid certificates start an hour before "now", so hosts whose clocks differ a little (the lab's
 # distributed mode) still accept them.
@@ -277,14 +277,3 @@ def _problems(identity: Identity, now: datetime.datetime) -> list[str]:
     if state != spec.validity:
         found.append(f"{spec.name}: {state} at {now.isoformat()} (should be {spec.validity})")
     return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``smslab certs``: write the lab's PKI to a directory (see :mod:`certs.cli`)."""
-    from certs.cli import main as cli_main  # noqa: PLC0415  (cli imports this module)
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -24,7 +24,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "failover": ("scenarios.cli.failover", "MOs across a kill of the active node: loss, doubles, gap"),
     "serve": ("scenarios.cli.serve", "run one component alone (kaleyra, portico, http-broker, cic, proxy)"),
     "proxy": ("scenarios.cli.proxy", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
-    "certs": ("certs.pki", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
+    "certs": ("certs.cli", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
     "ssl-matrix": ("certs.matrix", "run the SSL negotiation experiments between the lab's parties"),
 }
 BENCHES: dict[str, tuple[str, str]] = {

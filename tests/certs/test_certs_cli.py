@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certs.cli import main
 from certs.pki import Pki
-from certs.pki import main as pki_main
+from scenarios.cli.main import main as smslab_main
 
 EC = ["--key-type", "ec"]
 
@@ -118,16 +118,16 @@ def test_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid choice: 'dsa'" in capsys.readouterr().err
 
 
-def test_pki_main_delegates(tmp_path: Path) -> None:
-    """certs.pki.main, what `smslab certs` calls, runs the same command."""
-    assert pki_main(["--out", str(tmp_path), *EC]) == 0
+def test_smslab_certs_runs_this_command(tmp_path: Path) -> None:
+    """`smslab certs` hands its arguments to this command."""
+    assert smslab_main(["certs", "--out", str(tmp_path), *EC]) == 0
     assert (tmp_path / "pki.json").exists()
 
 
 def test_subprocess(tmp_path: Path) -> None:
-    """`python -m certs.pki` writes a PKI from a fresh interpreter."""
+    """`python -m certs.cli` writes a PKI from a fresh interpreter."""
     done = subprocess.run(
-        [sys.executable, "-m", "certs.pki", "--out", str(tmp_path), *EC],
+        [sys.executable, "-m", "certs.cli", "--out", str(tmp_path), *EC],
         capture_output=True,
         text=True,
         timeout=120,
