@@ -29,8 +29,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "sim.carrier": (*CORE, *SHARED),
     **dict.fromkeys(SIMULATED, (*CORE, *SHARED, *CARRIER)),
     "fakes": (*CORE, *SHARED, *CARRIER),
-    "scenarios": (*CORE, *SHARED, *CARRIER, *SIMULATED, "fakes"),
-    "loadtests": (*CORE, *SHARED, *CARRIER, *SIMULATED, "fakes", "scenarios"),
+    "scenarios": (*CORE, *SHARED, *CARRIER, *SIMULATED, "fakes", "certs"),
+    "loadtests": (*CORE, *SHARED, *CARRIER, *SIMULATED, "fakes", "certs", "scenarios"),
     "certs": CORE,
     "sim": (),  # sim/__init__.py itself
 }

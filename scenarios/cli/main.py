@@ -25,7 +25,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "serve": ("scenarios.cli.serve", "run one component alone (kaleyra, portico, http-broker, cic, proxy)"),
     "proxy": ("scenarios.cli.proxy", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.cli", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
-    "ssl-matrix": ("certs.matrix", "run the SSL negotiation experiments between the lab's parties"),
+    "ssl-matrix": ("scenarios.cli.ssl_matrix", "run the SSL negotiation experiments between the parties"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "core": ("loadtests.bench_core", "segmentation and routing throughput beside baselines"),

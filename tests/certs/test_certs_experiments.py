@@ -7,7 +7,7 @@ import re
 import pytest
 
 from certs.cases import Case, run_case
-from certs.experiments import CASES, CONFIG_CASES, PROXY_CASES, TLS_CASES
+from certs.experiments import CASES, CONFIG_CASES, TLS_CASES
 from certs.pki import Pki
 
 
@@ -23,11 +23,11 @@ def test_case(pki: Pki, case: Case) -> None:
 
 
 def test_registry_shape() -> None:
-    """Case names are unique kebab-case; the registry is the TLS, then the proxy, then the config cases."""
+    """Case names are unique kebab-case; the registry is the TLS, then the config cases."""
     names = [c.name for c in CASES]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) for n in names)
-    assert [*TLS_CASES, *PROXY_CASES, *CONFIG_CASES] == CASES
+    assert [*TLS_CASES, *CONFIG_CASES] == CASES
 
 
 def test_registry_covers_the_brief() -> None:

@@ -1,13 +1,13 @@
 """ssl-matrix cases that go through the simulated reverse proxy (``sim.proxy.server``): SSL offloading to
 a node over HTTP, and re-encrypting to a node over HTTPS with and without the CIC chain trusted, where an
 untrusted member answers 502.3 at the proxy (switchover.md §2.2; seed, "Reverse Proxy - CIC Server's
-certificate"). The proxy module is imported when a case runs, so the registry loads without it.
+certificate"). They live here, above both the proxy and ``certs``, because they assemble the two;
+``smslab ssl-matrix`` (``scenarios.cli.ssl_matrix``) runs them after the handshake cases of ``certs``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from typing import Any
 
 import aiohttp
@@ -16,6 +16,8 @@ from aiohttp import web
 from certs.cases import Case
 from certs.pki import Pki
 from certs.probe import Outcome
+from sim.proxy.rewrite import RewriteRule
+from sim.proxy.server import ProxyServer, ProxySettings, substatus_of
 
 __all__ = ["PROXY_CASES"]
 
@@ -27,8 +29,6 @@ async def _node(request: web.Request) -> web.Response:
 
 
 async def _through_proxy(pki: Pki, offload: bool, trust: str) -> Outcome:
-    server = importlib.import_module("sim.proxy.server")
-    rewrite = importlib.import_module("sim.proxy.rewrite")
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", _node)
     runner = web.AppRunner(app)
@@ -36,14 +36,14 @@ async def _through_proxy(pki: Pki, offload: bool, trust: str) -> Outcome:
     node_ssl = None if offload else pki.server_ssl_context("node-primary")
     await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=node_ssl).start()
     host, port = runner.addresses[0][:2]
-    rule = rewrite.RewriteRule.build("/receivesms.php", ".*", "/receivesms.php{R:0}")
-    settings = server.ProxySettings([f"{host}:{port}"], [rule], offload=offload, timeout=5.0,
+    rule = RewriteRule.build("/receivesms.php", ".*", "/receivesms.php{R:0}")
+    settings = ProxySettings([f"{host}:{port}"], [rule], offload=offload, timeout=5.0,
                                     upstream_ssl=None if offload else pki.client_ssl_context(trust))
-    proxy = server.ProxyServer(settings)
+    proxy = ProxyServer(settings)
     url = await proxy.start(probe=False)
     try:
         async with aiohttp.ClientSession() as session, session.post(f"{url}/receivesms.php", data="x") as r:
-            substatus, text = server.substatus_of(r), await r.text()
+            substatus, text = substatus_of(r), await r.text()
     finally:
         await proxy.stop()
         await runner.cleanup()
