@@ -36,6 +36,8 @@ from urllib.parse import urlencode
 import aiohttp
 import yaml
 
+from sim.cic.control import fetch_interactions
+from sim.cic.paging import MAX_LIMIT
 from sim.cic.process import NodeProcess
 from sim.http1.client import Http1Pool
 from sim.labfile import parse_lab_config
@@ -112,10 +114,10 @@ async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[],
 
 
 async def _stored_inbound(control_url: str) -> int:
-    """How many inbound messages the node holds in its interactions."""
-    async with aiohttp.ClientSession() as session, session.get(f"{control_url}/_smslab/interactions") as resp:
-        data = await resp.json()
-    return sum(1 for i in data["interactions"] for e in i["transcript"] if e["direction"] == "in")
+    """How many inbound messages the node holds in its interactions (every page of them)."""
+    async with aiohttp.ClientSession() as session:
+        interactions = await fetch_interactions(session, control_url, limit=str(MAX_LIMIT))
+    return sum(1 for i in interactions for e in i["transcript"] if e["direction"] == "in")
 
 
 async def _start_proxy(config: Path, members: list[str]) -> tuple[asyncio.subprocess.Process, str]:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from sim.core.config import CicConfig
+from sim.core.interactions import InteractionState
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreContext, Refused, Sent, SmsCore
 from sim.core.routing import DestinationKind
@@ -175,10 +176,42 @@ def check_recovery(factory: Factory) -> None:
     assert [e.text for e in nxt.interaction.transcript] == ["one", "two"]
 
 
+def check_lookup_by_id(factory: Factory) -> None:
+    """An MO's interaction is found by its id, an unknown id is ``None``; a send names what it joined.
+
+    The lab looks an interaction up by id for every send, DR and idle timeout, and stores only the one a
+    send names (``Sent.interaction_id``), so a core must answer both.
+    """
+    core = make_core(factory)
+    started = core.receive(_mo("+13175550123", "8005550100", "one", "m1"), 0.0).interaction
+    assert core.interaction(started.id) == started, core.interaction(started.id)
+    assert core.interaction("no-such-id") is None
+    named = _sent(core.send(OutboundSms("93175550123", "named", "Local", "agent", started.id), 1.0))
+    joined = _sent(core.send(OutboundSms("93175550123", "joined", "Local"), 2.0))
+    cold = _sent(core.send(OutboundSms("93175559999", "cold", "Local"), 3.0))
+    ids = (named.interaction_id, joined.interaction_id, cold.interaction_id)
+    assert ids == (started.id, started.id, ""), ids
+    found = core.interaction(started.id)
+    assert found is not None
+    assert [e.text for e in found.transcript] == ["one", "named", "joined"], found.transcript
+
+
+def check_set_state(factory: Factory) -> None:
+    """``set_state`` changes one interaction, found by id, and answers ``None`` for an unknown id."""
+    core = make_core(factory)
+    first = core.receive(_mo("3175550000", "555", "one", "m1"), 0.0).interaction
+    other = core.receive(_mo("3175559999", "555", "two", "m2"), 1.0).interaction
+    idle = core.set_state(first.id, InteractionState.IDLE)
+    assert idle is not None
+    assert (idle.id, idle.state, idle.transcript) == (first.id, InteractionState.IDLE, first.transcript), idle
+    assert (core.interaction(first.id), core.interaction(other.id)) == (idle, other)
+    assert core.set_state("no-such-id", InteractionState.IDLE) is None
+
+
 CHECKS: list[Callable[[Factory], None]] = [
     check_inbound_priority, check_default_and_email, check_conversation, check_duplicate_mo,
     check_outbound_routing, check_access_control, check_segmentation_modes, check_consolidation,
-    check_recovery,
+    check_recovery, check_lookup_by_id, check_set_state,
 ]
 
 

@@ -17,8 +17,12 @@ Example::
     def test_mo_reaches_a_queue(smslab):
         smslab.mo("kaleyra", sender="+13175550101", to="8005550100", text="hello")
         smslab.wait_for(smslab.interactions, lambda found: len(found) == 1, timeout=5)
+        [conversation] = smslab.interactions(customer="+13175550101")  # every page, filtered by the lab
         smslab.send("+13175550101", "hi back")
         smslab.broker("kaleyra").expect_messages(kind="dlr", count=1)
+
+``smslab.interactions(...)`` reads every page of ``GET /_smslab/interactions`` (customer, state and since
+filter them on the node); ``smslab.interactions_page(limit, cursor)`` reads one.
 
 The plugin imports nothing heavy until a fixture is used (the lab, aiohttp and the CIC node are imported
 inside ``smslab_lab``), so installing smslab costs other test suites nothing.

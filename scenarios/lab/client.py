@@ -159,9 +159,47 @@ class LabClient:
         body.update({k: v for k, v in extra.items() if v})
         return dict(self.request("POST", f"{PREFIX}/send", body))
 
-    def interactions(self) -> list[dict[str, Any]]:
-        """``GET /_smslab/interactions``: the active node's interactions with their transcripts."""
-        return list(self.request("GET", f"{PREFIX}/interactions")["interactions"])
+    def interactions(self, *, customer: str | None = None, state: str | None = None,
+                     since: float | None = None) -> list[dict[str, Any]]:
+        """``GET /_smslab/interactions``, page after page: every matching interaction, oldest first.
+
+        Args:
+            customer: only this customer number (exact).
+            state: only interactions in this state (active, idle or disconnected).
+            since: only interactions updated at or after this time (seconds, the node's clock).
+
+        Raises:
+            LabError: a page was refused (a bad filter: 400) or the lab could not answer.
+        """
+        found, cursor = self.interactions_page(customer=customer, state=state, since=since)
+        while cursor is not None:
+            page, cursor = self.interactions_page(cursor=cursor, customer=customer, state=state, since=since)
+            found.extend(page)
+        return found
+
+    def interactions_page(self, limit: int | None = None, cursor: str | None = None, *,
+                          customer: str | None = None, state: str | None = None,
+                          since: float | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """``GET /_smslab/interactions``: one page of the active node's interactions, oldest first.
+
+        Args:
+            limit: at most this many (the lab's default page when ``None``; at most 1000).
+            cursor: the ``next`` of the previous page (``None``: the first page).
+            customer: only this customer number (exact).
+            state: only interactions in this state (active, idle or disconnected).
+            since: only interactions updated at or after this time (seconds, the node's clock).
+
+        Returns:
+            The page's interactions and the cursor of the page after it (``None`` on the last page).
+
+        Raises:
+            LabError: the page was refused (a bad parameter: 400) or the lab could not answer.
+        """
+        given = {"limit": limit, "cursor": cursor, "customer": customer, "state": state, "since": since}
+        query = {k: v if isinstance(v, str) else repr(v) for k, v in given.items() if v is not None}
+        answer = self.request("GET", f"{PREFIX}/interactions", query=query)
+        following = answer.get("next")
+        return list(answer["interactions"]), None if following is None else str(following)
 
     def fail(self, node: str, mode: str) -> Any:
         """``POST /_smslab/nodes/{node}/fail`` with ``{"mode": mode}``."""

@@ -201,8 +201,12 @@ async def send(request: web.Request) -> web.StreamResponse:
 
 
 async def interactions(request: web.Request) -> web.StreamResponse:
+    """One page of the active node's interactions: the query goes to the node as it came, and its answer
+    (a 400 for a bad parameter included) comes back as it is (``sim.cic.paging``)."""
     lab = request.app[_LAB]
-    status, body = await _call(lab, "the active node", "GET", f"{_active(lab)}/_smslab/interactions")
+    query = request.rel_url.raw_query_string
+    url = f"{_active(lab)}/_smslab/interactions" + (f"?{query}" if query else "")
+    status, body = await _call(lab, "the active node", "GET", url)
     return _answer(body, status)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, STATES
+
 __all__ = ["FAIL_MODES", "document", "operations"]
 
 #: The node faults the control API takes (issue 5 §3; crash-on-mo from issue 4 §6; isolate: the backup's
@@ -45,6 +47,18 @@ _FILTERS = [{"name": n, "in": "query", "required": False, "schema": s, "descript
     ("kind", {"type": "string", "enum": ["mt", "mo", "dlr"]}, "only records of this kind"),
     ("to", {"type": "string"}, "exact recipient"),
     ("from", {"type": "string"}, "exact sender"))]
+#: The query of GET /_smslab/interactions, as ``sim.cic.paging.parse_query`` checks it (issue 20).
+_PAGING = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in (
+    ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+     "at most this many interactions on the page"),
+    ("cursor", {"type": "string"}, "the 'next' of the previous page's answer (opaque)"),
+    ("customer", {"type": "string"}, "only this customer number, exact (send a + as %2B)"),
+    ("state", {"type": "string", "enum": list(STATES)}, "only interactions in this state"),
+    ("since", {"type": "number"}, "only interactions updated at or after this time (seconds, the node's "
+                                  "clock, as their updated_at)"))]
+_PAGE = {"type": "object", "required": ["interactions", "next"], "properties": {
+    "interactions": {"type": "array", "items": {"$ref": "#/components/schemas/Interaction"}},
+    "next": {"type": ["string", "null"], "description": "the cursor of the page after; null on the last"}}}
 
 _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/_smslab/health": {"get": {
@@ -74,8 +88,12 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "responses": {"202": _ok("The node's answer: correlation, recipient and the broker requests"),
                       "400": _ERROR, "503": _ERROR}}},
     "/_smslab/interactions": {"get": {
-        "summary": "Interactions on the active node, with their transcripts",
-        "responses": {"200": _ok("The interactions", _list_of("interactions")), "503": _ERROR}}},
+        "summary": "A page of the interactions on the active node, oldest first, with their transcripts",
+        "description": "Follow 'next' (as 'cursor') until it is null to read them all; interactions created "
+                       "meanwhile come on later pages, none skipped or repeated. Filters and limit may "
+                       "change from page to page.",
+        "parameters": _PAGING,
+        "responses": {"200": _ok("One page", _PAGE), "400": _ERROR, "503": _ERROR}}},
     "/_smslab/nodes/{name}/fail": {"post": {
         "summary": "Inject a fault into a node (through the switchover pair)", "parameters": [_NODE],
         "requestBody": _body({"type": "object", "required": ["mode"], "additionalProperties": False,
@@ -109,6 +127,16 @@ _SCHEMAS: dict[str, Any] = {
                      "to": {"type": "string"}, "text": {"type": "string"},
                      "message_id": {"type": "string"}, "fields": {"type": "object"},
                      "status": {"type": "string"}, "state": {"type": "string"}}},
+    "Interaction": {"type": "object", "required": [
+        "id", "customer", "local", "broker", "destination", "state", "created_at", "updated_at", "transcript",
+        "deliveries"], "properties": {
+            "id": {"type": "string"}, "customer": {"type": "string"}, "local": {"type": "string"},
+            "broker": {"type": "string"}, "destination": {"type": "object", "properties": {
+                "kind": {"type": "string"}, "name": {"type": "string"}}},
+            "state": {"type": "string", "enum": list(STATES)}, "created_at": {"type": "number"},
+            "updated_at": {"type": "number"}, "transcript": {"type": "array", "items": {"type": "object"}},
+            "deliveries": {"type": "array", "items": {"type": "object"}},
+            "disconnect_reason": {"type": "string"}}},
 }
 
 

@@ -14,7 +14,9 @@ Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
     POST /_smslab/node/reset        {}
     POST /_smslab/agent/send        {"to", "text", ["from", "account", "classification", "interaction_id",
                                     "party"]} -> 202 the send's outcome
-    GET  /_smslab/interactions      {"interactions": [...]}
+    GET  /_smslab/interactions      {"interactions": [...], "next": cursor or null}: one page, oldest first;
+                                    query limit (default 100, at most 1000), cursor, customer, state,
+                                    since (``sim.cic.paging``)
     GET  /_smslab/node/log          {"log": [...]}
 """
 
@@ -28,11 +30,12 @@ import aiohttp
 from aiohttp import web
 
 from sim.cic.listeners import Binding
+from sim.cic.paging import parse_query, select
 from sim.cic.records import Records
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError
 
-__all__ = ["ControlBinding", "ControlledNode", "PeerMirror", "control_routes"]
+__all__ = ["ControlBinding", "ControlledNode", "PeerMirror", "control_routes", "fetch_interactions"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEND_FIELDS = {"to", "text", "from", "account", "classification", "interaction_id", "party"}
@@ -217,7 +220,9 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         return _json(answer, 202)
 
     async def interactions(request: web.Request) -> web.Response:
-        return _json({"interactions": node.records.interaction_views()})
+        query = parse_query(request.query.items())
+        page = select(node.records.interactions_in_order(), query)
+        return _json({"interactions": [node.records.view(i) for i in page.items], "next": page.next})
 
     async def log(request: web.Request) -> web.Response:
         return _json({"log": list(node.log)})
@@ -231,6 +236,34 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         web.post("/_smslab/agent/send", send), web.get("/_smslab/interactions", interactions),
         web.get("/_smslab/node/log", log),
     ]
+
+
+async def fetch_interactions(session: aiohttp.ClientSession, base_url: str,
+                             **filters: str) -> list[dict[str, Any]]:
+    """Every interaction ``GET /_smslab/interactions`` lists at ``base_url``, following ``next`` to the end.
+
+    The node's control API and the lab's answer that route alike, so either URL will do.
+
+    Args:
+        session: the client session to ask with.
+        base_url: the control API's base URL.
+        filters: ``customer``, ``state``, ``since`` or ``limit``, as query values.
+
+    Raises:
+        RuntimeError: an answer was not a 200.
+    """
+    found: list[dict[str, Any]] = []
+    query = dict(filters)
+    while True:
+        async with session.get(f"{base_url.rstrip('/')}/_smslab/interactions", params=query) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"GET /_smslab/interactions answered {resp.status}: "
+                                   f"{(await resp.text())[:200]}")
+            page = await resp.json()
+        found.extend(page["interactions"])
+        if page.get("next") is None:
+            return found
+        query["cursor"] = page["next"]
 
 
 class ControlBinding(Binding):

@@ -7,20 +7,27 @@ active, its log, a broker's delivery-receipt URL). Each change to an interaction
 ``disconnect_reason``) is written to SQLite, then awaited through ``mirror_to`` (a failed mirror is logged,
 not fatal: the active node keeps serving when its backup is gone, seed "Recovery of SMS Interactions in
 Switchover").
+
+Every per-message path (an MO, an agent send, the commit after its MTs, a DR, the idle sweep) finds the
+interactions it changes by id (``SmsCore.interaction``; a DR's broker message id through the store's
+primary key) and never looks through every interaction, so it costs the same at 50,000 interactions as
+at 100 (issue 20); the idle timeout is kept as an ``IdleSchedule`` of due times.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from sim.cic.clients import BrokerWire, Http, SendResult
-from sim.cic.idle import IDLE_REASON, idle_changes
+from sim.cic.idle import IDLE_REASON, IdleSchedule, idle_changes
 from sim.cic.listeners import Route
+from sim.cic.paging import CreationOrder, Listing
 from sim.cic.store import DAY, Store
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import InputError
@@ -31,6 +38,7 @@ from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
 __all__ = ["PARTIES", "Mirror", "Records"]
 
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
+OWNERS_LIMIT = 100_000  # sends whose interaction is remembered for their MTs' DRs; bounded memory
 
 Mirror = Callable[[dict[str, Any]], Awaitable[None]]
 """Where committed records go, awaited before the broker is answered (``sim.cic.control.PeerMirror``, a
@@ -67,13 +75,18 @@ class Records:
         self.store: Store | None = None
         # The HTTP client MTs are sent with: the node's, set once it is started (the node closes it).
         self.http: Http | None = None
-        self._marks: dict[str, tuple[float, int, str]] = {}
+        # When each interaction falls due for the idle timeout (kept in step by every commit).
+        self._idle = IdleSchedule(config.web_services.for_sms())
         self._reasons: dict[str, str] = {}
-        self._owners: dict[str, str] = {}  # correlation -> interaction id, for consolidated MTs' DRs
+        # correlation -> interaction id, for the DRs of MTs a send did not name an interaction for
+        # (consolidated, or joined by the core to the customer's open interaction); bounded, oldest first out
+        self._owners: OrderedDict[str, str] = OrderedDict()
         self._next_purge = 0.0
         # Set when a send is held for consolidation, so the timer task wakes for its window rather than
         # at the next tick.
         self.timers_changed = asyncio.Event()
+        # Creation indexes for GET /_smslab/interactions' pages; the listing names this run of this node.
+        self.order = CreationOrder(f"{name}@{clock()!r}")
 
     # -- the store ------------------------------------------------------------------------------------
 
@@ -120,23 +133,19 @@ class Records:
         """Every interaction's record."""
         return [self.view(i) for i in self.interactions()]
 
-    def _mark(self, interaction: Interaction) -> None:
-        self._marks[interaction.id] = (interaction.updated_at, len(interaction.transcript),
-                                       interaction.state.value)
+    def interactions_in_order(self) -> Listing:
+        """Every interaction with its creation index, in creation order (``sim.cic.paging``)."""
+        return self.order.listed(self.interactions())
 
-    def _changed(self) -> list[Interaction]:
-        out = []
-        for interaction in self.interactions():
-            mark = (interaction.updated_at, len(interaction.transcript), interaction.state.value)
-            if self._marks.get(interaction.id) != mark:
-                out.append(interaction)
-        return out
+    def _lookup(self, ids: Iterable[str]) -> list[Interaction]:
+        """The interactions with these ids, in that order, each found through the core's index."""
+        return [i for i in map(self.core.interaction, ids) if i is not None]
 
     async def _commit(self, changed: Sequence[Interaction]) -> None:
         for interaction in changed:
             record = self.view(interaction)
             self._db().put_interaction(record)
-            self._mark(interaction)
+            self._idle.update(interaction)
             if self.mirror_to is not None:
                 try:
                     await self.mirror_to({"interaction": record, "at": self.clock()})
@@ -178,8 +187,7 @@ class Records:
             self._log(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
                       "warning")
         else:
-            found = [i for i in self.interactions() if i.id == hit[0]]
-            await self._commit(found)
+            await self._commit(self._lookup([hit[0]]))
         return web.Response(text="OK")
 
     # -- agent sends ----------------------------------------------------------------------------------
@@ -208,12 +216,10 @@ class Records:
             raise InputError(result.reason, result.status)
         if result.held:
             self.timers_changed.set()
-        changed = self._changed()
-        owner = interaction_id or next((i.id for i in changed if any(
-            e.message_id == result.correlation for e in i.transcript)), "")
+        owner = result.interaction_id or interaction_id
         if owner:
-            self._owners[result.correlation] = owner
-        await self._commit(changed)
+            self._remember_owner(result.correlation, owner)
+        await self._commit(self._lookup([owner] if owner else []))  # the one interaction the send changed
         results = await self.send_requests(self._with_account(result.requests, account))
         return {"correlation": result.correlation, "recipient": result.recipient, "held": result.held,
                 "interaction_id": owner, "requests": [r.to_dict() for r in results]}
@@ -227,8 +233,13 @@ class Records:
             raise InputError("'to' and 'text' must not be empty")
         if account and not any(b.account(account) for b in self.config.brokers):
             raise InputError(f"account {account!r} is not an account of any broker", 422)
-        if interaction_id and not any(i.id == interaction_id for i in self.interactions()):
+        if interaction_id and self.core.interaction(interaction_id) is None:
             raise InputError(f"no interaction {interaction_id!r}", 404)
+
+    def _remember_owner(self, correlation: str, interaction_id: str) -> None:
+        self._owners[correlation] = interaction_id
+        if len(self._owners) > OWNERS_LIMIT:
+            self._owners.popitem(last=False)
 
     def _with_account(self, requests: Sequence[MtRequest], account: str) -> list[MtRequest]:
         out = []
@@ -255,7 +266,7 @@ class Records:
             for message_id in result.message_ids:
                 self._db().put_delivery(mt.broker, message_id, owner, mt.correlation, at=self.clock())
                 touched.add(owner)
-        await self._commit([i for i in self.interactions() if i.id in touched])
+        await self._commit(self._lookup(sorted(touched - {""})))
         return results
 
     # -- timers ---------------------------------------------------------------------------------------
@@ -273,19 +284,20 @@ class Records:
 
     async def sweep_idle(self, now: float) -> list[str]:
         """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made."""
-        changes = idle_changes(self.interactions(), self.config.web_services.for_sms(), now)
-        if not changes:
-            return []
-        states = {c.after.id: c.after.state.value for c in changes}
-        snapshot = self.core.snapshot()
-        for record in snapshot.get("interactions", []):
-            record["state"] = states.get(record["id"], record["state"])
-        self.core.restore(snapshot)  # the core's own interface: the only way to change state from outside
-        for change in changes:
-            if change.after.state is InteractionState.DISCONNECTED:
-                self._reasons[change.after.id] = IDLE_REASON
-        await self._commit([i for i in self.interactions() if i.id in states])
-        return sorted(states)
+        due = self._lookup(self._idle.due(now))  # only those whose time has come, not every one
+        changes = {c.after.id: c.after.state for c in idle_changes(due, self._idle.idle, now)}
+        for interaction in due:  # due yet not changing (out of step with the core): schedule it anew
+            if interaction.id not in changes:
+                self._idle.update(interaction)
+        changed = []
+        for interaction_id, state in sorted(changes.items()):
+            after = self.core.set_state(interaction_id, state)
+            if after is not None:
+                changed.append(after)
+            if state is InteractionState.DISCONNECTED:
+                self._reasons[interaction_id] = IDLE_REASON
+        await self._commit(changed)
+        return sorted(changes)
 
     # -- mirror and recovery --------------------------------------------------------------------------
 
@@ -323,15 +335,16 @@ class Records:
                                 raw_status=d.get("raw_status", ""))
             if record.get("disconnect_reason"):
                 self._reasons[record["id"]] = str(record["disconnect_reason"])
-        for interaction in self.interactions():
-            self._mark(interaction)
+        self._idle.clear()
+        for interaction in self.interactions():  # once per promotion, not per message
+            self._idle.update(interaction)
         return len(records)
 
     def reset_core(self) -> None:
         """A fresh, empty core (promotion without recovery: the interactions are lost)."""
         self.core = self._new_core()
         self._db().clear(("interactions", "deliveries"))
-        self._marks.clear()
+        self._idle.clear()
         self._reasons.clear()
         self._owners.clear()
 

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     broker TEXT NOT NULL, message_id TEXT NOT NULL, interaction_id TEXT NOT NULL, correlation TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT '', raw_status TEXT NOT NULL DEFAULT '', at REAL NOT NULL,
     PRIMARY KEY (broker, message_id));
+-- every commit reads one interaction's deliveries: by index, not by a scan of all (issue 20)
+CREATE INDEX IF NOT EXISTS deliveries_interaction ON deliveries (interaction_id);
 """
 
 

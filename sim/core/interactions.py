@@ -126,6 +126,10 @@ class Interaction:
 class InteractionBook:
     """The interactions a core holds, indexed by id and by open (customer, local) conversation.
 
+    Iteration is in creation order (oldest first while the clock goes forward) with no sort: the id index
+    is a dict, which keeps the order interactions were started in (an update keeps an interaction's
+    place), and ``restore`` puts a snapshot's interactions back oldest first, by ``(created_at, id)``.
+
     Args:
         new_id: called for each new interaction's id (a counter in tests, a uuid source in a node).
     """
@@ -180,7 +184,8 @@ class InteractionBook:
         """
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise InputError(f"snapshot version {snapshot.get('version')!r} is not {SNAPSHOT_VERSION}")
-        restored = [Interaction.from_dict(d) for d in snapshot.get("interactions", [])]
+        restored = sorted((Interaction.from_dict(d) for d in snapshot.get("interactions", [])),
+                          key=lambda i: (i.created_at, i.id))  # a mirror keeps its records in another order
         self._by_id.clear()
         self._open.clear()
         for interaction in restored:

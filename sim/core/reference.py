@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, NamedTuple, cast
 
 from sim.core.config import CicConfig
 from sim.core.consolidation import Consolidator, Released
 from sim.core.errors import InputError
-from sim.core.interactions import Direction, Interaction, InteractionBook, TranscriptEntry
+from sim.core.interactions import Direction, Interaction, InteractionBook, InteractionState, TranscriptEntry
 from sim.core.protocol import CoreContext, Received, Refused, Sent
 from sim.core.routing import (
     AccessDenied,
@@ -112,22 +113,25 @@ class ReferenceCore:
         except InputError as exc:
             return Refused(str(exc), "invalid", exc.status)
         correlation = self.context.new_id()
-        self._record_outbound(message, result, recipient, now, correlation)
+        joined = self._record_outbound(message, result, recipient, now, correlation)
         key = _MtKey(broker.name, result.route.account, recipient, message.interaction_id)
         offered = self.consolidator.offer(key, message.text, now, tag=correlation)
         requests = tuple(r for rel in offered.released for r in self._requests(rel))
-        return Sent(result, recipient, requests, offered.held, own, correlation)
+        return Sent(result, recipient, requests, offered.held, own, correlation, joined)
 
     def _record_outbound(self, message: OutboundSms, decision: OutboundDecision, recipient: str,
-                         now: float, correlation: str) -> None:
+                         now: float, correlation: str) -> str:
+        """Add the message to its interaction's transcript; that interaction's id ("" for none)."""
         broker = self.config.broker(decision.route.broker)
         account = broker.account(decision.route.account) if broker else None
         local = account.local_address if account else ""
         interaction = (self.book.get(message.interaction_id) if message.interaction_id
                        else self.book.open_for(recipient, local) or self.book.open_for(message.dnis, local))
-        if interaction is not None:
-            entry = TranscriptEntry(Direction.OUTBOUND, message.text, now, correlation, message.sender)
-            self.book.put(interaction.add(entry))
+        if interaction is None:
+            return ""
+        entry = TranscriptEntry(Direction.OUTBOUND, message.text, now, correlation, message.sender)
+        self.book.put(interaction.add(entry))
+        return interaction.id
 
     def _requests(self, released: Released) -> list[MtRequest]:
         broker_name, account_id, recipient, interaction_id = cast(_MtKey, released.key)
@@ -166,9 +170,22 @@ class ReferenceCore:
         """The last recorded state of a message, if any."""
         return self._deliveries.get(message_id)
 
+    def interaction(self, interaction_id: str) -> Interaction | None:
+        """The interaction with that id (from the book's index), or ``None``."""
+        return self.book.get(interaction_id)
+
+    def set_state(self, interaction_id: str, state: InteractionState) -> Interaction | None:
+        """Put one interaction in ``state``; the new copy, or ``None`` for an unknown id."""
+        interaction = self.book.get(interaction_id)
+        if interaction is None:
+            return None
+        changed = replace(interaction, state=state)
+        self.book.put(changed)
+        return changed
+
     def interactions(self) -> list[Interaction]:
-        """Every interaction, oldest first."""
-        return sorted(self.book, key=lambda i: (i.created_at, i.id))
+        """Every interaction, oldest first (the book keeps creation order: no sort)."""
+        return list(self.book)
 
     def snapshot(self) -> dict[str, Any]:
         """The interactions as plain data."""
@@ -179,7 +196,7 @@ class ReferenceCore:
         self.book.restore(snapshot)
         self._seen.clear()
         self._decisions.clear()
-        for interaction in self.interactions():
+        for interaction in self.book:
             for entry in interaction.transcript:
                 if entry.direction is Direction.INBOUND and entry.message_id:
                     self._remember((interaction.broker, entry.message_id), interaction.id)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from nodekit import call, config, kaleyra, running
+import aiohttp
+import pytest
+from nodekit import Clock, call, config, kaleyra, running
 
+from sim.cic.control import fetch_interactions
 from sim.cic.node import Role
 
 MO = {"device_address": "13175550123", "inbound_address": "8005550100", "message": "Hello", "message_id": "m-1"}
@@ -64,3 +67,95 @@ async def test_the_log_route_lists_the_sms_servers_errors() -> None:
         status, body = await call("GET", node.control_url + "/_smslab/node/log")
         assert (200, ["error"]) == (status, [e["level"] for e in body["log"]])
         assert body["log"][0]["message"].startswith("invalid SMS request to /kaleyra/mo")
+
+
+def _restore(node, count: int) -> list[str]:
+    """Give the node's core ``count`` interactions, created a second apart (quicker than ``count`` MOs)."""
+    records = [{"id": f"i-{n:04}", "customer": f"+1317555{n:04}", "local": "8005550100", "broker": "kaleyra",
+                "destination": {"kind": "Chat", "name": ""}, "state": "active", "created_at": float(n),
+                "updated_at": float(n), "transcript": []} for n in range(count)]
+    node.records.core.restore({"version": 1, "interactions": records})
+    return [r["id"] for r in records]
+
+
+async def test_interactions_answer_a_page_with_every_field_and_a_null_next() -> None:
+    """GET /_smslab/interactions: the interaction as the node keeps it, and next null on the last page."""
+    async with running(config(kaleyra()), clock=Clock()) as node:
+        assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
+        [interaction] = node.records.interactions()
+        assert (200, {"interactions": [{
+            "id": interaction.id, "customer": "13175550123", "local": "8005550100", "broker": "kaleyra",
+            "destination": {"kind": "Email", "name": ""}, "state": "active", "created_at": 1000000.0,
+            "updated_at": 1000000.0, "deliveries": [],
+            "transcript": [{"direction": "in", "text": "Hello", "at": 1000000.0, "message_id": "m-1",
+                            "party": "13175550123"}]}], "next": None}) == await call(
+            "GET", node.control_url + "/_smslab/interactions")
+
+
+async def test_interactions_default_to_pages_of_100_and_next_reads_the_rest() -> None:
+    """Over 250 interactions: 100, then 100 and 50 by following next; each once, oldest first."""
+    async with running(config(kaleyra())) as node:
+        ids = _restore(node, 250)
+        url, seen, sizes = node.control_url + "/_smslab/interactions", [], []
+        status, page = await call("GET", url)
+        while True:
+            assert 200 == status
+            seen += [i["id"] for i in page["interactions"]]
+            sizes.append(len(page["interactions"]))
+            if page["next"] is None:
+                break
+            status, page = await call("GET", url, params={"cursor": page["next"]})
+        assert (ids, [100, 100, 50]) == (seen, sizes)
+        status, page = await call("GET", url, params={"limit": "1000"})
+        assert (200, ids, None) == (status, [i["id"] for i in page["interactions"]], page["next"])
+
+
+async def test_a_filtered_page_boundary_keeps_an_interaction_created_meanwhile() -> None:
+    """customer and limit=1: that customer's two closed interactions, then the one its MO opens while paging."""
+    async with running(config(kaleyra()), clock=Clock()) as node:
+        url, customer = node.control_url + "/_smslab/interactions", "13175550101"
+        node.records.core.restore({"version": 1, "interactions": [
+            {"id": f"i-{n}", "customer": who, "local": "8005550100", "broker": "kaleyra", "state": state,
+             "destination": {"kind": "Chat", "name": ""}, "created_at": float(n), "updated_at": float(n + 1),
+             "transcript": []}
+            for n, (who, state) in enumerate([(customer, "disconnected"), ("13175550102", "active"),
+                                              (customer, "disconnected")])]})
+        status, first = await call("GET", url, params={"customer": customer, "limit": "1"})
+        assert (200, ["i-0"], True) == (status, [i["id"] for i in first["interactions"]], isinstance(first["next"], str))
+        assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data={**MO, "device_address": customer})
+        [opened] = [i.id for i in node.records.interactions() if i.id not in ("i-0", "i-1", "i-2")]
+        status, second = await call("GET", url, params={"customer": customer, "limit": "1", "cursor": first["next"]})
+        assert (200, ["i-2"]) == (status, [i["id"] for i in second["interactions"]])
+        status, third = await call("GET", url, params={"customer": customer, "limit": "1", "cursor": second["next"]})
+        assert (200, [opened], None) == (status, [i["id"] for i in third["interactions"]], third["next"])
+        status, closed = await call("GET", url, params={"state": "disconnected", "since": "2"})
+        assert (200, ["i-2"], None) == (status, [i["id"] for i in closed["interactions"]], closed["next"])
+
+
+async def test_bad_interactions_queries_are_400_naming_parameter_value_and_reason() -> None:
+    """A bad limit, state, since or cursor, or an unknown parameter: a 400 JSON error body."""
+    async with running(config(kaleyra())) as node:
+        url = node.control_url + "/_smslab/interactions"
+        assert [
+            (400, {"error": "'limit' must be an integer from 1 to 1000 (got '0')"}),
+            (400, {"error": "'limit' must be an integer from 1 to 1000 (got '1001')"}),
+            (400, {"error": "'state' must be one of active, idle, disconnected (got 'open')"}),
+            (400, {"error": "'since' must be a number of seconds (got 'yesterday')"}),
+            (400, {"error": "'cursor' must be the 'next' of an earlier answer (got 'bogus!')"}),
+            (400, {"error": "unknown query parameter(s) colour; allowed: limit, cursor, customer, state, since"}),
+        ] == [await call("GET", url, params=p) for p in (
+            {"limit": "0"}, {"limit": "1001"}, {"state": "open"}, {"since": "yesterday"}, {"cursor": "bogus!"},
+            {"colour": "red"})]
+
+
+async def test_fetch_interactions_follows_next_and_refuses_an_error_answer() -> None:
+    """fetch_interactions reads every page (limit 2 over 5) in order, and a 400 page raises naming it."""
+    async with running(config(kaleyra())) as node, aiohttp.ClientSession() as session:
+        ids = _restore(node, 5)
+        assert ids == [i["id"] for i in await fetch_interactions(session, node.control_url, limit="2")]
+        assert ["i-0003"] == [i["id"] for i in await fetch_interactions(session, node.control_url + "/",
+                                                                         customer="+13175550003")]
+        with pytest.raises(RuntimeError) as caught:
+            await fetch_interactions(session, node.control_url, state="open")
+        assert str(caught.value) == ("GET /_smslab/interactions answered 400: "
+                                     '{"error": "\'state\' must be one of active, idle, disconnected (got \'open\')"}')

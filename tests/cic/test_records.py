@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from sim.cic.clients import BrokerWire, DefinitionWire, Http, SendResult, defini
 from sim.cic.listeners import Route
 from sim.cic.records import Records
 from sim.core.config import BrokerConfig, CicConfig
+from sim.core.consolidation import ConsolidationSettings
 from sim.core.errors import InputError
 from sim.core.interactions import Direction, Interaction, TranscriptEntry
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreContext
+from sim.core.reference import ReferenceCore
 from sim.core.routing import Destination, DestinationKind
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest
 
@@ -287,4 +290,118 @@ async def test_the_idle_sweep_runs_only_while_the_node_is_active(tmp_path: Path)
     await made.records.run_timers()
     [record] = made.records.interaction_views()
     assert ("disconnected", "idle timeout") == (record["state"], record["disconnect_reason"])
+    made.records.close_store()
+
+
+# -- cost per message -----------------------------------------------------------------------------------
+
+IDLE_ON = {"parameters": {"EnableIdleTimeout": 1, "PartyIdleTime": 120, "PartyIdleGraceTime": 60}}
+
+
+class NoScanCore(ReferenceCore):
+    """The reference core, refusing the calls that look at every interaction it holds (issue 20)."""
+
+    def interactions(self) -> list[Interaction]:
+        """Refused: a per-message path must find its interaction by id."""
+        raise AssertionError("interactions() was called")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Refused: the whole state, as the old idle sweep took it."""
+        raise AssertionError("snapshot() was called")
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Refused: the whole state, as the old idle sweep gave it back."""
+        raise AssertionError("restore() was called")
+
+
+def no_scan_kit(cfg: CicConfig, tmp_path: Path) -> tuple[Kit, NoScanCore]:
+    """A kit whose records run on a ``NoScanCore`` with ids ``i-1``, ``i-2`` ..."""
+    made = Kit(cfg, tmp_path)
+    ids = itertools.count(1)
+    core = NoScanCore(cfg, CoreContext(lambda: f"i-{next(ids)}", lambda: 1))
+    made.records.core = core
+    return made, core
+
+
+def transcript(core: ReferenceCore, interaction_id: str) -> tuple[str, list[str]]:
+    """An interaction's state and its transcript's texts, found by id."""
+    found = core.interaction(interaction_id)
+    assert found is not None
+    return found.state.value, [e.text for e in found.transcript]
+
+
+async def test_mo_send_dr_and_idle_sweep_never_look_at_every_interaction(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    """MOs, agent sends (naming their interaction or not), a DR and the idle sweeps all go by id."""
+    made, core = no_scan_kit(config(kaleyra(), route_to=("kaleyra", "main"), web_services=IDLE_ON), tmp_path)
+    async with aiohttp.ClientSession() as session:
+        made.records.http = Http(session)
+        assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+        assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, {**MO, "message_id": "m-2"})
+        named = await made.records.send("3175550123", "On its way", classification="Local", interaction_id="i-1")
+        joined = await made.records.send("13175550123", "Anything else?", classification="Local")  # as the MO's ANI
+        dr = {"message_id": "mt-2", "status": "Carrier Success", "status_code": "200",
+              "device_address": "13175550123", "client_message_id": joined["correlation"]}
+        assert (200, "OK") == await push(aiohttp_client, made.records, DR_ROUTE, dr)
+        made.clock.now += 121
+        idle = await made.records.sweep_idle(made.clock.now)
+        made.clock.now += 60
+        gone = await made.records.sweep_idle(made.clock.now)
+    assert (["i-1"], ["i-1"], "i-1", "i-1") == (idle, gone, named["interaction_id"], joined["interaction_id"])
+    assert ("disconnected", ["Hello", "Hello", "On its way", "Anything else?"]) == transcript(core, "i-1")
+    found = core.interaction("i-1")
+    assert found is not None
+    record = made.records.view(found)
+    assert ([("mt-1", ""), ("mt-2", "delivered")], "idle timeout") == (
+        [(d["message_id"], d["state"]) for d in record["deliveries"]], record["disconnect_reason"])
+    made.records.close_store()
+
+
+async def test_a_consolidated_send_is_committed_to_its_interaction_without_a_scan(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    """A held send released by the timer task is stored with its interaction's deliveries, found by id."""
+    cfg = config(kaleyra(), route_to=("kaleyra", "main"))
+    cfg = replace(cfg, sms=replace(cfg.sms, consolidation=ConsolidationSettings(enabled=True, window=5.0)))
+    made, core = no_scan_kit(cfg, tmp_path)
+    async with aiohttp.ClientSession() as session:
+        made.records.http = Http(session)
+        assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+        answer = await made.records.send("13175550123", "Hi", classification="Local")  # as the MO's ANI
+        made.clock.now += 5
+        await made.records.run_timers()
+    assert ((True, "i-1"), ("active", ["Hello", "Hi"])) == ((answer["held"], answer["interaction_id"]),
+                                                           transcript(core, "i-1"))
+    [stored] = made.records.store.interactions()
+    assert ["mt-1"] == [d["message_id"] for d in stored["deliveries"]]
+    made.records.close_store()
+
+
+async def test_the_idle_timeout_disconnects_after_the_grace_time_and_a_new_mo_wakes_the_schedule(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    """Idle after PartyIdleTime, disconnected after the grace time; a customer's MO pushes both back."""
+    made = Kit(config(kaleyra(), web_services=IDLE_ON), tmp_path)
+    assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+    made.clock.now += 100
+    assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, {**MO, "message_id": "m-2"})
+    made.clock.now += 100  # 200 s after the first MO, 100 s after the second: still active
+    assert [] == await made.records.sweep_idle(made.clock.now)
+    made.clock.now += 20
+    assert ["id-1"] == await made.records.sweep_idle(made.clock.now)
+    made.clock.now += 60
+    assert ["id-1"] == await made.records.sweep_idle(made.clock.now)
+    [record] = made.records.interaction_views()
+    assert ("disconnected", "idle timeout") == (record["state"], record["disconnect_reason"])
+    assert [] == await made.records.sweep_idle(made.clock.now + 10_000)
+    made.records.close_store()
+
+
+async def test_recovered_interactions_are_scheduled_for_the_idle_timeout(tmp_path: Path) -> None:
+    """After a promotion with recovery, a mirrored chat falls due by its own last customer message."""
+    made = Kit(config(kaleyra(), web_services=IDLE_ON), tmp_path)
+    made.records.accept_mirror({"interaction": chat("i-old", made.clock.now - 130, "hi"), "at": made.clock.now})
+    made.records.accept_mirror({"interaction": chat("i-new", made.clock.now - 10, "hi"), "at": made.clock.now})
+    assert 2 == made.records.recover()
+    assert ["i-old"] == await made.records.sweep_idle(made.clock.now)  # idle: silent for 130 s
+    assert ["i-old"] == await made.records.sweep_idle(made.clock.now + 50)  # disconnected after the grace
+    assert ["i-new"] == await made.records.sweep_idle(made.clock.now + 110)
     made.records.close_store()

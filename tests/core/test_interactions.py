@@ -48,6 +48,17 @@ def test_snapshot_round_trip_keeps_everything() -> None:
     assert other.open_for("+1317", "800") == b.get("i1")
 
 
+def test_the_book_keeps_creation_order_through_updates_and_restores_oldest_first() -> None:
+    """Iteration is in start order, an update keeps its place, and a restore sorts by (created_at, id)."""
+    b = book()
+    first, second = b.start("+1", "8", "k", QUEUE, 5.0), b.start("+2", "8", "k", QUEUE, 1.0)
+    b.put(first.add(TranscriptEntry(Direction.INBOUND, "again", 6.0)))
+    restored = book()
+    restored.restore(b.snapshot())
+    assert (["i1", "i2"], ["i2", "i1"]) == ([i.id for i in b], [i.id for i in restored])
+    assert (b.get("i1"), b.get(second.id)) == (restored.get("i1"), restored.get("i2"))
+
+
 def test_message_wakes_an_idle_interaction() -> None:
     """Adding a message to an idle interaction makes it active again."""
     b = book()

@@ -67,3 +67,33 @@ def test_delivery_receipts_are_bounded(monkeypatch: Any) -> None:
     for n in range(5):
         c.delivery_receipt(DeliveryReceipt("b1", f"m{n}", DeliveryState.DELIVERED), float(n))
     assert [c.delivery_state(f"m{n}") for n in range(5)] == [None, None] + [DeliveryState.DELIVERED] * 3
+
+
+def test_interactions_come_in_creation_order() -> None:
+    """Interactions started at one instant list in the order they were started (id-10 after id-2)."""
+    c = core()
+    started = [c.receive(InboundSms("b1", f"31755500{n:02}", "555", "hi"), 0.0).interaction.id
+               for n in range(12)]
+    assert ([f"id-{n}" for n in range(1, 13)], started) == ([i.id for i in c.interactions()], started)
+
+
+def test_a_send_names_the_interaction_it_joined() -> None:
+    """A reply joins the customer's open interaction and says so; a send to a stranger joins none."""
+    c = core()
+    got = c.receive(InboundSms("b2", "3175550000", "313131", "hi", "m1"), 0.0)  # b2 routes the reply
+    reply = c.send(OutboundSms("3175550000", "hello back", "Local"), 1.0)
+    cold = c.send(OutboundSms("3175559999", "hello", "Local"), 2.0)
+    assert isinstance(reply, Sent)
+    assert isinstance(cold, Sent)
+    assert (got.interaction.id, "") == (reply.interaction_id, cold.interaction_id)
+
+
+def test_restored_interactions_come_oldest_first_and_are_found_by_id() -> None:
+    """A snapshot whose interactions are out of order is restored oldest first, each found by its id."""
+    primary = core()
+    for n, at in enumerate((3.0, 1.0, 2.0)):
+        primary.receive(InboundSms("b1", f"317555000{n}", "555", "hi"), at)
+    backup = core()
+    backup.restore(primary.snapshot())
+    assert (["id-2", "id-3", "id-1"], primary.interaction("id-3")) == (
+        [i.id for i in backup.interactions()], backup.interaction("id-3"))

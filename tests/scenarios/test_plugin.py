@@ -28,6 +28,9 @@ def test_mo_then_send_with_dlr(smslab):
     _note(smslab, "one")
     smslab.mo("kaleyra", sender="+13175550101", to="8005550100", text="hello")
     smslab.wait_for(smslab.interactions, lambda found: len(found) == 1, timeout=5)
+    [conversation] = smslab.interactions(customer="+13175550101")
+    assert ["hello"] == [e["text"] for e in conversation["transcript"]]
+    assert ([], None) == smslab.interactions_page(limit=1, customer="+13175550199")
     smslab.send("+13175550101", "hi back", classification="Local")
     [dlr] = smslab.broker("kaleyra").expect_messages(kind="dlr", count=1)
     assert dlr["state"] == "delivered"

@@ -150,3 +150,37 @@ def test_wait_for_times_out_with_the_last_value_and_error():
         LabClient("http://127.0.0.1:1").wait_for(fetch, bool, timeout=0.05, interval=0.01)
     assert str(caught.value).startswith("condition not met within 0.05s; last error: GET http://lab")
     assert caught.value.last is None
+
+
+def test_interactions_follow_next_to_the_last_page_with_the_same_filters(server, client):
+    """interactions() asks page after page, cursor and filters in each query, and returns them all in order."""
+    server.answers = [(200, {"interactions": [{"id": "a"}, {"id": "b"}], "next": "c1"}),
+                      (200, {"interactions": [{"id": "c"}], "next": "c2"}),
+                      (200, {"interactions": [], "next": None})]
+    assert [{"id": "a"}, {"id": "b"}, {"id": "c"}] == client.interactions(customer="+13175550101", state="idle",
+                                                                          since=12.5)
+    assert [
+        ("GET", "/_smslab/interactions?customer=%2B13175550101&state=idle&since=12.5", None, None),
+        ("GET", "/_smslab/interactions?cursor=c1&customer=%2B13175550101&state=idle&since=12.5", None, None),
+        ("GET", "/_smslab/interactions?cursor=c2&customer=%2B13175550101&state=idle&since=12.5", None, None),
+    ] == server.seen
+
+
+def test_interactions_page_answers_one_page_and_its_next(server, client):
+    """interactions_page() sends limit and cursor as given and returns (items, next); an answer without next is a last page."""
+    server.answers = [(200, {"interactions": [{"id": "a"}], "next": "c1"}), (200, {"interactions": [], "next": None}),
+                      (200, {"interactions": [{"id": "z"}]})]
+    assert ([{"id": "a"}], "c1") == client.interactions_page(limit=1)
+    assert ([], None) == client.interactions_page(limit=1, cursor="c1", state="active")
+    assert ([{"id": "z"}], None) == client.interactions_page()
+    assert [("GET", "/_smslab/interactions?limit=1", None, None),
+            ("GET", "/_smslab/interactions?limit=1&cursor=c1&state=active", None, None),
+            ("GET", "/_smslab/interactions", None, None)] == server.seen
+
+
+def test_a_refused_page_raises_the_labs_400(server, client):
+    """A bad parameter's 400 is a LabError carrying the node's sentence."""
+    server.answers = [(400, {"error": "'limit' must be an integer from 1 to 1000 (got '0')"})]
+    with pytest.raises(LabError) as caught:
+        client.interactions_page(limit=0)
+    assert (400, "'limit' must be an integer from 1 to 1000 (got '0')") == (caught.value.status, caught.value.error)

@@ -196,3 +196,33 @@ def test_openapi_is_served_with_every_route(client: LabClient) -> None:
     doc = client.openapi()
     assert doc["servers"] == [{"url": client.base_url}]
     assert {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops} == {(m, p) for m, p, _ in ROUTES}
+
+
+def test_interactions_page_filter_and_follow_next_through_the_lab(client: LabClient) -> None:
+    """GET /_smslab/interactions passes limit, cursor and filters to the active node and answers its pages."""
+    customers = ["+13175550101", "+13175550102", "+13175550103"]
+    for n, customer in enumerate(customers, 1):  # one at a time, so that they are created in this order
+        client.mo("kaleyra", sender=customer, to="8005550100", text=f"from {customer[-1]}")
+        client.wait_for(client.interactions, lambda found, n=n: len(found) == n, timeout=5)
+    status, body = _raw(client, "GET", "/_smslab/interactions?limit=2", None)
+    assert (200, ["interactions", "next"], customers[:2]) == (status, sorted(body), [i["customer"] for i in body["interactions"]])
+    assert ["broker", "created_at", "customer", "deliveries", "destination", "id", "local", "state", "transcript",
+            "updated_at"] == sorted(body["interactions"][0])
+    rest, following = client.interactions_page(limit=2, cursor=body["next"])
+    assert ([customers[2]], None) == ([i["customer"] for i in rest], following)
+    everything, following = client.interactions_page()
+    assert (customers, None) == ([i["customer"] for i in everything], following)
+    [one] = client.interactions(customer="+13175550102")
+    assert ("+13175550102", "kaleyra", "active", {"kind": "Queue", "name": "Indianapolis Support"}, ["from 2"]) == (
+        one["customer"], one["broker"], one["state"], one["destination"], [e["text"] for e in one["transcript"]])
+    assert [] == client.interactions(state="idle")
+
+
+def test_a_bad_interactions_query_is_the_nodes_400(client: LabClient) -> None:
+    """A bad limit, state or cursor is refused by the node and answered as its 400 JSON error."""
+    error = _error(lambda: client.interactions_page(limit=0))
+    assert (400, "'limit' must be an integer from 1 to 1000 (got '0')") == (error.status, error.error)
+    assert (400, {"error": "'state' must be one of active, idle, disconnected (got 'open')"}) == _raw(
+        client, "GET", "/_smslab/interactions?state=open", None)
+    assert (400, {"error": "'cursor' must be the 'next' of an earlier answer (got 'nope')"}) == _raw(
+        client, "GET", "/_smslab/interactions?cursor=nope", None)

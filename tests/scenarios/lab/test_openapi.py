@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scenarios.lab.control import ROUTES
 from scenarios.lab.openapi import FAIL_MODES, document, operations
+from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, PARAMETERS
 from sim.cic.pair import FAULT_MODES
 
 
@@ -40,3 +41,23 @@ def test_fail_modes_are_the_pairs() -> None:
     assert set(FAULT_MODES) == set(FAIL_MODES)
     fail = document()["paths"]["/_smslab/nodes/{name}/fail"]["post"]
     assert fail["requestBody"]["content"]["application/json"]["schema"]["properties"]["mode"]["enum"] == list(FAIL_MODES)
+
+
+def test_interactions_document_the_paging_query_the_next_field_and_the_400() -> None:
+    """GET /_smslab/interactions names every parameter sim.cic.paging checks, with its bounds, and the page's shape."""
+    op = document()["paths"]["/_smslab/interactions"]["get"]
+    params = {p["name"]: (p["in"], p["required"], p["schema"]) for p in op["parameters"]}
+    assert {
+        "limit": ("query", False, {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+        "cursor": ("query", False, {"type": "string"}),
+        "customer": ("query", False, {"type": "string"}),
+        "state": ("query", False, {"type": "string", "enum": ["active", "idle", "disconnected"]}),
+        "since": ("query", False, {"type": "number"}),
+    } == params
+    assert list(PARAMETERS) == [p["name"] for p in op["parameters"]]
+    assert ["200", "400", "503"] == sorted(op["responses"])
+    page = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert (["interactions", "next"], {"type": ["string", "null"]}, {"$ref": "#/components/schemas/Interaction"}) == (
+        page["required"], {"type": page["properties"]["next"]["type"]}, page["properties"]["interactions"]["items"])
+    assert ["broker", "created_at", "customer", "deliveries", "destination", "id", "local", "state", "transcript",
+            "updated_at"] == sorted(document()["components"]["schemas"]["Interaction"]["required"])

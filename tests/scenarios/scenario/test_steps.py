@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from scenarios.lab.client import LabError
+from scenarios.lab.client import LabClient, LabError
 from scenarios.scenario.scenario_file import parse_scenarios
 from scenarios.scenario.steps import Context, Outcome, check, run_step
 
@@ -135,6 +135,31 @@ def test_an_interaction_failure_lists_every_interaction_when_none_is_selected():
     assert Outcome(False, "expected at least 1 interaction with transcript=['hello', {'in': 'hi back'}]; saw none "
                           "of the 1 interactions: [i-1 +13175550101->8005550100 Queue 'Indianapolis Support' "
                           "[in 'hello', out 'hi back']]") == outcome
+
+
+class PagedLab(LabClient):
+    """A real LabClient whose control API answers scripted pages of ``GET /_smslab/interactions``."""
+
+    def __init__(self, pages):
+        super().__init__("http://lab.invalid")
+        self.pages = list(pages)
+        self.queries = []
+
+    def request(self, method, path, body=None, query=None):
+        self.queries.append((method, path, dict(query or {})))
+        return self.pages.pop(0)
+
+
+def test_an_interactions_expectation_reads_every_page_through_the_client():
+    """The check sees the interactions of each page LabClient follows, the second one's included."""
+    other = {**CONV, "id": "i-2", "transcript": [{"direction": "in", "text": "again"}]}
+    lab = PagedLab([{"interactions": [CONV], "next": "c1"}, {"interactions": [other], "next": None}])
+    ctx = Context(lab)
+    outcome = check(_expect("interactions: {where: {customer: '+13175550101'}, transcript: [again], count: 1, "
+                            "save: c}"), ctx)
+    assert Outcome(True, "exactly 1 interaction with customer='+13175550101', transcript=['again']: saw 1 "
+                         "(saved c='i-2')") == outcome
+    assert [("GET", "/_smslab/interactions", {}), ("GET", "/_smslab/interactions", {"cursor": "c1"})] == lab.queries
 
 
 def test_a_node_role_failure_names_every_role():
