@@ -4,10 +4,10 @@ A case names its client and server parties, the outcome expected (``accepted``/`
 start of the exact reason, and optional facts the details must show (cipher, ALPN ...). Host names and
 reasons may use ``{fqdn}``, ``{domain}`` and ``{parent}``, filled from the PKI's options.
 
-The registry itself is :data:`certs.experiments.CASES`; extend it there. A case that drives a
-component not built yet lists its module in ``needs`` and is reported as ``skipped`` until that module
-exists (e.g. the "502.3 at the proxy" and SSL-offload cases of the simulated reverse proxy,
-``sim/proxy``). A case need not be a handshake: ``kind="config"`` cases run configuration validation
+The registry itself is :data:`certs.experiments.CASES` (add a case to the module of its kind there);
+``smslab ssl-matrix`` adds the cases through the simulated reverse proxy (``scenarios.lab.proxy_tls_cases``).
+A case that drives a component not built yet lists its module in ``needs`` and is reported as ``skipped``
+until that module exists. A case need not be a handshake: ``kind="config"`` cases run configuration validation
 (see :data:`certs.experiments.CONFIG_CASES`).
 """
 
