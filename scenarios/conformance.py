@@ -208,10 +208,30 @@ def check_set_state(factory: Factory) -> None:
     assert core.set_state("no-such-id", InteractionState.IDLE) is None
 
 
+def check_forget(factory: Factory) -> None:
+    """A forgotten interaction is gone from the core, and its customer's next MO starts a new one.
+
+    The lab forgets each interaction the idle timeout disconnects (its record stays in the node's store),
+    so that a node's memory holds the open conversations only.
+    """
+    core = make_core(factory)
+    first = core.receive(_mo("3175550000", "555", "one", "m1"), 0.0).interaction
+    other = core.receive(_mo("3175559999", "555", "two", "m2"), 1.0).interaction
+    assert core.set_state(first.id, InteractionState.DISCONNECTED) is not None
+    assert core.forget(first.id) is True
+    assert core.forget(first.id) is False, "a second forget of one id must answer False"
+    assert core.interaction(first.id) is None, core.interaction(first.id)
+    assert [i.id for i in core.interactions()] == [other.id], core.interactions()
+    again = core.receive(_mo("3175550000", "555", "three", "m3"), 2.0)
+    assert again.new, again
+    assert again.interaction.id not in (first.id, other.id), again
+    assert core.interaction(other.id) == other
+
+
 CHECKS: list[Callable[[Factory], None]] = [
     check_inbound_priority, check_default_and_email, check_conversation, check_duplicate_mo,
     check_outbound_routing, check_access_control, check_segmentation_modes, check_consolidation,
-    check_recovery, check_lookup_by_id, check_set_state,
+    check_recovery, check_lookup_by_id, check_set_state, check_forget,
 ]
 
 

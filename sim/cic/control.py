@@ -8,7 +8,8 @@ Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
     POST /_smslab/node/fault        {"mode": "none"|"hang"|"slow"|"partition"|"crash-on-mo"}
     POST /_smslab/node/mirror       a mirror record, or {"records": [...]} for a full sync
     POST /_smslab/node/peer         {"url": peer control URL or ""}: mirror to that node over HTTP
-    GET  /_smslab/node/full-sync    {"records": [...]}
+    GET  /_smslab/node/full-sync    {"records": [...], "next": seq or null}: one chunk of mirror records;
+                                    query after (a seq, default 0), limit (default 500, at most 1000)
     POST /_smslab/node/recover      {"recovered": n}
     POST /_smslab/node/reset-core   {}
     POST /_smslab/node/reset        {}
@@ -30,8 +31,8 @@ import aiohttp
 from aiohttp import web
 
 from sim.cic.listeners import Binding
-from sim.cic.paging import parse_query, select
-from sim.cic.records import Records
+from sim.cic.paging import MAX_LIMIT, parse_query
+from sim.cic.records import CHUNK, Records
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError
 
@@ -53,6 +54,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("the body must be a JSON object")
     return data
+
+
+def _whole(value: str, name: str, low: int, high: int) -> int:
+    """A whole-number query parameter, checked against its range (400 naming it otherwise)."""
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise InputError(f"'{name}' must be an integer from {low} to {high} (got {value[:60]!r})")
+    return int(value)
 
 
 def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
@@ -185,8 +193,7 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         records = data.get("records", [data])
         if not isinstance(records, list):
             raise InputError("'records' must be a list of mirror records")
-        for record in records:
-            node.records.accept_mirror(record)
+        node.records.accept_mirrors(records)
         return _json({"accepted": len(records)})
 
     async def peer(request: web.Request) -> web.Response:
@@ -195,10 +202,13 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         return _json({"peer": url})
 
     async def full_sync(request: web.Request) -> web.Response:
-        return _json({"records": node.records.full_sync_records()})
+        after = _whole(request.query.get("after", "0"), "after", 0, 2**63 - 1)
+        limit = _whole(request.query.get("limit", str(CHUNK)), "limit", 1, MAX_LIMIT)
+        records, following = node.records.full_sync_page(after, limit)
+        return _json({"records": records, "next": following})
 
     async def recover(request: web.Request) -> web.Response:
-        return _json({"recovered": node.records.recover()})
+        return _json({"recovered": await node.records.recover()})
 
     async def reset_core(request: web.Request) -> web.Response:
         node.records.reset_core()
@@ -221,8 +231,8 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
 
     async def interactions(request: web.Request) -> web.Response:
         query = parse_query(request.query.items())
-        page = select(node.records.interactions_in_order(), query)
-        return _json({"interactions": [node.records.view(i) for i in page.items], "next": page.next})
+        page = node.records.page(query)
+        return _json({"interactions": list(page.items), "next": page.next})
 
     async def log(request: web.Request) -> web.Response:
         return _json({"log": list(node.log)})

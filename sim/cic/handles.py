@@ -28,7 +28,7 @@ from sim.core.errors import InputError, UsageError
 if TYPE_CHECKING:
     from sim.cic.node import CicNode
 
-__all__ = ["NODE_FAULTS", "LocalNode", "NodeHandle", "RemoteNode"]
+__all__ = ["NODE_FAULTS", "LocalNode", "NodeHandle", "RemoteNode", "full_sync"]
 
 NODE_FAULTS = ("kill", "hang", "slow", "partition", "crash-on-mo")
 """The fault modes a handle carries out on its node."""
@@ -55,8 +55,9 @@ class NodeHandle(Protocol):
         """Mirror this node's interaction changes to ``peer`` (``None``: to nobody)."""
         ...
 
-    async def records(self) -> list[dict[str, Any]]:
-        """Every interaction record of the node (what a full sync sends)."""
+    async def records(self, after: int = 0) -> tuple[list[dict[str, Any]], int | None]:
+        """One chunk of the node's records as mirror records (what a full sync sends), after store ``seq``
+        ``after``, and the ``seq`` to ask after next (``None``: the last chunk)."""
         ...
 
     async def accept(self, records: list[dict[str, Any]]) -> int:
@@ -64,7 +65,8 @@ class NodeHandle(Protocol):
         ...
 
     async def full_sync_from(self, source: NodeHandle) -> int:
-        """Copy every interaction record of ``source`` into this node's mirror; returns how many."""
+        """Copy every record of ``source`` into this node's mirror, chunk by chunk (``full_sync``); returns
+        how many."""
         ...
 
     async def recover(self) -> int:
@@ -90,6 +92,24 @@ class NodeHandle(Protocol):
     async def close(self) -> None:
         """Release what the handle holds (HTTP sessions; an owned process ends)."""
         ...
+
+
+class _Syncing(Protocol):
+    async def records(self, after: int = 0) -> tuple[list[dict[str, Any]], int | None]: ...
+    async def accept(self, records: list[dict[str, Any]]) -> int: ...
+
+
+async def full_sync(source: _Syncing, target: _Syncing) -> int:
+    """Copy ``source``'s records into ``target``'s mirror one chunk at a time, so that neither node (nor
+    the loop they may share) is held for longer than a chunk; returns how many records were copied."""
+    copied, after = 0, 0
+    while True:
+        records, following = await source.records(after)
+        if records:
+            copied += await target.accept(records)
+        if following is None:
+            return copied
+        after = following
 
 
 def _check_mode(mode: str) -> None:
@@ -174,25 +194,24 @@ class LocalNode:
             target = peer.node
 
             async def mirror(record: dict[str, Any]) -> None:
-                target.records.accept_mirror(record)
+                target.records.accept_mirrors([record])
 
             self.node.records.mirror_to = mirror
         else:
             await self.node.set_peer_url(peer.control_url)
 
-    async def records(self) -> list[dict[str, Any]]:
-        return self.node.records.full_sync_records()
+    async def records(self, after: int = 0) -> tuple[list[dict[str, Any]], int | None]:
+        return self.node.records.full_sync_page(after)
 
     async def accept(self, records: list[dict[str, Any]]) -> int:
-        for record in records:
-            self.node.records.accept_mirror(record)
+        self.node.records.accept_mirrors(records)
         return len(records)
 
     async def full_sync_from(self, source: NodeHandle) -> int:
-        return await self.accept(await source.records())
+        return await full_sync(source, self)
 
     async def recover(self) -> int:
-        return self.node.records.recover()
+        return await self.node.records.recover()
 
     async def reset_core(self) -> None:
         self.node.records.reset_core()
@@ -281,16 +300,17 @@ class RemoteNode:
             return  # a dead process has no peer; a restarted one starts without one
         await self._http.call("POST", "/_smslab/node/peer", {"url": peer.control_url if peer else ""})
 
-    async def records(self) -> list[dict[str, Any]]:
-        data = await self._http.call("GET", "/_smslab/node/full-sync")
-        return list(data.get("records", []))
+    async def records(self, after: int = 0) -> tuple[list[dict[str, Any]], int | None]:
+        data = await self._http.call("GET", f"/_smslab/node/full-sync?after={after}")
+        following = data.get("next")
+        return list(data.get("records", [])), following if isinstance(following, int) else None
 
     async def accept(self, records: list[dict[str, Any]]) -> int:
         await self._http.call("POST", "/_smslab/node/mirror", {"records": records})
         return len(records)
 
     async def full_sync_from(self, source: NodeHandle) -> int:
-        return await self.accept(await source.records())
+        return await full_sync(source, self)
 
     async def recover(self) -> int:
         data = await self._http.call("POST", "/_smslab/node/recover", {})

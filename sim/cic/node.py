@@ -104,7 +104,7 @@ class CicNode:
             self._tmpdir = tempfile.mkdtemp(prefix=f"smslab-{self.settings.name}-")
             path = str(Path(self._tmpdir) / "node.sqlite")
         self.records.open_store(path)
-        self.records.purge()
+        await self.records.purge()
         connector = aiohttp.TCPConnector(ssl=_client_ssl(self.settings.mt_ca), limit=100)
         self._http = Http(aiohttp.ClientSession(connector=connector))
         self.records.http = self._http
@@ -229,7 +229,7 @@ class CicNode:
         return {"name": self.settings.name, "role": self._role.value, "fault": self._fault.value,
                 "sms_urls": self.sms_urls, "dr_urls": self.dr_urls, "public_dr_urls": self.public_dr_urls,
                 "bound_ports": {str(k): v for k, v in self.bound_ports.items()},
-                "control_url": self.control_url, "interactions": len(self.records.interactions())}
+                "control_url": self.control_url, "interactions": self.records.count()}
 
     # -- addresses -------------------------------------------------------------------------------------
 

@@ -1,33 +1,32 @@
-"""Paging through a node's interactions (issue 20): the query, the cursor and the page, sans-IO.
+"""Paging through a node's interactions (issue 20): the query, the cursor and the page.
 
 ``GET /_smslab/interactions`` used to answer every interaction at once (13 s and 20 MB at 48,000, the
-event loop stalled meanwhile); it answers one page now, oldest first, with a ``next`` cursor for the page
-after it (``null`` on the last page).
+event loop stalled meanwhile); it answers one page now, first created first, with a ``next`` cursor for
+the page after it (``null`` on the last page).
 
-Theory of operation. A node lists its interactions in creation order: ``CreationOrder`` gives each one an
-index the first time the node lists it, from a counter that only goes up, so an interaction created while
-a client pages through comes after every index already handed out and is neither skipped nor repeated. A
-cursor is the position of the last item of a page: the listing it came from (``CreationOrder.listing``),
-that item's index and its ``(created_at, id)``. On the listing that gave it, the next page starts after
-the index. Another listing's indexes mean nothing here (the other node after a switchover, or this node
-restarted), so there the next page starts after ``(created_at, id)``, the core's own oldest-first order,
-which the mirror carries from node to node.
+Theory of operation. A node's store gives each interaction a ``seq`` when it is first written, from a
+counter that only goes up (an update keeps the row's ``seq``), so an interaction created while a client
+pages through comes after every ``seq`` already handed out and is neither skipped nor repeated; the store
+keeps every record, so an interaction the core has let go of (ended, ``SmsCore.forget``) is listed still.
+A cursor is the position of the last item of a page: the store it came from (``Store.listing``), that
+item's ``seq`` and its ``(created_at, id)``. On the store that gave it, the next page starts after the
+``seq``. Another store's numbers mean nothing here (the other node after a switchover), so there the next
+page starts after ``(created_at, id)``, the order a recovering node writes what it takes over in.
 
 The query is parsed up front (``parse_query``) into a frozen ``PageQuery``; each refusal is an
-``InputError`` (400) naming the parameter, the value and the reason.
+``InputError`` (400) naming the parameter, the value and the reason. A page is one indexed SQL query of
+at most ``limit + 1`` rows (``select``), so it costs the same at 50,000 interactions as at 100.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import bisect
-import itertools
 import json
 import math
-import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sim.core.errors import InputError
 from sim.core.interactions import Interaction, InteractionState
@@ -37,10 +36,9 @@ __all__ = [
     "MAX_LIMIT",
     "PARAMETERS",
     "STATES",
-    "CreationOrder",
-    "Listing",
     "Page",
     "PageQuery",
+    "PagedStore",
     "Position",
     "decode_cursor",
     "encode_cursor",
@@ -56,7 +54,7 @@ _SHOWN = 60  # characters of a refused value quoted in the error
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ended: the listing, the last item's creation index, its ``created_at`` and ``id``."""
+    """Where a page ended: the store's listing name, the last item's ``seq``, ``created_at`` and ``id``."""
 
     listing: str
     index: int
@@ -90,61 +88,23 @@ class PageQuery:
 
 
 @dataclass(frozen=True)
-class Listing:
-    """A node's interactions in creation order, and each one's index (two lists of one length).
-
-    Attributes:
-        name: the listing's name, written into the cursors of its pages (``CreationOrder.listing``).
-        indexes: the creation indexes, ascending.
-        interactions: the interactions, in the same order.
-    """
-
-    name: str
-    indexes: Sequence[int]
-    interactions: Sequence[Interaction]
-
-
-@dataclass(frozen=True)
 class Page:
-    """One page: its interactions, oldest first, and the cursor of the page after (``None``: the last)."""
+    """One page: its records, first created first, and the cursor of the page after (``None``: the last)."""
 
-    items: tuple[Interaction, ...]
+    items: tuple[dict[str, Any], ...]
     next: str | None
 
 
-class CreationOrder:
-    """The creation indexes of one node's interactions (see the module docstring).
+class PagedStore(Protocol):
+    """What ``select`` reads a page from (``sim.cic.store.Store``)."""
 
-    Args:
-        listing: names this node's listing in its cursors; it differs between nodes and between runs.
-    """
+    listing: str
 
-    def __init__(self, listing: str) -> None:
-        self.listing = listing
-        self._counter = itertools.count(1)
-        self._index: dict[str, int] = {}
-
-    def listed(self, interactions: Iterable[Interaction]) -> Listing:
-        """``interactions`` (as the core lists them) in index order, with their indexes.
-
-        An interaction listed for the first time gets the next index; those no longer given are forgotten,
-        so the table is never larger than the core. No object is made per interaction (two lists of
-        references and small ints), so a listing of 50,000 costs the garbage collector next to nothing.
-        """
-        items = list(interactions)
-        index, counter = self._index, self._counter
-        numbers: list[int] = []
-        for interaction in items:
-            number = index.get(interaction.id)
-            if number is None:
-                number = index[interaction.id] = next(counter)
-            numbers.append(number)
-        if len(index) > len(items):  # some are gone (a reset, a recovery): forget them
-            self._index = dict(zip((i.id for i in items), numbers, strict=True))
-        if not all(map(operator.lt, numbers, itertools.islice(numbers, 1, None))):
-            ranks = sorted(range(len(items)), key=numbers.__getitem__)  # newcomers the core put earlier
-            numbers, items = [numbers[r] for r in ranks], [items[r] for r in ranks]
-        return Listing(self.listing, numbers, items)
+    def page(self, *, after_seq: int = 0, after_mark: tuple[float, str] | None = None,
+             customer: str | None = None, state: str | None = None, since: float | None = None,
+             limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` ``(seq, record)`` in seq order, after the position, through the filters."""
+        ...
 
 
 def _shown(value: str) -> str:
@@ -233,28 +193,20 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> PageQuery:
         since=_since(value_of["since"]) if "since" in value_of else None)
 
 
-def _after(listing: Listing, position: Position | None) -> Iterator[int]:
-    """The ranks in ``listing`` of the interactions after ``position``, in order."""
-    if position is None:
-        return iter(range(len(listing.interactions)))
-    if position.listing == listing.name:
-        return iter(range(bisect.bisect_right(listing.indexes, position.index), len(listing.interactions)))
-    mark, items = (position.created_at, position.id), listing.interactions
-    return (r for r in range(len(items)) if (items[r].created_at, items[r].id) > mark)
-
-
-def select(listing: Listing, query: PageQuery) -> Page:
-    """The page ``query`` asks for out of ``listing`` (as ``CreationOrder.listed`` gives it)."""
-    items = listing.interactions
-    chosen: list[int] = []
-    for rank in _after(listing, query.after):
-        if query.matches(items[rank]):
-            chosen.append(rank)
-            if len(chosen) > query.limit:  # one more than the page: there is a page after it
-                break
-    page = tuple(items[r] for r in chosen[:query.limit])
-    if len(chosen) <= query.limit:
-        return Page(page, None)
-    last = chosen[query.limit - 1]
-    position = Position(listing.name, listing.indexes[last], items[last].created_at, items[last].id)
-    return Page(page, encode_cursor(position))
+def select(store: PagedStore, query: PageQuery) -> Page:
+    """The page ``query`` asks for, read from ``store`` (one query of at most ``limit + 1`` rows)."""
+    after = query.after
+    seq, mark = 0, None
+    if after is not None and after.listing == store.listing:
+        seq = after.index
+    elif after is not None:
+        mark = (after.created_at, after.id)
+    rows = store.page(after_seq=seq, after_mark=mark, customer=query.customer,
+                      state=None if query.state is None else query.state.value, since=query.since,
+                      limit=query.limit + 1)  # one more than the page: whether there is a page after it
+    items = tuple(record for _, record in rows[:query.limit])
+    if len(rows) <= query.limit:
+        return Page(items, None)
+    last_seq, last = rows[query.limit - 1]
+    created = float(last.get("created_at", last["updated_at"]))
+    return Page(items, encode_cursor(Position(store.listing, last_seq, created, str(last["id"]))))

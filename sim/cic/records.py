@@ -12,6 +12,12 @@ Every per-message path (an MO, an agent send, the commit after its MTs, a DR, th
 interactions it changes by id (``SmsCore.interaction``; a DR's broker message id through the store's
 primary key) and never looks through every interaction, so it costs the same at 50,000 interactions as
 at 100 (issue 20); the idle timeout is kept as an ``IdleSchedule`` of due times.
+
+Memory holds the open conversations only: once the idle timeout disconnects an interaction, its last
+record is committed and the core lets it go (``SmsCore.forget``); the store keeps it, so it is still
+listed, a late DR still lands on it, and an agent send into it is refused as ended (409). Whatever
+touches every interaction (the purge, a full sync, a recovery) works in chunks of ``CHUNK`` and hands the
+event loop back between them, so no request waits more than a chunk's time on it.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from aiohttp import web
 from sim.cic.clients import BrokerWire, Http, SendResult
 from sim.cic.idle import IDLE_REASON, IdleSchedule, idle_changes
 from sim.cic.listeners import Route
-from sim.cic.paging import CreationOrder, Listing
+from sim.cic.paging import Page, PageQuery, select
 from sim.cic.store import DAY, Store
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import InputError
@@ -35,10 +41,11 @@ from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionStat
 from sim.core.protocol import Refused, SmsCore
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
 
-__all__ = ["PARTIES", "Mirror", "Records"]
+__all__ = ["CHUNK", "PARTIES", "Mirror", "Records"]
 
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
 OWNERS_LIMIT = 100_000  # sends whose interaction is remembered for their MTs' DRs; bounded memory
+CHUNK = 500  # records per step of a purge, full sync or recovery, between which the event loop runs
 
 Mirror = Callable[[dict[str, Any]], Awaitable[None]]
 """Where committed records go, awaited before the broker is answered (``sim.cic.control.PeerMirror``, a
@@ -85,8 +92,6 @@ class Records:
         # Set when a send is held for consolidation, so the timer task wakes for its window rather than
         # at the next tick.
         self.timers_changed = asyncio.Event()
-        # Creation indexes for GET /_smslab/interactions' pages; the listing names this run of this node.
-        self.order = CreationOrder(f"{name}@{clock()!r}")
 
     # -- the store ------------------------------------------------------------------------------------
 
@@ -105,11 +110,22 @@ class Records:
             raise RuntimeError("the node is not started (no store)")
         return self.store
 
-    def purge(self) -> list[str]:
-        """Delete data older than ``sms.purge_days`` (seed, "Configure SMS Purge Data setting")."""
+    async def purge(self) -> list[str]:
+        """Delete data older than ``sms.purge_days`` (seed, "Configure SMS Purge Data setting"), in chunks.
+
+        What is deleted from the store leaves the core too.
+        """
         now = self.clock()
         self._next_purge = now + DAY
-        gone = self._db().purge(self.config.sms.purge_days, now)
+        gone: list[str] = []
+        while True:
+            some = self._db().purge(self.config.sms.purge_days, now, chunk=CHUNK)
+            if not some:
+                break
+            for interaction_id in some:
+                self._let_go(interaction_id)
+            gone += some
+            await asyncio.sleep(0)
         if gone:
             days = self.config.sms.purge_days
             self._log(f"purged {len(gone)} interaction(s) older than {days} days", "info")
@@ -118,8 +134,21 @@ class Records:
     # -- views ----------------------------------------------------------------------------------------
 
     def interactions(self) -> list[Interaction]:
-        """Every interaction the core holds."""
+        """Every interaction the core holds (the open ones; the store has the ended ones too)."""
         return self.core.interactions()
+
+    def interaction_views(self) -> list[dict[str, Any]]:
+        """Every stored record, ended ones included, first created first (for tests and small stores;
+        ``GET /_smslab/interactions`` reads ``page``)."""
+        return self._db().interactions()
+
+    def count(self) -> int:
+        """How many interactions the node's store holds, ended ones included (0 before it is started)."""
+        return 0 if self.store is None else self.store.count()
+
+    def page(self, query: PageQuery) -> Page:
+        """One page of ``GET /_smslab/interactions``, read from the store (``sim.cic.paging``)."""
+        return select(self._db(), query)
 
     def view(self, interaction: Interaction) -> dict[str, Any]:
         """An interaction as the node shows, stores and mirrors it."""
@@ -129,29 +158,29 @@ class Records:
             record["disconnect_reason"] = self._reasons[interaction.id]
         return record
 
-    def interaction_views(self) -> list[dict[str, Any]]:
-        """Every interaction's record."""
-        return [self.view(i) for i in self.interactions()]
-
-    def interactions_in_order(self) -> Listing:
-        """Every interaction with its creation index, in creation order (``sim.cic.paging``)."""
-        return self.order.listed(self.interactions())
-
     def _lookup(self, ids: Iterable[str]) -> list[Interaction]:
         """The interactions with these ids, in that order, each found through the core's index."""
         return [i for i in map(self.core.interaction, ids) if i is not None]
 
     async def _commit(self, changed: Sequence[Interaction]) -> None:
         for interaction in changed:
-            record = self.view(interaction)
-            self._db().put_interaction(record)
             self._idle.update(interaction)
-            if self.mirror_to is not None:
-                try:
-                    await self.mirror_to({"interaction": record, "at": self.clock()})
-                except Exception as exc:  # the backup being gone must not stop the active node
-                    self._log(f"mirror of interaction {interaction.id} to the backup failed: "
-                              f"{type(exc).__name__}: {exc}", "warning")
+            await self._write(self.view(interaction))
+
+    async def _write(self, record: dict[str, Any]) -> None:
+        """Store one record and mirror it to the backup."""
+        self._db().put_interaction(record)
+        if self.mirror_to is not None:
+            try:
+                await self.mirror_to({"interaction": record, "at": self.clock()})
+            except Exception as exc:  # the backup being gone must not stop the active node
+                self._log(f"mirror of interaction {record['id']} to the backup failed: "
+                          f"{type(exc).__name__}: {exc}", "warning")
+
+    def _let_go(self, interaction_id: str) -> None:
+        """The core and the node's tables forget an interaction (its record is in the store, or purged)."""
+        self.core.forget(interaction_id)
+        self._reasons.pop(interaction_id, None)
 
     # -- pushes ---------------------------------------------------------------------------------------
 
@@ -186,9 +215,17 @@ class Records:
         if hit is None:
             self._log(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
                       "warning")
-        else:
+        elif self.core.interaction(hit[0]) is not None:
             await self._commit(self._lookup([hit[0]]))
+        else:  # a late DR for an ended interaction: its stored record takes the new state
+            await self._commit_ended(hit[0])
         return web.Response(text="OK")
+
+    async def _commit_ended(self, interaction_id: str) -> None:
+        record = self._db().interaction(interaction_id)
+        if record is not None:
+            record["deliveries"] = self._db().deliveries_of(interaction_id)
+            await self._write(record)
 
     # -- agent sends ----------------------------------------------------------------------------------
 
@@ -234,6 +271,10 @@ class Records:
         if account and not any(b.account(account) for b in self.config.brokers):
             raise InputError(f"account {account!r} is not an account of any broker", 422)
         if interaction_id and self.core.interaction(interaction_id) is None:
+            stored = self._db().interaction(interaction_id)
+            if stored is not None:
+                raise InputError(f"interaction {interaction_id!r} has ended ({stored.get('state')}): a send "
+                                 "cannot join it", 409)
             raise InputError(f"no interaction {interaction_id!r}", 404)
 
     def _remember_owner(self, correlation: str, interaction_id: str) -> None:
@@ -280,7 +321,7 @@ class Records:
                 await self.send_requests(due)
             await self.sweep_idle(now)
         if now >= self._next_purge:
-            self.purge()
+            await self.purge()
 
     async def sweep_idle(self, now: float) -> list[str]:
         """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made."""
@@ -297,48 +338,90 @@ class Records:
             if state is InteractionState.DISCONNECTED:
                 self._reasons[interaction_id] = IDLE_REASON
         await self._commit(changed)
+        for interaction in changed:  # ended: the store has its last record, memory lets it go
+            if interaction.state is InteractionState.DISCONNECTED:
+                self._let_go(interaction.id)
         return sorted(changes)
 
     # -- mirror and recovery --------------------------------------------------------------------------
 
     def accept_mirror(self, record: dict[str, Any]) -> None:
-        """Keep a mirrored record (backup side); an older copy never replaces a newer one.
+        """Keep one mirrored record (backup side); see ``accept_mirrors``."""
+        self.accept_mirrors([record])
+
+    def accept_mirrors(self, records: Sequence[dict[str, Any]]) -> int:
+        """Keep mirrored records (backup side), all or none; an older copy never replaces a newer one.
+
+        Returns:
+            how many were kept (the others were older than the copies already held).
 
         Raises:
-            InputError: the record is not ``{"interaction": <interaction record>, "at": <seconds>}``.
+            InputError: a record is not ``{"interaction": <interaction record>, "at": <seconds>}``; then
+                none is kept.
         """
-        if not isinstance(record, dict) or not isinstance(record.get("at"), (int, float)):
-            raise InputError("a mirror record must be an object with 'interaction' and a numeric 'at'")
-        interaction = Interaction.from_dict(record.get("interaction") or {})
-        kept = self._db().mirror_record(interaction.id)
-        if kept is not None:
-            old = Interaction.from_dict(kept["interaction"])
-            if (old.updated_at, len(old.transcript)) > (interaction.updated_at, len(interaction.transcript)):
-                return
-        self._db().put_mirror({"interaction": record["interaction"], "at": float(record["at"])})
+        checked: dict[str, dict[str, Any]] = {}
+        for record in records:
+            if not isinstance(record, dict) or not isinstance(record.get("at"), (int, float)):
+                raise InputError("a mirror record must be an object with 'interaction' and a numeric 'at'")
+            interaction = Interaction.from_dict(record.get("interaction") or {})
+            mine = checked.get(interaction.id)
+            if mine is None or _version(mine["interaction"]) <= _version(record["interaction"]):
+                checked[interaction.id] = {"interaction": record["interaction"], "at": float(record["at"])}
+        kept = self._db().mirror_versions(list(checked))
+        newer = [r for key, r in checked.items()
+                 if key not in kept or kept[key] <= _version(r["interaction"])]
+        self._db().put_mirrors(newer)
+        return len(newer)
+
+    def full_sync_page(self, after: int = 0, limit: int = CHUNK) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` of this node's records as mirror records, after store ``seq`` ``after``, and the
+        ``seq`` to ask after for the next chunk (``None``: this was the last)."""
+        rows = self._db().page(after_seq=after, limit=limit)
+        now = self.clock()
+        records = [{"interaction": record, "at": now} for _, record in rows]
+        return records, (rows[-1][0] if len(rows) == limit else None)
 
     def full_sync_records(self) -> list[dict[str, Any]]:
-        """Every interaction as a mirror record (for a backup that comes back)."""
-        now = self.clock()
-        return [{"interaction": self.view(i), "at": now} for i in self.interactions()]
+        """Every record as a mirror record, all at once (for tests and small stores)."""
+        out: list[dict[str, Any]] = []
+        after: int | None = 0
+        while after is not None:
+            page, after = self.full_sync_page(after)
+            out += page
+        return out
 
-    def recover(self) -> int:
-        """Take over the mirrored interactions (promotion with recovery in effect); returns how many."""
+    async def recover(self) -> int:
+        """Take over the mirrored interactions (promotion with recovery in effect); returns how many.
+
+        Every mirrored record goes to the store, in chunks, the event loop running between them; the open
+        ones are restored into a fresh core on a worker thread (no other call reaches that core meanwhile)
+        which then replaces the node's. Ended ones stay in the store only.
+        """
         db = self._db()
-        records = [r["interaction"] for r in db.mirror_records()]
-        self.core.restore({"version": SNAPSHOT_VERSION, "interactions": records})
-        for record in records:
-            db.put_interaction(record)
-            for d in record.get("deliveries", []):
-                db.put_delivery(d["broker"], d["message_id"], record["id"], d["correlation"],
-                                at=float(d["at"]), state=d.get("state", ""),
-                                raw_status=d.get("raw_status", ""))
-            if record.get("disconnect_reason"):
-                self._reasons[record["id"]] = str(record["disconnect_reason"])
+        after: tuple[float, str] | None = None
+        count, open_records = 0, []
+        while True:  # first created first, so that the store lists them in that order (sim.cic.paging)
+            records = [r["interaction"] for r in db.mirror_page(after, CHUNK)]
+            if not records:
+                break
+            after = (float(records[-1]["created_at"]), str(records[-1]["id"]))
+            db.put_interactions(records)
+            db.put_deliveries((d["broker"], d["message_id"], r["id"], d["correlation"], d.get("state", ""),
+                               d.get("raw_status", ""), float(d["at"]))
+                              for r in records for d in r.get("deliveries", []))
+            open_records += [r for r in records if r.get("state") != InteractionState.DISCONNECTED.value]
+            count += len(records)
+            await asyncio.sleep(0)
+        core = self._new_core()
+        await asyncio.to_thread(core.restore, {"version": SNAPSHOT_VERSION, "interactions": open_records})
+        self.core = core
+        self._reasons.clear()
         self._idle.clear()
-        for interaction in self.interactions():  # once per promotion, not per message
-            self._idle.update(interaction)
-        return len(records)
+        for start in range(0, len(open_records), CHUNK):  # once per promotion, not per message
+            for interaction in self._lookup(r["id"] for r in open_records[start:start + CHUNK]):
+                self._idle.update(interaction)
+            await asyncio.sleep(0)
+        return count
 
     def reset_core(self) -> None:
         """A fresh, empty core (promotion without recovery: the interactions are lost)."""
@@ -352,3 +435,8 @@ class Records:
         """Forget interactions, store rows and the mirror (between tests)."""
         self.reset_core()
         self._db().clear()
+
+
+def _version(interaction: dict[str, Any]) -> tuple[float, int]:
+    """Which of two copies of an interaction record is newer: later update, then longer transcript."""
+    return float(interaction.get("updated_at", 0.0)), len(interaction.get("transcript", ()))

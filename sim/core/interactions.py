@@ -172,6 +172,16 @@ class InteractionBook:
         else:
             self._open[key] = interaction.id
 
+    def forget(self, interaction_id: str) -> bool:
+        """Drop one interaction (and its place in the open index); whether it was held."""
+        interaction = self._by_id.pop(interaction_id, None)
+        if interaction is None:
+            return False
+        key = (interaction.customer, interaction.local)
+        if self._open.get(key) == interaction_id:
+            del self._open[key]
+        return True
+
     def snapshot(self) -> dict[str, Any]:
         """Every interaction as plain data, for mirroring to a backup."""
         return {"version": SNAPSHOT_VERSION, "interactions": [i.to_dict() for i in self]}

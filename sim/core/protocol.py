@@ -118,6 +118,15 @@ class SmsCore(Protocol):
         ``interaction``, a core finds it by id (never by a scan, nor by a whole snapshot and restore).
         """
 
+    def forget(self, interaction_id: str) -> bool:
+        """Let go of an ended interaction; whether the core held it.
+
+        The lab calls this once an interaction has ended (the idle timeout disconnected it, or the daily
+        purge deleted it) and its last record is in the node's store, so that memory holds the open
+        conversations only. Afterwards ``interaction`` answers ``None`` for that id, ``interactions`` does
+        not list it, and the customer's next MO starts a new interaction. Found by id, like ``interaction``.
+        """
+
     def interactions(self) -> list[Interaction]:
         """Every interaction the core holds, oldest first (for views, not per message)."""
 
@@ -125,7 +134,11 @@ class SmsCore(Protocol):
         """The core's recoverable state as JSON-able data (mirrored to a backup)."""
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
-        """Take over the state of a snapshot (a backup recovering interactions)."""
+        """Take over the state of a snapshot (a backup recovering interactions).
+
+        A node recovering at switchover calls this on a core it has just made, possibly on a worker thread
+        so that the event loop keeps serving meanwhile; no other call reaches that core until it returns.
+        """
 
 
 CoreFactory = Callable[[CicConfig, CoreContext], SmsCore]

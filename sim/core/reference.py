@@ -183,6 +183,11 @@ class ReferenceCore:
         self.book.put(changed)
         return changed
 
+    def forget(self, interaction_id: str) -> bool:
+        """Drop an ended interaction and its routing decision (the node's store keeps its record)."""
+        self._decisions.pop(interaction_id, None)
+        return self.book.forget(interaction_id)
+
     def interactions(self) -> list[Interaction]:
         """Every interaction, oldest first (the book keeps creation order: no sort)."""
         return list(self.book)

@@ -60,6 +60,21 @@ async def test_a_peer_url_mirrors_over_http_and_full_sync_and_recover_work_throu
         assert ([], []) == (backup.records.interactions(), backup.records.store.mirror_records())
 
 
+async def test_full_sync_answers_chunks_after_a_seq_and_refuses_bad_bounds() -> None:
+    """GET /full-sync?limit=2 over three interactions: two and a next seq, then the last one and null; bad bounds are 400s."""
+    async with running(config(kaleyra())) as node:
+        ids = _restore(node, 3)
+        url = node.control_url + "/_smslab/node/full-sync"
+        status, first = await call("GET", url, params={"limit": "2"})
+        assert (200, ids[:2], 2) == (status, [r["interaction"]["id"] for r in first["records"]], first["next"])
+        status, rest = await call("GET", url, params={"limit": "2", "after": str(first["next"])})
+        assert (200, ids[2:], None) == (status, [r["interaction"]["id"] for r in rest["records"]], rest["next"])
+        assert (400, {"error": "'limit' must be an integer from 1 to 1000 (got '0')"}) == await call(
+            "GET", url, params={"limit": "0"})
+        assert (400, {"error": "'after' must be an integer from 0 to 9223372036854775807 (got '-1')"}) == await call(
+            "GET", url, params={"after": "-1"})
+
+
 async def test_the_log_route_lists_the_sms_servers_errors() -> None:
     """An invalid SMS request shows in GET /_smslab/node/log."""
     async with running(config(kaleyra())) as node:
@@ -69,12 +84,18 @@ async def test_the_log_route_lists_the_sms_servers_errors() -> None:
         assert body["log"][0]["message"].startswith("invalid SMS request to /kaleyra/mo")
 
 
+def _take_over(node, records: list[dict]) -> None:
+    """Give the node these interaction records as a recovery would: the store all, the core the open ones."""
+    node.records.store.put_interactions(records)
+    node.records.core.restore({"version": 1, "interactions": [r for r in records if r["state"] != "disconnected"]})
+
+
 def _restore(node, count: int) -> list[str]:
-    """Give the node's core ``count`` interactions, created a second apart (quicker than ``count`` MOs)."""
+    """Give the node ``count`` interactions, created a second apart (quicker than ``count`` MOs)."""
     records = [{"id": f"i-{n:04}", "customer": f"+1317555{n:04}", "local": "8005550100", "broker": "kaleyra",
                 "destination": {"kind": "Chat", "name": ""}, "state": "active", "created_at": float(n),
                 "updated_at": float(n), "transcript": []} for n in range(count)]
-    node.records.core.restore({"version": 1, "interactions": records})
+    _take_over(node, records)
     return [r["id"] for r in records]
 
 
@@ -114,12 +135,12 @@ async def test_a_filtered_page_boundary_keeps_an_interaction_created_meanwhile()
     """customer and limit=1: that customer's two closed interactions, then the one its MO opens while paging."""
     async with running(config(kaleyra()), clock=Clock()) as node:
         url, customer = node.control_url + "/_smslab/interactions", "13175550101"
-        node.records.core.restore({"version": 1, "interactions": [
+        _take_over(node, [
             {"id": f"i-{n}", "customer": who, "local": "8005550100", "broker": "kaleyra", "state": state,
              "destination": {"kind": "Chat", "name": ""}, "created_at": float(n), "updated_at": float(n + 1),
              "transcript": []}
             for n, (who, state) in enumerate([(customer, "disconnected"), ("13175550102", "active"),
-                                              (customer, "disconnected")])]})
+                                              (customer, "disconnected")])])
         status, first = await call("GET", url, params={"customer": customer, "limit": "1"})
         assert (200, ["i-0"], True) == (status, [i["id"] for i in first["interactions"]], isinstance(first["next"], str))
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data={**MO, "device_address": customer})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
@@ -119,6 +120,27 @@ async def test_local_peer_mirrors_in_process_and_full_sync_copies_everything() -
         assert b.records.interactions() == []
 
 
+async def test_a_full_sync_goes_chunk_by_chunk_and_copies_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over 1,201 stored records the full sync asks three chunks of 500 and the backup's mirror holds all of them."""
+    cfg = config(kaleyra())
+    async with running(cfg, name="primary") as a, running(cfg, name="backup", role=Role.BACKUP) as b:
+        a.records.store.put_interactions([{"id": f"i-{n:04}", "customer": "+13175550123", "state": "active",
+                                           "created_at": float(n), "updated_at": float(n), "transcript": [],
+                                           "local": "8005550100", "broker": "kaleyra",
+                                           "destination": {"kind": "Chat", "name": ""}} for n in range(1201)])
+        primary, asked = LocalNode(a), []
+        chunk = primary.records
+
+        async def records(after: int = 0) -> Any:
+            answer = await chunk(after)
+            asked.append((after, len(answer[0])))
+            return answer
+
+        monkeypatch.setattr(primary, "records", records)
+        assert 1201 == await LocalNode(b).full_sync_from(primary)
+        assert ([(0, 500), (500, 500), (1000, 201)], 1201) == (asked, b.records.store.mirror_count())
+
+
 # -- RemoteNode --------------------------------------------------------------------------------------------
 
 
@@ -154,7 +176,7 @@ async def test_remote_nodes_mirror_sync_and_recover_over_http() -> None:
             assert await mo(a, "one", "m0") == 200
             await primary.set_peer(backup)
             assert await mo(a, "two", "m1") == 200
-            assert len(await primary.records()) == 1
+            assert (1, None) == (len((await primary.records())[0]), (await primary.records())[1])
             assert await backup.full_sync_from(primary) == 1
             await primary.set_peer(None)
             assert await backup.recover() == 1

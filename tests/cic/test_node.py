@@ -250,7 +250,7 @@ async def test_recover_rebuilds_the_interactions_and_recognises_a_duplicate_afte
         primary.records.mirror_to = mirror
         assert (200, "OK") == await call("POST", primary.sms_urls["kaleyra"], data=MO)
         backup.set_role(Role.ACTIVE)
-        assert 1 == backup.records.recover()
+        assert 1 == await backup.records.recover()
         await backup.settled()
         assert (200, "OK") == await call("POST", backup.sms_urls["kaleyra"], data=MO)
         assert (200, "OK") == await call("POST", backup.sms_urls["kaleyra"], data={**MO, "message_id": "m-2",

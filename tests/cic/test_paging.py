@@ -1,9 +1,9 @@
-"""Tests of sim.cic.paging: the query, the cursor and the page, as plain values (no node, no HTTP)."""
+"""Tests of sim.cic.paging: the query, the cursor, and pages read from a real (in-memory) node store."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,8 +14,6 @@ from strategies import CUSTOMERS, interaction_lists
 from sim.cic.paging import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    CreationOrder,
-    Listing,
     PageQuery,
     Position,
     decode_cursor,
@@ -23,6 +21,7 @@ from sim.cic.paging import (
     parse_query,
     select,
 )
+from sim.cic.store import Store
 from sim.core.errors import InputError
 from sim.core.interactions import Interaction, InteractionState
 from sim.core.routing import Destination, DestinationKind
@@ -39,18 +38,27 @@ def _interaction(interaction_id: str, created_at: float, customer: str = CUSTOME
                        state, created_at, created_at if updated_at is None else updated_at)
 
 
-def _page_through(listing: Callable[[], Listing], query: PageQuery,
-                  turned: Callable[[], None] = lambda: None) -> tuple[list[Interaction], list[int]]:
-    """Every page from the first to the one whose next is None; (the items, each page's size)."""
-    items: list[Interaction] = []
-    sizes: list[int] = []
+def _store(interactions: list[Interaction]) -> Store:
+    """A node store (in memory) with these interactions written in this order."""
+    store = Store(":memory:")
+    for interaction in interactions:
+        store.put_interaction(interaction.to_dict())
+    return store
+
+
+def _ids(items: object) -> list[str]:
+    return [record["id"] for record in items]  # type: ignore[attr-defined]
+
+
+def _page_through(store: Store, query: PageQuery, turned: Callable[[], None] = lambda: None) -> Iterator[
+        tuple[list[str], int]]:
+    """Each page from the first to the one whose next is None: (its ids, its size)."""
     cursor = None
     for _ in range(1000):
-        page = select(listing(), replace(query, after=None if cursor is None else decode_cursor(cursor)))
-        items.extend(page.items)
-        sizes.append(len(page.items))
+        page = select(store, replace(query, after=None if cursor is None else decode_cursor(cursor)))
+        yield _ids(page.items), len(page.items)
         if page.next is None:
-            return items, sizes
+            return
         cursor = page.next
         turned()
     raise AssertionError("the pages never ended")
@@ -66,10 +74,10 @@ def _error(call: Callable[[], object]) -> tuple[int, str]:
 def test_paging_through_yields_every_matching_interaction_once_in_order(
         interactions: list[Interaction], query: PageQuery) -> None:
     """Page after page, with any limit and filters, equals filtering the whole list; pages are full but the last."""
-    order = CreationOrder("primary@1")
-    expected = [i for i in order.listed(interactions).interactions if query.matches(i)]
-    seen, sizes = _page_through(lambda: order.listed(interactions), query)
-    assert expected == seen
+    pages = list(_page_through(_store(interactions), query))
+    expected = [i.id for i in interactions if query.matches(i)]
+    assert expected == [key for ids, _ in pages for key in ids]
+    sizes = [size for _, size in pages]
     assert all(query.limit == n for n in sizes[:-1])
     assert (0 < sizes[-1] <= query.limit) or expected == []
 
@@ -79,29 +87,28 @@ def test_interactions_added_while_paging_are_neither_skipped_nor_repeated(
         interactions: list[Interaction], split: int, query: PageQuery, data: st.DataObject) -> None:
     """One interaction created at each turn of the page, whatever its created_at: each shows exactly once."""
     present, coming = list(interactions[:split]), list(data.draw(st.permutations(interactions[split:])))
-    order = CreationOrder("primary@1")
-
-    def listing() -> Listing:
-        return order.listed(sorted(present, key=lambda i: (i.created_at, i.id)))
+    store, written = _store(present), list(present)
 
     def turned() -> None:
         if coming:
-            present.append(coming.pop(0))
+            written.append(coming.pop(0))
+            store.put_interaction(written[-1].to_dict())
 
-    seen, _ = _page_through(listing, query, turned)
-    assert [i for i in listing().interactions if query.matches(i)] == seen
+    seen = [key for ids, _ in _page_through(store, query, turned) for key in ids]
+    assert [i.id for i in written if query.matches(i)] == seen
 
 
 @given(interaction_lists(), st.integers(1, 12), queries)
-def test_a_cursor_from_another_listing_continues_after_its_created_at_and_id(
+def test_a_cursor_from_another_store_continues_after_its_created_at_and_id(
         interactions: list[Interaction], first: int, query: PageQuery) -> None:
     """A cursor from the primary, taken to a backup that recovered the same interactions, goes on without gap or repeat."""
-    primary, backup = CreationOrder("primary@1"), CreationOrder("backup@1")
-    page = select(primary.listed(interactions), replace(query, limit=first))
+    primary, backup = _store(interactions), _store(interactions)
+    assert primary.listing != backup.listing
+    page = select(primary, replace(query, limit=first))
     if page.next is None:
         return
-    rest = select(backup.listed(interactions), replace(query, limit=len(interactions), after=decode_cursor(page.next)))
-    assert [i for i in interactions if query.matches(i)] == [*page.items, *rest.items]
+    rest = select(backup, replace(query, limit=len(interactions), after=decode_cursor(page.next)))
+    assert [i.id for i in interactions if query.matches(i)] == _ids(page.items) + _ids(rest.items)
     assert None is rest.next
 
 
@@ -162,30 +169,29 @@ def test_a_query_is_parsed_into_its_filters() -> None:
 
 def test_the_default_page_is_100_and_its_next_leads_to_the_rest() -> None:
     """Over 150 interactions the default query answers the first 100 and a cursor to the last 50."""
-    order = CreationOrder("primary@1")
-    listed = order.listed([_interaction(f"{n:03}", float(n)) for n in range(150)])
-    first = select(listed, parse_query([]))
-    assert ([f"{n:03}" for n in range(100)], Position("primary@1", 100, 99.0, "099")) == (
-        [i.id for i in first.items], decode_cursor(str(first.next)))
-    rest = select(listed, parse_query([("cursor", str(first.next))]))
-    assert ([f"{n:03}" for n in range(100, 150)], None) == ([i.id for i in rest.items], rest.next)
+    store = _store([_interaction(f"{n:03}", float(n)) for n in range(150)])
+    first = select(store, parse_query([]))
+    assert ([f"{n:03}" for n in range(100)], Position(store.listing, 100, 99.0, "099")) == (
+        _ids(first.items), decode_cursor(str(first.next)))
+    rest = select(store, parse_query([("cursor", str(first.next))]))
+    assert ([f"{n:03}" for n in range(100, 150)], None) == (_ids(rest.items), rest.next)
 
 
 def test_filters_are_exact_and_since_is_inclusive() -> None:
-    """customer matches the whole number only, state the state, since updated_at at or after it."""
+    """customer matches the whole number only, state the state, since updated_at at or after it, in SQL as in matches."""
     a = _interaction("a", 1.0, "+13175550101", updated_at=5.0)
     b = _interaction("b", 2.0, "+1317555010", InteractionState.IDLE, updated_at=4.0)
-    assert [a] == [i for i in (a, b) if PageQuery(customer="+13175550101").matches(i)]
-    assert [b] == [i for i in (a, b) if PageQuery(state=InteractionState.IDLE).matches(i)]
-    assert [a] == [i for i in (a, b) if PageQuery(since=5.0).matches(i)]
-    assert [a, b] == [i for i in (a, b) if PageQuery(since=4.0).matches(i)]
+    store = _store([a, b])
+    for query, expected in ((PageQuery(customer="+13175550101"), ["a"]), (PageQuery(state=InteractionState.IDLE), ["b"]),
+                            (PageQuery(since=5.0), ["a"]), (PageQuery(since=4.0), ["a", "b"])):
+        assert (expected, expected) == ([i.id for i in (a, b) if query.matches(i)], _ids(select(store, query).items))
 
 
-def test_the_creation_order_puts_newcomers_last_and_forgets_the_gone() -> None:
-    """A newcomer gets the next index even when it was created earlier; one that left and came back is new again."""
-    order = CreationOrder("primary@1")
+def test_an_update_keeps_an_interactions_place_and_a_newcomer_goes_last() -> None:
+    """Rewriting an interaction (a new state, a later update) keeps its place; one written later comes after, whatever its created_at."""
     late, early = _interaction("late", 9.0), _interaction("early", 1.0)
-    assert Listing("primary@1", [1], [late]) == order.listed([late])
-    assert Listing("primary@1", [1, 2], [late, early]) == order.listed([early, late])
-    assert Listing("primary@1", [2], [early]) == order.listed([early])
-    assert Listing("primary@1", [2, 3], [early, late]) == order.listed([early, late])
+    store = _store([late])
+    store.put_interaction(early.to_dict())
+    store.put_interaction(replace(late, state=InteractionState.IDLE, updated_at=20.0).to_dict())
+    page = select(store, PageQuery())
+    assert (["late", "early"], ["idle", "active"]) == (_ids(page.items), [r["state"] for r in page.items])

@@ -199,7 +199,7 @@ async def test_bad_send_arguments_are_refused_with_their_status(
 async def test_an_accepted_send_goes_out_with_the_dr_url_and_its_delivery_is_kept(kit: Kit) -> None:
     """A send on a recovered interaction reaches the wire with ``dr_url``'s answer; its message id is stored."""
     kit.records.accept_mirror({"interaction": chat("i-1", kit.clock.now, "hi"), "at": kit.clock.now})
-    assert 1 == kit.records.recover()
+    assert 1 == await kit.records.recover()
     answer = await kit.records.send("3175550123", "Your order shipped", sender="alice",
                                     classification="Local", interaction_id="i-1")
     assert [("+13175550123", "Your order shipped", "https://dr.example/kaleyra")] == kit.wire.sent
@@ -218,12 +218,12 @@ async def test_send_requests_without_an_http_client_is_a_runtime_error(kit: Kit)
         await kit.records.send_requests([])
 
 
-def test_the_store_is_needed_before_anything_is_stored(tmp_path: Path) -> None:
+async def test_the_store_is_needed_before_anything_is_stored(tmp_path: Path) -> None:
     """Without ``open_store`` a store operation says the node is not started."""
     made = Kit(config(kaleyra()), tmp_path)
     made.records.close_store()
     with pytest.raises(RuntimeError, match="no store"):
-        made.records.purge()
+        await made.records.purge()
 
 
 # -- mirror, recovery, reset ----------------------------------------------------------------------------------
@@ -251,20 +251,20 @@ async def test_recover_takes_over_mirrored_interactions_with_their_deliveries_an
                 "raw_status": "Carrier Success/200", "at": 50.0}
     record = {**chat("i-1", 100.0, "hi"), "deliveries": [delivery], "disconnect_reason": "idle timeout"}
     kit.records.accept_mirror({"interaction": record, "at": 100.0})
-    assert 1 == kit.records.recover()
+    assert 1 == await kit.records.recover()
     assert ([record], [record]) == (kit.records.interaction_views(), kit.records.store.interactions())
     assert [{"interaction": record, "at": kit.clock.now}] == kit.records.full_sync_records()
 
 
 async def test_reset_core_builds_a_fresh_core_and_keeps_the_mirror(kit: Kit) -> None:
-    """``reset_core`` asks ``new_core`` again and forgets the interactions; the mirror stays for a recovery."""
+    """A recovery and ``reset_core`` each ask ``new_core`` again; reset forgets the interactions, the mirror stays."""
     kit.records.accept_mirror({"interaction": chat("i-1", 100.0, "hi"), "at": 100.0})
-    kit.records.recover()
+    await kit.records.recover()
     kit.records.reset_core()
-    assert (2, [], 0, 1) == (kit.cores, kit.records.interactions(), kit.records.store.count(),
-                             len(kit.records.store.mirror_records()))
+    assert (3, [], 0, 1) == (kit.cores, kit.records.interactions(), kit.records.store.count(),
+                             len(kit.records.store.mirror_records()))  # one core each: start, recover, reset
     kit.records.reset()
-    assert (3, []) == (kit.cores, kit.records.store.mirror_records())
+    assert (4, []) == (kit.cores, kit.records.store.mirror_records())
 
 
 # -- timers -------------------------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ async def test_purge_deletes_rows_older_than_purge_days_and_logs_how_many(kit: K
     """Interactions older than ``sms.purge_days`` go, with one info entry in the log."""
     kit.records.store.put_interaction(chat("i-old", kit.clock.now - 31 * 86400, "hi"))
     kit.records.store.put_interaction(chat("i-new", kit.clock.now - 29 * 86400, "hi"))
-    assert ["i-old"] == kit.records.purge()
+    assert ["i-old"] == await kit.records.purge()
     assert [("info", "purged 1 interaction(s) older than 30 days")] == kit.log
 
 
@@ -283,7 +283,7 @@ async def test_the_idle_sweep_runs_only_while_the_node_is_active(tmp_path: Path)
     web_services = {"parameters": {"EnableIdleTimeout": 1, "PartyIdleTime": 120, "PartyIdleGraceTime": 60}}
     made = Kit(config(kaleyra(), web_services=web_services), tmp_path, active=False)
     made.records.accept_mirror({"interaction": chat("i-1", made.clock.now - 500, "hi"), "at": made.clock.now})
-    made.records.recover()
+    await made.records.recover()
     await made.records.run_timers()
     assert ["active"] == [i.state.value for i in made.records.interactions()]
     made.active = True
@@ -348,10 +348,10 @@ async def test_mo_send_dr_and_idle_sweep_never_look_at_every_interaction(
         made.clock.now += 60
         gone = await made.records.sweep_idle(made.clock.now)
     assert (["i-1"], ["i-1"], "i-1", "i-1") == (idle, gone, named["interaction_id"], joined["interaction_id"])
-    assert ("disconnected", ["Hello", "Hello", "On its way", "Anything else?"]) == transcript(core, "i-1")
-    found = core.interaction("i-1")
-    assert found is not None
-    record = made.records.view(found)
+    record = made.records.store.interaction("i-1")  # disconnected: the core let it go, the store has it
+    assert record is not None
+    assert (None, "disconnected", ["Hello", "Hello", "On its way", "Anything else?"]) == (
+        core.interaction("i-1"), record["state"], [e["text"] for e in record["transcript"]])
     assert ([("mt-1", ""), ("mt-2", "delivered")], "idle timeout") == (
         [(d["message_id"], d["state"]) for d in record["deliveries"]], record["disconnect_reason"])
     made.records.close_store()
@@ -400,8 +400,116 @@ async def test_recovered_interactions_are_scheduled_for_the_idle_timeout(tmp_pat
     made = Kit(config(kaleyra(), web_services=IDLE_ON), tmp_path)
     made.records.accept_mirror({"interaction": chat("i-old", made.clock.now - 130, "hi"), "at": made.clock.now})
     made.records.accept_mirror({"interaction": chat("i-new", made.clock.now - 10, "hi"), "at": made.clock.now})
-    assert 2 == made.records.recover()
+    assert 2 == await made.records.recover()
     assert ["i-old"] == await made.records.sweep_idle(made.clock.now)  # idle: silent for 130 s
     assert ["i-old"] == await made.records.sweep_idle(made.clock.now + 50)  # disconnected after the grace
     assert ["i-new"] == await made.records.sweep_idle(made.clock.now + 110)
     made.records.close_store()
+
+
+# -- ended interactions leave memory ------------------------------------------------------------------------
+
+
+async def ended_kit(tmp_path: Path) -> Kit:
+    """A kit whose idle timeout disconnects a chat 180 s after its customer's last line."""
+    return Kit(config(kaleyra(), route_to=("kaleyra", "main"), web_services=IDLE_ON), tmp_path)
+
+
+async def test_a_disconnected_interaction_leaves_the_core_and_stays_listed(tmp_path: Path, aiohttp_client: Any) -> None:
+    """After the idle disconnect the core no longer holds the chat, the store lists it, and the customer's next MO opens a new one."""
+    made = await ended_kit(tmp_path)
+    mirrored: list[dict[str, Any]] = []
+
+    async def mirror(record: dict[str, Any]) -> None:
+        mirrored.append(record["interaction"])
+
+    made.records.mirror_to = mirror
+    assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+    made.clock.now += 181
+    assert ["id-1"] == await made.records.sweep_idle(made.clock.now)
+    assert ([], ["disconnected"], "disconnected") == (
+        made.records.interactions(), [r["state"] for r in made.records.interaction_views()], mirrored[-1]["state"])
+    assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, {**MO, "message_id": "m-2"})
+    assert (["id-2"], ["id-1", "id-2"]) == ([i.id for i in made.records.interactions()],
+                                            [r["id"] for r in made.records.interaction_views()])
+    made.records.close_store()
+
+
+async def test_a_late_dr_lands_on_the_stored_record_of_an_ended_interaction(tmp_path: Path, aiohttp_client: Any) -> None:
+    """A DR that comes after the disconnect updates the stored record's delivery and is mirrored; the core stays without it."""
+    made = await ended_kit(tmp_path)
+    async with aiohttp.ClientSession() as session:
+        made.records.http = Http(session)
+        assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+        await made.records.send("3175550123", "On its way", classification="Local", interaction_id="id-1")
+        made.clock.now += 181
+        await made.records.sweep_idle(made.clock.now)
+        mirrored: list[dict[str, Any]] = []
+
+        async def mirror(record: dict[str, Any]) -> None:
+            mirrored.append(record["interaction"])
+
+        made.records.mirror_to = mirror
+        dr = {"message_id": "mt-1", "status": "Carrier Success", "status_code": "200", "device_address": "13175550123"}
+        assert (200, "OK") == await push(aiohttp_client, made.records, DR_ROUTE, dr)
+    record = made.records.store.interaction("id-1")
+    assert record is not None
+    assert ([("mt-1", "delivered")], "disconnected", [record], None) == (
+        [(d["message_id"], d["state"]) for d in record["deliveries"]], record["state"], mirrored,
+        made.records.core.interaction("id-1"))
+    made.records.close_store()
+
+
+async def test_a_send_into_an_ended_interaction_is_a_409_and_sends_nothing(tmp_path: Path, aiohttp_client: Any) -> None:
+    """Naming a disconnected interaction is refused as ended (not as unknown), before any MT is made."""
+    made = await ended_kit(tmp_path)
+    assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+    made.clock.now += 181
+    await made.records.sweep_idle(made.clock.now)
+    with pytest.raises(InputError) as caught:
+        await made.records.send("3175550123", "Hello?", classification="Local", interaction_id="id-1")
+    assert (409, "interaction 'id-1' has ended (disconnected): a send cannot join it", []) == (
+        caught.value.status, str(caught.value), made.wire.sent)
+    made.records.close_store()
+
+
+async def test_the_purge_takes_what_it_deletes_out_of_the_core_in_chunks(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open interactions older than purge_days leave the store and the core, a chunk at a time; the young stay."""
+    monkeypatch.setattr("sim.cic.records.CHUNK", 3)
+    old = [chat(f"old-{n}", kit.clock.now - 31 * 86400, "hi") for n in range(7)]
+    young = chat("young", kit.clock.now - 86400, "hi")
+    kit.records.store.put_interactions([*old, young])
+    kit.records.core.restore({"version": 1, "interactions": [*old, young]})
+    assert sorted(r["id"] for r in old) == await kit.records.purge()
+    assert (["young"], ["young"]) == ([i.id for i in kit.records.interactions()],
+                                      [r["id"] for r in kit.records.interaction_views()])
+
+
+async def test_recovery_keeps_every_record_but_restores_only_the_open_ones(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over several chunks, every mirrored record is stored, first created first; the core takes the open ones only."""
+    monkeypatch.setattr("sim.cic.records.CHUNK", 4)
+    records = [{**chat(f"i-{n:02}", 100.0 + n, "hi"), "state": "disconnected" if n % 3 == 0 else "active"}
+               for n in range(10)]
+    kit.records.accept_mirrors([{"interaction": r, "at": 200.0} for r in reversed(records)])
+    assert 10 == await kit.records.recover()
+    assert [r["id"] for r in records] == [r["id"] for r in kit.records.interaction_views()]
+    assert [r["id"] for r in records if r["state"] == "active"] == [i.id for i in kit.records.interactions()]
+
+
+async def test_a_batch_of_mirror_records_with_one_bad_record_keeps_none(kit: Kit) -> None:
+    """accept_mirrors checks every record before storing any: one malformed record refuses the batch."""
+    good = {"interaction": chat("i-1", 1.0, "hi"), "at": 1.0}
+    with pytest.raises(InputError, match="numeric 'at'"):
+        kit.records.accept_mirrors([good, {"interaction": chat("i-2", 1.0, "hi"), "at": "later"}])
+    assert [] == kit.records.store.mirror_records()
+    assert 1 == kit.records.accept_mirrors([good, {"interaction": chat("i-1", 0.5, "old"), "at": 2.0}])
+    assert [good] == kit.records.store.mirror_records()
+
+
+async def test_a_full_sync_page_names_the_seq_to_ask_after(kit: Kit) -> None:
+    """full_sync_page answers up to limit records and the seq after which the rest follow; None on the last chunk."""
+    kit.records.store.put_interactions([chat(f"i-{n}", float(n), "hi") for n in range(5)])
+    first, after = kit.records.full_sync_page(0, 3)
+    rest, last = kit.records.full_sync_page(after or 0, 3)
+    assert (["i-0", "i-1", "i-2"], 3, ["i-3", "i-4"], None) == (
+        [r["interaction"]["id"] for r in first], after, [r["interaction"]["id"] for r in rest], last)

@@ -104,7 +104,7 @@ async def test_peer_option_mirrors_to_that_node_from_the_start(lab_file: Path) -
         finally:
             stop.set()
             assert await asyncio.wait_for(task, 5) == 0
-        assert peer.records.recover() == 1
+        assert await peer.records.recover() == 1
 
 
 async def test_public_base_option_sets_the_delivery_status_uri(lab_file: Path) -> None:

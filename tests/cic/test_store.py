@@ -63,3 +63,53 @@ def test_a_delivery_state_is_recorded_only_for_a_known_message(tmp_path: Path) -
     assert [{"broker": "k", "message_id": "id-1", "correlation": "c1", "state": "delivered",
              "raw_status": "Carrier Success/200", "at": 2.0}] == store.deliveries_of("i1")
     store.close()
+
+
+def test_a_file_of_the_first_schema_is_upgraded_with_its_rows(tmp_path: Path) -> None:
+    """A store written before seq existed opens with every interaction, mirror and delivery row, listed oldest update first."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE interactions (id TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at REAL NOT NULL);
+        CREATE TABLE mirror (id TEXT PRIMARY KEY, json TEXT NOT NULL, at REAL NOT NULL);
+        CREATE TABLE deliveries (broker TEXT NOT NULL, message_id TEXT NOT NULL, interaction_id TEXT NOT NULL,
+            correlation TEXT NOT NULL, state TEXT NOT NULL DEFAULT '', raw_status TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL, PRIMARY KEY (broker, message_id));
+        INSERT INTO interactions VALUES ('b', '{"id": "b", "updated_at": 2.0, "transcript": []}', 2.0);
+        INSERT INTO interactions VALUES ('a', '{"id": "a", "updated_at": 1.0, "transcript": []}', 1.0);
+        INSERT INTO mirror VALUES ('m', '{"interaction": {"id": "m", "updated_at": 3.0, "transcript": []}, "at": 3.0}', 3.0);
+        INSERT INTO deliveries VALUES ('k', 'mt-1', 'a', 'c1', '', '', 1.0);
+    """)
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert (["a", "b"], ["m"], ["mt-1"]) == ([r["id"] for r in store.interactions()],
+                                             [r["interaction"]["id"] for r in store.mirror_records()],
+                                             [d["message_id"] for d in store.deliveries_of("a")])
+    store.put_interaction(record("c", 4.0))
+    assert [(1, "a"), (2, "b"), (3, "c")] == [(seq, r["id"]) for seq, r in store.page(limit=10)]
+    store.close()
+
+
+def test_a_chunked_purge_deletes_at_most_a_chunk_per_call(tmp_path: Path) -> None:
+    """purge(chunk=2) over five old rows: 2, 2, 1, then nothing; the young row stays."""
+    store = Store(tmp_path / "n.sqlite")
+    now = 100 * DAY
+    for n in range(5):
+        store.put_interaction(record(f"old-{n}", now - 31 * DAY))
+    store.put_interaction(record("young", now))
+    assert [2, 2, 1, 0] == [len(store.purge(30, now, chunk=2)) for _ in range(4)]
+    assert ["young"] == [r["id"] for r in store.interactions()]
+    store.close()
+
+
+def test_mirror_versions_answer_updated_at_and_transcript_length_of_kept_copies(tmp_path: Path) -> None:
+    """Only ids with a mirrored copy are answered, each with (updated_at, lines); many ids are asked in parts."""
+    store = Store(tmp_path / "n.sqlite")
+    store.put_mirrors([{"interaction": {**record(f"i-{n}", float(n)), "transcript": [{}] * (n % 3)}, "at": 1.0}
+                       for n in range(1200)])
+    versions = store.mirror_versions([f"i-{n}" for n in range(1300)])
+    assert (1200, (7.0, 1), (1199.0, 2)) == (len(versions), versions["i-7"], versions["i-1199"])
+    store.close()

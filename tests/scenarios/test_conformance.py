@@ -58,6 +58,20 @@ class UnnamedSendCore(ReferenceCore):
         return dataclasses.replace(result, interaction_id="") if isinstance(result, Sent) else result
 
 
+class HoardingCore(ReferenceCore):
+    """A core that keeps every interaction it is asked to forget."""
+
+    def forget(self, interaction_id: str) -> bool:
+        """Claims to forget, keeps everything."""
+        return self.interaction(interaction_id) is not None
+
+
+def test_forget_check_catches_a_core_that_keeps_ended_interactions() -> None:
+    """The forget check fails for a core whose forget lets nothing go, and only that check."""
+    failed = {r.name for r in conformance.run_all(f"{__name__}:HoardingCore") if not r.passed}
+    assert failed == {"forget"}
+
+
 def test_run_all_reports_failures_of_a_broken_core() -> None:
     """run_all names the checks a faulty core fails and passes the rest."""
     results = {r.name: r for r in conformance.run_all(f"{__name__}:ForgetfulCore")}

@@ -140,7 +140,7 @@ def test_conformance_command(capsys: pytest.CaptureFixture[str]) -> None:
     """conformance runs every check on the reference core and ends with the count line."""
     code, out, _ = run(capsys, "conformance")
     assert code == 0
-    assert out.splitlines()[-1] == "conformance: 11 passed, 0 failed"
+    assert out.splitlines()[-1] == "conformance: 12 passed, 0 failed"
 
 
 def test_conformance_bad_core(capsys: pytest.CaptureFixture[str]) -> None:
