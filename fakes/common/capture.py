@@ -6,8 +6,9 @@ runs for days under load keeps a flat memory (STYLE.md, "A capture store that gr
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "KINDS", "CaptureStore", "Captured", "Kind"]
@@ -91,7 +92,7 @@ class CaptureStore:
 
     def query(self, kind: str | None = None, *, to: str | None = None, from_: str | None = None,
               since: float | None = None, until: float | None = None, limit: int | None = None,
-              message_id: str | None = None) -> list[Captured]:
+              message_id: str | None = None, after: int = 0) -> list[Captured]:
         """Records matching every given filter, oldest first.
 
         Args:
@@ -102,9 +103,15 @@ class CaptureStore:
             until: records at or before this time.
             limit: at most this many (the oldest matching ones).
             message_id: exact message id.
+            after: only records whose ``seq`` is above this (a page's cursor); they are found without
+                looking at the records before them, since the ring holds consecutive numbers.
         """
         out: list[Captured] = []
-        for record in self._records:
+        records: Iterable[Captured] = self._records
+        if after > 0 and self._records:
+            skip = after - self._records[0].seq + 1
+            records = itertools.islice(self._records, max(0, skip), None)
+        for record in records:
             if ((kind is None or record.kind == kind) and (to is None or record.recipient == to)
                     and (from_ is None or record.sender == from_)
                     and (since is None or record.at >= since) and (until is None or record.at <= until)

@@ -2,7 +2,10 @@
 
 Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, reason}]}``)::
 
-    GET    /_smslab/messages?kind=&to=&from=&since=&until=&limit=&message_id=   captured records
+    GET    /_smslab/messages?kind=&to=&from=&since=&until=&limit=&message_id=&after=   captured records,
+                                      oldest first: at most ``limit`` (default 1000, at most 10000) after
+                                      the record numbered ``after``; when more follow, a
+                                      ``Link: <...after=N>; rel="next"`` header says where
     DELETE /_smslab/messages          forget captured records, pending DLRs and pushes
     POST   /_smslab/mo                {"from", "to", "text", ["url"], ...broker extras} -> 202 record
     GET    /_smslab/faults            active faults
@@ -30,7 +33,10 @@ from fakes.common.push import Pusher
 from fakes.common.wire import json_body
 from sim.core.errors import ConfigError, InputError
 
-__all__ = ["Inspected", "MoRequest", "inspect_routes", "json_response"]
+__all__ = ["MAX_PAGE_LIMIT", "PAGE_LIMIT", "Inspected", "MoRequest", "inspect_routes", "json_response"]
+
+PAGE_LIMIT = 1000  # records per GET /_smslab/messages unless ``limit`` says otherwise (issue 20)
+MAX_PAGE_LIMIT = 10_000  # the default capture holds this many: one page can still read it all
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -91,6 +97,20 @@ def _limit(query: MultiMapping[str]) -> int | None:
     return int(value)
 
 
+def _page_limit(query: MultiMapping[str]) -> int:
+    value = query.get("limit", str(PAGE_LIMIT))
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE_LIMIT:
+        raise InputError(f"'limit' must be a whole number from 1 to {MAX_PAGE_LIMIT} (got {value[:60]!r})")
+    return int(value)
+
+
+def _after(query: MultiMapping[str]) -> int:
+    value = query.get("after", "0")
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InputError(f"'after' must be a record's seq, a whole number (got {value[:60]!r})")
+    return int(value)
+
+
 class Inspected(Protocol):
     """What the inspection routes need of a fake: its capture, fault hook and pusher, and three actions.
 
@@ -120,9 +140,15 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
         kind = q.get("kind")
         if kind is not None and kind not in KINDS:
             raise InputError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
+        limit = _page_limit(q)
         found = fake.capture.query(kind=kind, to=q.get("to"), from_=q.get("from"), since=_number(q, "since"),
-                                   until=_number(q, "until"), limit=_limit(q), message_id=q.get("message_id"))
-        return json_response([r.to_json() for r in found])
+                                   until=_number(q, "until"), limit=limit + 1, message_id=q.get("message_id"),
+                                   after=_after(q))
+        response = json_response([r.to_json() for r in found[:limit]])
+        if len(found) > limit:  # one more than the page: say where the next one starts
+            following = request.rel_url.update_query(after=str(found[limit - 1].seq))
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return response
 
     async def reset(request: web.Request) -> web.StreamResponse:
         held = len(fake.capture)

@@ -136,10 +136,32 @@ class LabClient:
 
     def messages(self, broker: str, *, kind: str = "", to: str = "",
                  sender: str = "") -> list[dict[str, Any]]:
-        """``GET /_smslab/brokers/{broker}/messages``: captured MT, MO and DLR records, filtered."""
-        query = {"kind": kind, "to": to, "from": sender}
+        """``GET /_smslab/brokers/{broker}/messages``, page after page: every captured MT, MO and DLR
+        record the fake still holds, filtered, oldest first."""
+        found, after = self.messages_page(broker, kind=kind, to=to, sender=sender)
+        while after is not None:
+            page, after = self.messages_page(broker, after=after, kind=kind, to=to, sender=sender)
+            found.extend(page)
+        return found
+
+    def messages_page(self, broker: str, limit: int | None = None, after: int | None = None, *,
+                      kind: str = "", to: str = "",
+                      sender: str = "") -> tuple[list[dict[str, Any]], int | None]:
+        """``GET /_smslab/brokers/{broker}/messages``: one page of a fake's captured records, oldest first.
+
+        Args:
+            limit: at most this many (the fake's default page, 1000, when ``None``; at most 10000).
+            after: the ``next`` of the previous page, a record's ``seq`` (``None``: the first page).
+
+        Returns:
+            The records and the ``seq`` to ask after for the next page (``None`` on the last page).
+        """
+        query = {"kind": kind, "to": to, "from": sender, "limit": "" if limit is None else str(limit),
+                 "after": "" if after is None else str(after)}
         path = f"{PREFIX}/brokers/{_q(broker)}/messages"
-        return list(self.request("GET", path, query=query)["messages"])
+        answer = self.request("GET", path, query={k: v for k, v in query.items() if v})
+        following = answer.get("next")
+        return list(answer["messages"]), None if following is None else int(following)
 
     def clear_messages(self, broker: str) -> Any:
         """``DELETE /_smslab/brokers/{broker}/messages``: forget that broker's captures."""

@@ -79,7 +79,7 @@ class ControlledLab(Protocol):
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _LAB: web.AppKey[ControlledLab] = web.AppKey("lab")
 _SEND_KEYS = ("to", "text", "from", "account", "classification", "interaction_id")
-_FILTERS = ("kind", "to", "from")
+_FILTERS = ("kind", "to", "from", "limit", "after")  # a fake checks them (fakes.common.inspect)
 
 
 def _answer(data: Any, status: int = 200) -> web.Response:
@@ -135,14 +135,21 @@ def _fake_url(request: web.Request) -> tuple[str, str]:
 
 async def _call(lab: ControlledLab, what: str, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
     """One request to a component; (status, decoded JSON). Unreachable: ``InputError`` 502 naming it."""
+    status, body, _ = await _request(lab, what, method, url, **kwargs)
+    return status, body
+
+
+async def _request(lab: ControlledLab, what: str, method: str, url: str,
+                   **kwargs: Any) -> tuple[int, Any, Mapping[str, str]]:
+    """``_call`` with the answer's headers too."""
     try:
         timeout = aiohttp.ClientTimeout(total=kwargs.pop("timeout", 15.0))
         async with lab.session.request(method, url, timeout=timeout, **kwargs) as resp:
             text = await resp.text()
             try:
-                return resp.status, json.loads(text) if text else {}
+                return resp.status, json.loads(text) if text else {}, resp.headers
             except ValueError:
-                return resp.status, {"error": text.strip() or resp.reason}
+                return resp.status, {"error": text.strip() or resp.reason}, resp.headers
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         why = f"{type(exc).__name__} {exc}".strip()
         raise InputError(f"{what} at {url} cannot be reached: {why}", 502) from None
@@ -163,11 +170,12 @@ async def brokers(request: web.Request) -> web.StreamResponse:
 async def messages(request: web.Request) -> web.StreamResponse:
     name, url = _fake_url(request)
     query = {k: v for k, v in request.query.items() if k in _FILTERS}
-    status, body = await _call(request.app[_LAB], f"broker {name}", "GET", f"{url}/_smslab/messages",
-                               params=query)
+    status, body, headers = await _request(request.app[_LAB], f"broker {name}", "GET",
+                                           f"{url}/_smslab/messages", params=query)
     if status >= 400:
         return _answer({"error": body.get("error", body) if isinstance(body, dict) else body}, status)
-    return _answer({"messages": body})
+    more = 'rel="next"' in headers.get("Link", "") and bool(body)
+    return _answer({"messages": body, "next": body[-1]["seq"] if more else None})
 
 
 async def clear_messages(request: web.Request) -> web.StreamResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fakes.common.inspect import MAX_PAGE_LIMIT, PAGE_LIMIT
 from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, STATES
 
 __all__ = ["FAIL_MODES", "document", "operations"]
@@ -46,7 +47,14 @@ _NODE = {"name": "name", "in": "path", "required": True,
 _FILTERS = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in (
     ("kind", {"type": "string", "enum": ["mt", "mo", "dlr"]}, "only records of this kind"),
     ("to", {"type": "string"}, "exact recipient"),
-    ("from", {"type": "string"}, "exact sender"))]
+    ("from", {"type": "string"}, "exact sender"),
+    ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT, "default": PAGE_LIMIT},
+     "at most this many records on the page"),
+    ("after", {"type": "integer", "minimum": 0}, "the 'next' of the previous page: a record's seq"))]
+_MESSAGES = {"type": "object", "required": ["messages", "next"], "properties": {
+    "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Captured"}},
+    "next": {"type": ["integer", "null"], "description": "ask after this seq for the page after; null on the "
+                                                         "last"}}}
 #: The query of GET /_smslab/interactions, as ``sim.cic.paging.parse_query`` checks it (issue 20).
 _PAGING = [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in (
     ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
@@ -69,9 +77,11 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "summary": "The fake brokers",
         "responses": {"200": _ok("Every broker", _list_of("brokers", "Component"))}}},
     "/_smslab/brokers/{name}/messages": {
-        "get": {"summary": "Captured MT, MO and DLR records of a broker, oldest first",
+        "get": {"summary": "A page of a broker's captured MT, MO and DLR records, oldest first",
+                "description": "Follow 'next' (as 'after') until it is null to read every record the fake "
+                               "still holds (its capture is a bounded ring).",
                 "parameters": [_BROKER, *_FILTERS],
-                "responses": {"200": _ok("The records", _list_of("messages", "Captured")),
+                "responses": {"200": _ok("One page", _MESSAGES),
                               "400": _ERROR, "404": _ERROR}},
         "delete": {"summary": "Forget a broker's captured records, pending DLRs and pushes",
                    "parameters": [_BROKER], "responses": {"200": _ok("How many were held"), "404": _ERROR}}},

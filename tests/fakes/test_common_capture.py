@@ -59,3 +59,12 @@ def test_memory_stays_flat_under_many_adds():
     store = CaptureStore("k1", limit=50)
     _fill(store, 20_000)
     assert (50, 19_950) == (len(store), store.evicted)
+
+
+def test_query_after_a_seq_starts_past_it_even_once_the_ring_has_evicted():
+    """after=N answers the records numbered above N, whether N is still held, evicted, or ahead of everything."""
+    store = CaptureStore("k", limit=5)
+    _fill(store, 8)  # holds 4..8
+    assert ([6, 7, 8], [4, 5, 6, 7, 8], [], [7]) == (
+        [r.seq for r in store.query(after=5)], [r.seq for r in store.query(after=1)],
+        [r.seq for r in store.query(after=8)], [r.seq for r in store.query(after=6, limit=1)])

@@ -106,6 +106,33 @@ async def test_messages_filters_and_bad_filters(client):
     assert 400 == bad.status
 
 
+async def test_messages_come_in_pages_with_a_link_to_the_next(client):
+    """limit=2 over five MTs: pages of 2, 2 and 1, each but the last with a Link rel=next carrying after=<seq>."""
+    for n in range(5):
+        await client.post("/send", data={"to": f"+{n}"})
+    pages, links, url = [], [], "/_smslab/messages?kind=mt&limit=2"
+    while url:
+        resp = await client.get(url)
+        pages.append([m["to"] for m in await resp.json()])
+        link = resp.headers.get("Link", "")
+        links.append(link)
+        url = link[1:link.index(">")] if link else ""
+    assert [["+0", "+1"], ["+2", "+3"], ["+4"]] == pages
+    assert ['</_smslab/messages?kind=mt&limit=2&after=2>; rel="next"',
+            '</_smslab/messages?kind=mt&limit=2&after=4>; rel="next"', ""] == links
+
+
+@pytest.mark.parametrize(("query", "error"), [
+    ({"limit": "0"}, "'limit' must be a whole number from 1 to 10000 (got '0')"),
+    ({"limit": "10001"}, "'limit' must be a whole number from 1 to 10000 (got '10001')"),
+    ({"after": "last"}, "'after' must be a record's seq, a whole number (got 'last')"),
+])
+async def test_a_bad_page_bound_is_a_400_naming_it(client, query, error):
+    """A limit out of 1..10000 or an after that is not a seq: the JSON 400 names the parameter and value."""
+    resp = await client.get("/_smslab/messages", params=query)
+    assert (400, error) == (resp.status, (await resp.json())["error"])
+
+
 async def test_delete_messages_resets(client):
     """DELETE /_smslab/messages forgets captured records and pending DLRs."""
     await client.post("/send", data={"to": "+1"})

@@ -105,6 +105,18 @@ def test_clear_messages_forgets_a_brokers_captures(client: LabClient) -> None:
     assert client.messages("kaleyra") == []
 
 
+def test_broker_messages_come_in_pages_and_the_client_reads_them_all(client: LabClient) -> None:
+    """limit=1 over two MOs: one record and a next seq, then the other and null; messages() follows next itself."""
+    client.clear_messages("kaleyra")
+    client.mo("kaleyra", **KALEYRA_MO)
+    client.mo("kaleyra", **{**KALEYRA_MO, "text": "again"})
+    first, after = client.messages_page("kaleyra", limit=1, kind="mo")
+    rest, last = client.messages_page("kaleyra", limit=1, after=after, kind="mo")
+    assert ([KALEYRA_MO["text"]], first[0]["seq"], ["again"], None) == (
+        [m["text"] for m in first], after, [m["text"] for m in rest], last)
+    assert [KALEYRA_MO["text"], "again"] == [m["text"] for m in client.messages("kaleyra", kind="mo")]
+
+
 def test_unknown_broker_is_404_naming_the_known_ones(client: LabClient) -> None:
     """A broker the lab does not have: 404 with the list of brokers."""
     error = _error(lambda: client.messages("nope"))
