@@ -9,7 +9,7 @@ Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
     POST /_smslab/node/mirror       a mirror record, or {"records": [...]} for a full sync
     POST /_smslab/node/peer         {"url": peer control URL or ""}: mirror to that node over HTTP
     GET  /_smslab/node/full-sync    {"records": [...], "next": seq or null}: one chunk of mirror records;
-                                    query after (a seq, default 0), limit (default 500, at most 1000)
+                                    query after (a seq, default 0), limit (default 200, at most 1000)
     POST /_smslab/node/recover      {"recovered": n}
     POST /_smslab/node/reset-core   {}
     POST /_smslab/node/reset        {}
@@ -129,7 +129,7 @@ class ControlledNode(Protocol):
         """Mirror to the node whose control API is at ``url`` (``""``: mirror nowhere)."""
         ...
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget interactions, store rows, the mirror and the log."""
         ...
 
@@ -211,11 +211,11 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         return _json({"recovered": await node.records.recover()})
 
     async def reset_core(request: web.Request) -> web.Response:
-        node.records.reset_core()
+        await node.records.reset_core()
         return _json({})
 
     async def reset(request: web.Request) -> web.Response:
-        node.reset()
+        await node.reset()
         return _json({})
 
     async def send(request: web.Request) -> web.Response:

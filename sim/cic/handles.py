@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import aiohttp
 
+from sim.cic.gcpause import gc_paused
 from sim.cic.process import NodeProcess
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError, UsageError
@@ -103,13 +104,21 @@ async def full_sync(source: _Syncing, target: _Syncing) -> int:
     """Copy ``source``'s records into ``target``'s mirror one chunk at a time, so that neither node (nor
     the loop they may share) is held for longer than a chunk; returns how many records were copied."""
     copied, after = 0, 0
-    while True:
-        records, following = await source.records(after)
-        if records:
-            copied += await target.accept(records)
-        if following is None:
-            return copied
-        after = following
+    # Between two nodes of this process the records come straight from the source's own store: the target
+    # need not read each one again as the core would (a third of the time of a full sync).
+    local = target.node.records if isinstance(source, LocalNode) and isinstance(target, LocalNode) else None
+    with gc_paused():  # tens of thousands of records made and dropped: no full collection meanwhile
+        while True:
+            records, following = await source.records(after)
+            if records and local is not None:
+                local.accept_mirrors(records, validate=False)
+                copied += len(records)
+            elif records:
+                copied += await target.accept(records)
+            if following is None:
+                return copied
+            after = following
+            await asyncio.sleep(0)  # in process neither side suspends: hand the loop back between chunks
 
 
 def _check_mode(mode: str) -> None:
@@ -194,7 +203,7 @@ class LocalNode:
             target = peer.node
 
             async def mirror(record: dict[str, Any]) -> None:
-                target.records.accept_mirrors([record])
+                target.records.accept_mirrors([record], validate=False)  # its own view, never off the wire
 
             self.node.records.mirror_to = mirror
         else:
@@ -214,7 +223,7 @@ class LocalNode:
         return await self.node.records.recover()
 
     async def reset_core(self) -> None:
-        self.node.records.reset_core()
+        await self.node.records.reset_core()
 
     async def fail(self, mode: str) -> None:
         _check_mode(mode)
@@ -232,7 +241,7 @@ class LocalNode:
         dead = self.node.role is Role.DOWN
         self.node.set_fault(NodeFault.NONE)
         if dead:  # a killed (or crashed) server restarts with nothing in memory and joins as the backup
-            self.node.reset()
+            await self.node.reset()
             self.node.records.mirror_to = None
             self.node.set_role(Role.BACKUP)
         await self.node.settled()

@@ -124,10 +124,27 @@ class IdleSchedule:
             self._heap = [(when, key) for key, when in self._current.items()]
             heapq.heapify(self._heap)
 
-    def due(self, now: float) -> list[str]:
-        """The ids due at ``now``, earliest first, each once; they leave the schedule until updated."""
+    def entries(self, interactions: Iterable[Interaction]) -> list[tuple[float, str]]:
+        """``(due time, id)`` of each of ``interactions`` that can still change (for ``replace``); reads
+        nothing of the schedule, so it may run on another thread."""
         out = []
-        while self._heap and self._heap[0][0] <= now:
+        for interaction in interactions:
+            at = next_change(interaction, self.idle)
+            if at is not None:
+                out.append((at, interaction.id))
+        return out
+
+    def replace(self, entries: Iterable[tuple[float, str]]) -> None:
+        """Hold exactly ``entries`` (``(due time, id)``, as ``entries`` makes them): one heapify, no scan."""
+        self._heap = list(entries)
+        heapq.heapify(self._heap)
+        self._current = {key: at for at, key in self._heap}
+
+    def due(self, now: float, limit: int | None = None) -> list[str]:
+        """The ids due at ``now``, earliest first, each once (at most ``limit``); they leave the schedule
+        until updated, the rest stay for the next call."""
+        out: list[str] = []
+        while self._heap and self._heap[0][0] <= now and (limit is None or len(out) < limit):
             at, key = heapq.heappop(self._heap)
             if self._current.get(key) == at:
                 del self._current[key]

@@ -219,9 +219,9 @@ class CicNode:
         self._peer = PeerMirror(url, self.settings.mirror_timeout) if url else None
         self.records.mirror_to = self._peer
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget interactions, store rows, the mirror and the log (between tests)."""
-        self.records.reset()
+        await self.records.reset()
         self.log.clear()
 
     def describe(self) -> dict[str, Any]:

@@ -31,21 +31,23 @@ from typing import Any
 from aiohttp import web
 
 from sim.cic.clients import BrokerWire, Http, SendResult
+from sim.cic.gcpause import gc_paused
 from sim.cic.idle import IDLE_REASON, IdleSchedule, idle_changes
 from sim.cic.listeners import Route
 from sim.cic.paging import Page, PageQuery, select
-from sim.cic.store import DAY, Store
+from sim.cic.store import DAY, Store, read_open_mirror
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import InputError
 from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionState
-from sim.core.protocol import Refused, SmsCore
+from sim.core.protocol import Received, Refused, SmsCore
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
 
 __all__ = ["CHUNK", "PARTIES", "Mirror", "Records"]
 
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
 OWNERS_LIMIT = 100_000  # sends whose interaction is remembered for their MTs' DRs; bounded memory
-CHUNK = 500  # records per step of a purge, full sync or recovery, between which the event loop runs
+CHUNK = 200  # records per step of a purge, full sync or recovery, between which the event loop runs
+COMMIT_STEP = 50  # commits (each a store write and a mirror) between which the event loop runs
 
 Mirror = Callable[[dict[str, Any]], Awaitable[None]]
 """Where committed records go, awaited before the broker is answered (``sim.cic.control.PeerMirror``, a
@@ -163,9 +165,11 @@ class Records:
         return [i for i in map(self.core.interaction, ids) if i is not None]
 
     async def _commit(self, changed: Sequence[Interaction]) -> None:
-        for interaction in changed:
+        for n, interaction in enumerate(changed, start=1):
             self._idle.update(interaction)
             await self._write(self.view(interaction))
+            if n % COMMIT_STEP == 0:  # a mirror on this loop never yields: hand the loop back now and then
+                await asyncio.sleep(0)
 
     async def _write(self, record: dict[str, Any]) -> None:
         """Store one record and mirror it to the backup."""
@@ -203,10 +207,15 @@ class Records:
             return web.Response(status=exc.status if 400 <= exc.status < 500 else 400, text=str(exc))
 
     async def _mo(self, sms: InboundSms, now: float) -> web.StreamResponse:
+        await self.receive(sms, now)
+        return web.Response(text="OK")
+
+    async def receive(self, sms: InboundSms, now: float) -> Received:
+        """An MO as parsed from a push: to the core, then stored and mirrored (unless it is a retry)."""
         received = self.core.receive(sms, now)
         if not received.duplicate:  # a retried push is answered 2xx again and adds nothing
             await self._commit([received.interaction])
-        return web.Response(text="OK")
+        return received
 
     async def _dr(self, receipt: DeliveryReceipt, now: float) -> web.StreamResponse:
         self.core.delivery_receipt(receipt, now)
@@ -322,14 +331,29 @@ class Records:
             await self.sweep_idle(now)
         if now >= self._next_purge:
             await self.purge()
+        if self.store is not None:  # the WAL into the file, off the loop (sim.cic.store)
+            await asyncio.to_thread(self.store.checkpoint)
 
     async def sweep_idle(self, now: float) -> list[str]:
-        """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made."""
-        due = self._lookup(self._idle.due(now))  # only those whose time has come, not every one
+        """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made.
+
+        Only those whose time has come are looked at, ``CHUNK`` at a time with the loop running between
+        (a load test's customers may all fall idle in the same second).
+        """
+        changed: set[str] = set()
+        unchanged: list[Interaction] = []
+        while ids := self._idle.due(now, CHUNK):
+            due = self._lookup(ids)
+            now_changed = await self._sweep(due, now)
+            changed.update(now_changed)
+            unchanged += [i for i in due if i.id not in now_changed]
+            await asyncio.sleep(0)
+        for interaction in unchanged:  # due yet not changing (out of step with the core): schedule it anew
+            self._idle.update(interaction)
+        return sorted(changed)
+
+    async def _sweep(self, due: list[Interaction], now: float) -> set[str]:
         changes = {c.after.id: c.after.state for c in idle_changes(due, self._idle.idle, now)}
-        for interaction in due:  # due yet not changing (out of step with the core): schedule it anew
-            if interaction.id not in changes:
-                self._idle.update(interaction)
         changed = []
         for interaction_id, state in sorted(changes.items()):
             after = self.core.set_state(interaction_id, state)
@@ -341,7 +365,7 @@ class Records:
         for interaction in changed:  # ended: the store has its last record, memory lets it go
             if interaction.state is InteractionState.DISCONNECTED:
                 self._let_go(interaction.id)
-        return sorted(changes)
+        return set(changes)
 
     # -- mirror and recovery --------------------------------------------------------------------------
 
@@ -349,8 +373,14 @@ class Records:
         """Keep one mirrored record (backup side); see ``accept_mirrors``."""
         self.accept_mirrors([record])
 
-    def accept_mirrors(self, records: Sequence[dict[str, Any]]) -> int:
+    def accept_mirrors(self, records: Sequence[dict[str, Any]], *, validate: bool = True) -> int:
         """Keep mirrored records (backup side), all or none; an older copy never replaces a newer one.
+
+        Args:
+            records: ``{"interaction": <interaction record>, "at": <seconds>}`` each.
+            validate: read each interaction record as the core would (``Interaction.from_dict``) before
+                keeping any. Only a peer in this very process, handing over records its own store wrote,
+                passes False (``sim.cic.handles.LocalNode``): that saves a third of a full sync's time.
 
         Returns:
             how many were kept (the others were older than the copies already held).
@@ -363,10 +393,11 @@ class Records:
         for record in records:
             if not isinstance(record, dict) or not isinstance(record.get("at"), (int, float)):
                 raise InputError("a mirror record must be an object with 'interaction' and a numeric 'at'")
-            interaction = Interaction.from_dict(record.get("interaction") or {})
-            mine = checked.get(interaction.id)
+            key = (Interaction.from_dict(record.get("interaction") or {}).id if validate
+                   else str(record["interaction"]["id"]))
+            mine = checked.get(key)
             if mine is None or _version(mine["interaction"]) <= _version(record["interaction"]):
-                checked[interaction.id] = {"interaction": record["interaction"], "at": float(record["at"])}
+                checked[key] = {"interaction": record["interaction"], "at": float(record["at"])}
         kept = self._db().mirror_versions(list(checked))
         newer = [r for key, r in checked.items()
                  if key not in kept or kept[key] <= _version(r["interaction"])]
@@ -393,50 +424,72 @@ class Records:
     async def recover(self) -> int:
         """Take over the mirrored interactions (promotion with recovery in effect); returns how many.
 
-        Every mirrored record goes to the store, in chunks, the event loop running between them; the open
-        ones are restored into a fresh core on a worker thread (no other call reaches that core meanwhile)
-        which then replaces the node's. Ended ones stay in the store only.
+        Every mirrored record is copied into the node's own tables inside SQLite, a chunk at a time with
+        the event loop running between; then a worker thread reads the open ones over a connection of its
+        own and restores them into a fresh core (no other call reaches that core meanwhile), which replaces
+        the node's. Ended ones stay in the store only. (Run side by side, the two took longer and held the
+        loop for longer: the thread's Python work and the loop's SQLite calls contend for the interpreter.)
         """
         db = self._db()
-        after: tuple[float, str] | None = None
-        count, open_records = 0, []
-        while True:  # first created first, so that the store lists them in that order (sim.cic.paging)
-            records = [r["interaction"] for r in db.mirror_page(after, CHUNK)]
-            if not records:
-                break
-            after = (float(records[-1]["created_at"]), str(records[-1]["id"]))
-            db.put_interactions(records)
-            db.put_deliveries((d["broker"], d["message_id"], r["id"], d["correlation"], d.get("state", ""),
-                               d.get("raw_status", ""), float(d["at"]))
-                              for r in records for d in r.get("deliveries", []))
-            open_records += [r for r in records if r.get("state") != InteractionState.DISCONNECTED.value]
-            count += len(records)
-            await asyncio.sleep(0)
-        core = self._new_core()
-        await asyncio.to_thread(core.restore, {"version": SNAPSHOT_VERSION, "interactions": open_records})
-        self.core = core
+        count, after = 0, None
+        with gc_paused(freeze=True):  # the recovered core lives on: frozen, no collection scans it again
+            while (step := db.take_over(after, CHUNK)) is not None:
+                after, copied = step
+                count += copied
+                await asyncio.sleep(0)
+            held = db.open_mirror_records() if db.path == ":memory:" else None  # no second connection
+            core, due = await asyncio.to_thread(self._recovered_core, db.path, held)
+        old, self.core = self.core, core
         self._reasons.clear()
-        self._idle.clear()
-        for start in range(0, len(open_records), CHUNK):  # once per promotion, not per message
-            for interaction in self._lookup(r["id"] for r in open_records[start:start + CHUNK]):
-                self._idle.update(interaction)
-            await asyncio.sleep(0)
+        self._idle.replace(due)
+        await _retire(old)
         return count
 
-    def reset_core(self) -> None:
+    def _recovered_core(self, path: str, records: list[dict[str, Any]] | None) -> tuple[
+            SmsCore, list[tuple[float, str]]]:
+        """A new core holding the mirror's open interactions (``records``, or read from the file at
+        ``path``), and when each falls due for the idle timeout (run on a worker thread: it touches
+        nothing the event loop uses)."""
+        if records is None:
+            records = read_open_mirror(path)
+        core = self._new_core()
+        core.restore({"version": SNAPSHOT_VERSION, "interactions": records})
+        while records:  # freed all at once, 50,000 parsed records hold the interpreter for ~60 ms: in steps
+            del records[-CHUNK:]
+        return core, self._idle.entries(core.interactions())
+
+    async def reset_core(self) -> None:
         """A fresh, empty core (promotion without recovery: the interactions are lost)."""
-        self.core = self._new_core()
-        self._db().clear(("interactions", "deliveries"))
+        old, self.core = self.core, self._new_core()
+        await _retire(old)
         self._idle.clear()
         self._reasons.clear()
         self._owners.clear()
+        await self._clear(("interactions", "deliveries"))
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget interactions, store rows and the mirror (between tests)."""
-        self.reset_core()
-        self._db().clear()
+        await self.reset_core()
+        await self._clear(("mirror",))
+
+    async def _clear(self, tables: tuple[str, ...]) -> None:
+        while self._db().clear(tables, chunk=CHUNK * 4):  # tens of thousands of rows: a step at a time
+            await asyncio.sleep(0)
 
 
 def _version(interaction: dict[str, Any]) -> tuple[float, int]:
     """Which of two copies of an interaction record is newer: later update, then longer transcript."""
     return float(interaction.get("updated_at", 0.0)), len(interaction.get("transcript", ()))
+
+
+async def _retire(core: SmsCore) -> None:
+    """Let go of a core that has been replaced, a chunk of interactions at a time (``forget``).
+
+    Dropped at once, a core of 50,000 interactions is freed in one go that holds the event loop for about
+    80 ms (measured); forgotten ``CHUNK`` at a time, with the loop running between, it goes unnoticed.
+    """
+    ids = [interaction.id for interaction in core.interactions()]
+    for start in range(0, len(ids), CHUNK):
+        for interaction_id in ids[start:start + CHUNK]:
+            core.forget(interaction_id)
+        await asyncio.sleep(0)

@@ -43,7 +43,7 @@ class Direction(Enum):
     OUTBOUND = "out"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TranscriptEntry:
     """One message in an interaction's transcript."""
 
@@ -54,7 +54,7 @@ class TranscriptEntry:
     party: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """An SMS interaction as the core keeps it.
 
@@ -108,19 +108,34 @@ class Interaction:
         try:
             dest = data["destination"]
             return cls(
-                id=str(data["id"]), customer=str(data["customer"]), local=str(data["local"]),
-                broker=str(data["broker"]),
-                destination=Destination(DestinationKind(dest["kind"]), str(dest.get("name", ""))),
-                state=InteractionState(data["state"]), created_at=float(data["created_at"]),
-                updated_at=float(data["updated_at"]),
-                transcript=tuple(
-                    TranscriptEntry(Direction(e["direction"]), str(e["text"]), float(e["at"]),
-                                    str(e.get("message_id", "")), str(e.get("party", "")))
-                    for e in data["transcript"]
-                ),
+                str(data["id"]), str(data["customer"]), str(data["local"]), str(data["broker"]),
+                _destination(_KINDS[dest["kind"]], str(dest.get("name", ""))), _STATES[data["state"]],
+                float(data["created_at"]), float(data["updated_at"]),
+                tuple(TranscriptEntry(_DIRECTIONS[e["direction"]], str(e["text"]), float(e["at"]),
+                                      str(e.get("message_id", "")), str(e.get("party", "")))
+                      for e in data["transcript"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"not an interaction snapshot: {exc!r}") from exc
+
+
+# from_dict runs for every record a recovery or a full sync reads (50,000 at a time): enum values by a dict
+# lookup rather than by calling the enum, and one shared Destination per (kind, name), since they are few
+# (the routes') and frozen; the table is bounded, so odd input cannot grow it without end.
+_KINDS = {k.value: k for k in DestinationKind}
+_STATES = {s.value: s for s in InteractionState}
+_DIRECTIONS = {d.value: d for d in Direction}
+_SHARED: dict[tuple[DestinationKind, str], Destination] = {}
+_SHARED_LIMIT = 1024
+
+
+def _destination(kind: DestinationKind, name: str) -> Destination:
+    found = _SHARED.get((kind, name))
+    if found is None:
+        found = Destination(kind, name)
+        if len(_SHARED) < _SHARED_LIMIT:
+            _SHARED[(kind, name)] = found
+    return found
 
 
 class InteractionBook:

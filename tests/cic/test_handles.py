@@ -121,7 +121,7 @@ async def test_local_peer_mirrors_in_process_and_full_sync_copies_everything() -
 
 
 async def test_a_full_sync_goes_chunk_by_chunk_and_copies_every_record(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over 1,201 stored records the full sync asks three chunks of 500 and the backup's mirror holds all of them."""
+    """Over 1,201 stored records the full sync asks seven chunks of 200 and the backup's mirror holds all of them."""
     cfg = config(kaleyra())
     async with running(cfg, name="primary") as a, running(cfg, name="backup", role=Role.BACKUP) as b:
         a.records.store.put_interactions([{"id": f"i-{n:04}", "customer": "+13175550123", "state": "active",
@@ -138,7 +138,7 @@ async def test_a_full_sync_goes_chunk_by_chunk_and_copies_every_record(monkeypat
 
         monkeypatch.setattr(primary, "records", records)
         assert 1201 == await LocalNode(b).full_sync_from(primary)
-        assert ([(0, 500), (500, 500), (1000, 201)], 1201) == (asked, b.records.store.mirror_count())
+        assert ([(n, 200) for n in range(0, 1200, 200)] + [(1200, 1)], 1201) == (asked, b.records.store.mirror_count())
 
 
 # -- RemoteNode --------------------------------------------------------------------------------------------

@@ -133,3 +133,12 @@ def test_due_chats_come_earliest_first_each_once() -> None:
     for key, last in (("late", 30.0), ("early", 10.0), ("middle", 20.0)):
         schedule.update(replace(chat(last), id=key))
     assert (["early", "middle", "late"], []) == (schedule.due(200.0), schedule.due(200.0))
+
+
+def test_the_schedule_hands_out_at_most_limit_due_ids_and_keeps_the_rest() -> None:
+    """due(now, limit) pops the earliest ``limit`` due ids; the next call goes on from there, nothing lost or repeated."""
+    schedule = IdleSchedule(IdleTimeout(True, 10.0, 5.0))
+    for n in range(7):
+        schedule.update(replace(chat(float(n)), id=f"i-{n}"))
+    assert (["i-0", "i-1", "i-2"], ["i-3", "i-4", "i-5"], ["i-6"], []) == (
+        schedule.due(100.0, 3), schedule.due(100.0, 3), schedule.due(100.0, 3), schedule.due(100.0, 3))

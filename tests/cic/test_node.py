@@ -265,7 +265,7 @@ async def test_reset_core_forgets_and_the_next_mo_starts_a_new_interaction() -> 
     async with running(config(kaleyra())) as node:
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
         first = node.records.interactions()[0].id
-        node.records.reset_core()
+        await node.records.reset_core()
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data={**MO, "message_id": "m-9"})
         [interaction] = node.records.interactions()
         assert first != interaction.id

@@ -260,10 +260,10 @@ async def test_reset_core_builds_a_fresh_core_and_keeps_the_mirror(kit: Kit) -> 
     """A recovery and ``reset_core`` each ask ``new_core`` again; reset forgets the interactions, the mirror stays."""
     kit.records.accept_mirror({"interaction": chat("i-1", 100.0, "hi"), "at": 100.0})
     await kit.records.recover()
-    kit.records.reset_core()
+    await kit.records.reset_core()
     assert (3, [], 0, 1) == (kit.cores, kit.records.interactions(), kit.records.store.count(),
                              len(kit.records.store.mirror_records()))  # one core each: start, recover, reset
-    kit.records.reset()
+    await kit.records.reset()
     assert (4, []) == (kit.cores, kit.records.store.mirror_records())
 
 
@@ -513,3 +513,18 @@ async def test_a_full_sync_page_names_the_seq_to_ask_after(kit: Kit) -> None:
     rest, last = kit.records.full_sync_page(after or 0, 3)
     assert (["i-0", "i-1", "i-2"], 3, ["i-3", "i-4"], None) == (
         [r["interaction"]["id"] for r in first], after, [r["interaction"]["id"] for r in rest], last)
+
+
+async def test_an_idle_sweep_over_several_chunks_ends_every_due_interaction(
+        tmp_path: Path, aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seven chats falling idle together, swept three at a time: all seven end, once each, and leave the core."""
+    monkeypatch.setattr("sim.cic.records.CHUNK", 3)
+    made = await ended_kit(tmp_path)
+    for n in range(7):
+        mo = {**MO, "device_address": f"1317555{n:04}", "message_id": f"m-{n}"}
+        assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, mo)
+    made.clock.now += 181
+    assert ([f"id-{n}" for n in range(1, 8)], []) == (await made.records.sweep_idle(made.clock.now),
+                                                      made.records.interactions())
+    assert ["disconnected"] * 7 == [r["state"] for r in made.records.interaction_views()]
+    made.records.close_store()
