@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import yaml
 
+from loadtests import kaleyra_push as push
 from sim.cic.control import fetch_interactions
 from sim.cic.paging import MAX_LIMIT
 from sim.cic.process import NodeProcess
@@ -48,7 +48,7 @@ __all__ = ["LAB", "main"]
 
 INCOMING_PORT = 8080
 MO_PATH = "/kaleyra/mo"
-LOCAL = "8005550100"
+LOCAL = push.LOCAL
 TARGETS = {"proxy": 0.5, "haproxy": 0.9}
 
 LAB: dict[str, Any] = {
@@ -67,16 +67,6 @@ LAB: dict[str, Any] = {
 """The bench's lab: one Kaleyra broker, a Queue default route, the pair with recovery on."""
 
 
-def _mo_body(serial: int) -> bytes:
-    """One Kaleyra MO push (brokers.md §1.4), unique message id and handset."""
-    handset = f"+1317{serial % 10_000_000:07d}"
-    return urlencode({
-        "device_address": handset, "inbound_address": LOCAL, "router": "MMX", "carrier": "tmobile",
-        "channel": "sms", "message_orig": "bench", "message": "bench", "message_id": f"bench-{serial}",
-        "message_subid": "0", "status": "MO Success", "status_code": "100",
-        "a2w_mo_ref_id": f"bench-{serial}", "country_code": "1"}).encode()
-
-
 async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[], int]) -> tuple[int, int]:
     """POST MOs to ``url`` from ``concurrency`` keep-alive connections for ``seconds``; (2xx, other answers).
 
@@ -85,14 +75,16 @@ async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[],
     """
     loop = asyncio.get_running_loop()
     pool = Http1Pool()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers = push.FORM
     deadline = time.perf_counter() + seconds
     counts = {"ok": 0, "failed": 0}
     finished = loop.create_future()
     running = concurrency
 
     def fire() -> None:
-        pool.send("POST", url, headers, _mo_body(serial()), timeout=30.0, done=answered)
+        n = serial()
+        pool.send("POST", url, headers, push.mo(push.handset(n), f"bench-{n}", "bench"), timeout=30.0,
+                  done=answered)
 
     def answered(status: int | None, _body: bytes, _error: BaseException | None) -> None:
         nonlocal running

@@ -38,10 +38,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
+from loadtests import kaleyra_push as push
 from scenarios.lab.assembly import Lab
 from sim.cic.handles import LocalNode, full_sync
 from sim.cic.node import CicNode
@@ -54,7 +54,6 @@ PER_MESSAGE = ("mo", "send", "dr", "page")
 RATIO_TARGET = 1.5
 STALL_TARGET_MS = 50.0
 TAKEOVER_SHARE = 0.5  # recovery and full sync: at most this share of the (unscaled) takeover time
-LOCAL = "8005550100"  # the default lab's Kaleyra account (its Local Address)
 INCOMING_PORT = 8080
 
 
@@ -98,27 +97,6 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _handset(serial: int) -> str:
-    return f"+1317{serial % 10_000_000:07d}"
-
-
-def _mo_form(serial: int) -> bytes:
-    """A Kaleyra MO push (mGage DirectTEXT, "API Guide v2.5" §4 fields): a new handset and message id."""
-    return urlencode({
-        "device_address": _handset(serial).lstrip("+"), "inbound_address": LOCAL, "router": "MMX",
-        "carrier": "tmobile", "channel": "sms", "message_orig": "scale", "message": "scale",
-        "message_id": f"scale-{serial}", "message_subid": "0", "status": "MO Success", "status_code": "100",
-        "a2w_mo_ref_id": f"scale-{serial}", "country_code": "1"}).encode()
-
-
-def _dr_form(message_id: str, correlation: str, recipient: str) -> bytes:
-    """A Kaleyra delivery receipt (the same guide's DR fields): the message delivered."""
-    return urlencode({
-        "carrier": "tmobile", "channel": "sms", "client_message_id": correlation, "device_address": recipient,
-        "message_id": message_id, "message_subid": "0", "router": "MMX", "smscid": "0",
-        "status": "Carrier Success", "status_code": "200"}).encode()
-
-
 class Bench:
     """The lab under measurement and the figures gathered so far."""
 
@@ -147,7 +125,7 @@ class Bench:
         records = self.node().records
         while len(self.open) < size:
             self.serial += 1
-            sms = InboundSms("kaleyra", _handset(self.serial), LOCAL, "hello", f"grow-{self.serial}",
+            sms = InboundSms("kaleyra", push.handset(self.serial), push.LOCAL, "hello", f"grow-{self.serial}",
                              received_at=records.clock())
             received = await records.receive(sms, records.clock())
             self.open.append((received.interaction.id, received.interaction.customer))
@@ -165,8 +143,7 @@ class Bench:
         return {"ms": statistics.median(took), "stall_ms": stall}
 
     async def _post(self, url: str, body: bytes) -> None:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        async with self.session.post(url, data=body, headers=headers) as resp:
+        async with self.session.post(url, data=body, headers=push.FORM) as resp:
             await resp.read()
             if resp.status != 200:
                 self.errors.append(f"POST {url}: {resp.status}")
@@ -174,7 +151,8 @@ class Bench:
     async def mo(self, n: int) -> None:
         """One new MO through the proxy."""
         self.serial += 1
-        await self._post(f"{self.proxy}/kaleyra/mo", _mo_form(self.serial))
+        body = push.mo(push.handset(self.serial), f"scale-{self.serial}")
+        await self._post(f"{self.proxy}/kaleyra/mo", body)
 
     async def send(self, n: int) -> None:
         """One agent send into a grown conversation; its message id is kept for a DR."""
@@ -193,7 +171,8 @@ class Bench:
     async def dr(self, n: int) -> None:
         """One delivery receipt through the proxy for a message an agent sent."""
         message_id, correlation, recipient = self.sent[n % len(self.sent)]
-        await self._post(f"{self.proxy}/kaleyra/dr", _dr_form(message_id, correlation, recipient))
+        body = push.delivery_receipt(message_id, correlation, recipient)
+        await self._post(f"{self.proxy}/kaleyra/dr", body)
 
     async def page(self, n: int) -> None:
         """The default page of the active node's interactions, through the lab."""
