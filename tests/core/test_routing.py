@@ -110,7 +110,8 @@ def test_access_denied_does_not_fall_through() -> None:
     routes = [outbound(r"\d+", classes=("Local",)), outbound(r"\d+", classes=("International",))]
     result = route_outbound(routes, "1234", "International")
     assert isinstance(result, AccessDenied)
-    assert (result.route_index, result.classification) == (0, "International")
+    assert (result.dnis, result.route_index, result.classification, result.permitted) == (
+        "1234", 0, "International", frozenset({"Local"}))
     assert "does not permit classification 'International'" in result.reason
 
 
@@ -129,3 +130,9 @@ def test_outbound_routing_is_first_match(patterns: list[str], dnis: str) -> None
     result = route_outbound(routes, dnis, "Local")
     got = result.route_index if isinstance(result, OutboundDecision) else None
     assert expected == got
+
+
+def test_a_destinations_string_names_its_kind_and_its_name_if_any() -> None:
+    """A nameless Chat reads "Chat"; a named Queue reads "Queue Support"."""
+    assert ("Chat", "Queue Support") == (str(Destination(DestinationKind.CHAT)),
+                                         str(Destination(DestinationKind.QUEUE, "Support")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import any_text, gsm_basic_text, gsm_text, ucs2_text
 
@@ -198,3 +198,130 @@ def test_gsm_tables_have_the_documented_surprises() -> None:
     assert "ç" not in gsm.BASIC
     assert "`" not in gsm.BASIC | gsm.EXTENSION
     assert len(gsm.BASIC) == 127
+
+
+# -- the strategies split, and the boundaries are pinned with literal numbers (issue 19) -------------------
+
+
+@pytest.mark.parametrize("strategy", [any_text, ucs2_text, gsm_text, gsm_basic_text],
+                         ids=["any_text", "ucs2_text", "gsm_text", "gsm_basic_text"])
+def test_the_shared_strategies_draw_messages_that_split_into_three_parts_and_more(strategy: st.SearchStrategy[str]) -> None:
+    """Over 100 draws each strategy gives at least 20 multipart messages and one of three parts or more."""
+    parts: list[int] = []
+
+    @settings(max_examples=100, database=None, deadline=None)
+    @given(strategy)
+    def draw(text: str) -> None:
+        parts.append(len(segment(text).segments))
+
+    draw()
+    assert sum(n > 1 for n in parts) >= 20, parts
+    assert max(parts) >= 3, parts
+
+
+@pytest.mark.parametrize(("text", "size", "units_of_parts"), [
+    ("a" * 160, ReferenceSize.EIGHT_BIT, [160]),
+    ("a" * 161, ReferenceSize.EIGHT_BIT, [153, 8]),
+    ("a" * 161, ReferenceSize.SIXTEEN_BIT, [152, 9]),
+    ("a" * 306, ReferenceSize.EIGHT_BIT, [153, 153]),
+    ("a" * 306, ReferenceSize.SIXTEEN_BIT, [152, 152, 2]),
+    ("Ж" * 70, ReferenceSize.EIGHT_BIT, [70]),
+    ("Ж" * 71, ReferenceSize.EIGHT_BIT, [67, 4]),
+    ("Ж" * 71, ReferenceSize.SIXTEEN_BIT, [66, 5]),
+    ("Ж" * 200, ReferenceSize.EIGHT_BIT, [67, 67, 66]),
+    ("Ж" * 200, ReferenceSize.SIXTEEN_BIT, [66, 66, 66, 2]),
+])
+def test_single_and_concatenated_capacities_at_their_edges(text: str, size: ReferenceSize,
+                                                           units_of_parts: list[int]) -> None:
+    """160 septets and 70 units are one part; one more splits at 153/67 (8-bit reference) or 152/66 (16-bit)."""
+    result = segment(text, reference_size=size)
+    each = {(Encoding.GSM7, True): 160, (Encoding.UCS2, True): 70,
+            (Encoding.GSM7, False): 153 if size is ReferenceSize.EIGHT_BIT else 152,
+            (Encoding.UCS2, False): 67 if size is ReferenceSize.EIGHT_BIT else 66}[(result.encoding, len(units_of_parts) == 1)]
+    assert (units_of_parts, [each] * len(units_of_parts)) == (
+        [p.units for p in result.segments], [p.capacity for p in result.segments])
+
+
+@pytest.mark.parametrize(("text", "oversize"), [("a" * 160, False), ("a" * 161, True), ("Ж" * 70, False),
+                                                ("Ж" * 71, True)])
+def test_do_not_alter_flags_oversize_only_past_one_part(text: str, oversize: bool) -> None:
+    """NONE marks 161 septets or 71 units as oversize, and exactly 160 or 70 as not."""
+    result = segment(text, ParsingMode.NONE)
+    assert (oversize, [text], ParsingMode.NONE) == (result.oversize, result.texts, result.mode)
+
+
+def test_split_and_truncate_say_their_mode_and_the_whole_size() -> None:
+    """A split result and a truncated one carry their mode and the units of the whole original text."""
+    split, cut = segment("a" * 200), segment("a" * 200, ParsingMode.TRUNCATE)
+    assert (ParsingMode.SPLIT, 200, ParsingMode.TRUNCATE, 200) == (split.mode, split.units, cut.mode, cut.units)
+
+
+def test_exactly_255_parts_are_allowed_and_256_refused() -> None:
+    """A text of 255 full parts splits; one septet more would need part 256 and is refused."""
+    assert (255, 255) == (MAX_PARTS, len(segment("a" * (153 * 255)).segments))
+    with pytest.raises(SegmentationError, match="more than 255 parts"):
+        segment("a" * (153 * 255 + 1))
+
+
+def test_a_reference_counter_starts_at_zero() -> None:
+    """Without a start, the first reference handed out is 0."""
+    counter = ReferenceCounter()
+    assert [0, 1] == [counter(), counter()]
+
+
+def _cut(text: str) -> list[str]:
+    return segment(text).texts
+
+
+def test_two_adjacent_flags_at_a_cut_both_stay_whole() -> None:
+    """The cut falls right after the first flag: both flags whole, one in each part."""
+    assert ["Ж" * 63 + "🇮🇹", "🇫🇷y"] == _cut("Ж" * 63 + "🇮🇹🇫🇷y")
+
+
+def test_a_cut_inside_the_second_of_two_flags_moves_back_between_them() -> None:
+    """The 67th unit ends inside the second flag: the part ends after the first, not after a lone letter."""
+    assert ["Ж" * 61 + "🇮🇹", "🇫🇷yyyyy"] == _cut("Ж" * 61 + "🇮🇹🇫🇷yyyyy")
+
+
+def test_a_message_of_flags_from_its_first_character_is_cut_between_flags() -> None:
+    """Twenty flags: the first part holds sixteen (64 units), never half of one, counting from index 0."""
+    parts = _cut("🇮🇹" * 20)
+    assert ["🇮🇹" * 16, "🇮🇹" * 4] == parts
+
+
+def test_a_flag_at_index_0_stays_whole_and_first() -> None:
+    """A flag that starts the message is not moved or cut by the first part's boundary search."""
+    assert ["🇮🇹" + "Ж" * 63, "Ж" * 7] == _cut("🇮🇹" + "Ж" * 70)
+
+
+def test_a_cluster_longer_than_a_part_is_cut_where_the_part_ends() -> None:
+    """A letter with 70 combining marks cannot fit one part: it is cut at 67 units rather than never."""
+    assert ["a" + "\u0301" * 66, "\u0301" * 4 + "b"] == _cut("a" + "\u0301" * 70 + "b")
+
+
+def test_a_zwj_sequence_straddling_a_cut_moves_whole_to_the_next_part() -> None:
+    """A family emoji (three people joined by ZWJ, 8 units) that would cross unit 67 starts the next part."""
+    family = "👨\u200d👩\u200d👧"
+    assert ["Ж" * 63, family] == _cut("Ж" * 63 + family)
+
+
+def test_a_skin_tone_modifier_stays_with_its_emoji() -> None:
+    """The cut after the thumbs-up would leave its skin tone alone: the pair moves to the next part."""
+    assert ["Ж" * 65, "👍🏽yy"] == _cut("Ж" * 65 + "👍🏽yy")
+
+
+def test_a_tag_sequence_flag_stays_whole() -> None:
+    """England's flag (a black flag, five tag letters and a cancel tag, 14 units) is not cut among its tags."""
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    assert ["Ж" * 60, england + "y"] == _cut("Ж" * 60 + england + "y")
+
+
+@pytest.mark.parametrize("mark", ["\u093e", "\u20dd"], ids=["Mc", "Me"])
+def test_spacing_and_enclosing_marks_stay_with_their_base(mark: str) -> None:
+    """A spacing (Mc) or enclosing (Me) mark right after the cut takes its base letter with it."""
+    assert ["Ж" * 66, "क" + mark + "yyyy"] == _cut("Ж" * 66 + "क" + mark + "yyyy")
+
+
+def test_an_emoji_whose_low_surrogate_ends_a_part_is_not_moved() -> None:
+    """U+1F431 (D83D DC31) ending exactly at unit 67: its low surrogate is not taken for a high one."""
+    assert ["Ж" * 65 + "🐱", "yyyyy"] == _cut("Ж" * 65 + "🐱yyyyy")

@@ -206,3 +206,49 @@ class PairMachine(RuleBasedStateMachine):
 
 PairMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 test_pair_state_machine = PairMachine.TestCase
+
+
+# -- every command the table emits, with its timers (issue 19) ------------------------------------------------
+
+DISTINCT = Timers(ts_timeout=11.0, retry_delay=2.0, max_failures=4, nettest_timeout=3.0, takeover_time=7.0,
+                  ping_interval=5.0)
+"""Timers that differ from each other and from the defaults, so a command carrying the wrong one shows."""
+
+
+def test_every_command_carries_the_timer_of_its_step() -> None:
+    """Ping after a success, a restore and a restart waits ping_interval; after a failure retry_delay; the rest theirs."""
+    pair = SwitchoverPair(DISTINCT)
+    ping = Command("ping", after=5.0, timeout=11.0)
+    assert [ping] == pair.handle(Event.PING_OK, 1.0)
+    assert [Command("ping", after=2.0, timeout=11.0)] == pair.handle(Event.PING_FAILED, 2.0)
+    assert [Command("full-sync"), ping] == pair.handle(Event.BACKUP_RESTARTED, 3.0)
+    assert [Command("start-subsystems", timeout=7.0)] == pair.handle(Event.MANUAL_SWITCHOVER, 4.0)
+    assert [Command("promote")] == pair.handle(Event.TAKEOVER_DONE, 11.0)
+    assert [Command("full-sync"), ping] == pair.handle(Event.PEER_RESTORED, 12.0)
+    for n in range(3):
+        pair.handle(Event.PING_FAILED, 13.0 + n)
+    assert [Command("nettest", timeout=3.0)] == pair.handle(Event.PING_FAILED, 20.0)
+
+
+def test_failures_below_the_threshold_are_counted_one_by_one() -> None:
+    """With four allowed: three failures in a row keep retrying, counted 1, 2, 3; the fourth goes to NetTest."""
+    pair = SwitchoverPair(DISTINCT)
+    counts = []
+    for n in range(3):
+        pair.handle(Event.PING_FAILED, float(n))
+        counts.append((pair.watch, pair.failures))
+    assert [(Watch.RETRYING, 1), (Watch.RETRYING, 2), (Watch.RETRYING, 3)] == counts
+    pair.handle(Event.PING_FAILED, 3.0)
+    assert (Watch.NET_TEST, 4) == (pair.watch, pair.failures)
+
+
+def test_a_takeover_and_a_restore_start_counting_from_zero() -> None:
+    """After the roles swap, and after the old active comes back, the next failures count from one."""
+    pair = SwitchoverPair(DISTINCT)
+    pair.handle(Event.PING_FAILED, 0.0)
+    pair.handle(Event.MANUAL_SWITCHOVER, 1.0)
+    pair.handle(Event.TAKEOVER_DONE, 8.0)
+    assert (Server.B, 0) == (pair.active, pair.failures)
+    pair.handle(Event.PEER_RESTORED, 9.0)
+    pair.handle(Event.PING_FAILED, 10.0)
+    assert (Watch.RETRYING, 1) == (pair.watch, pair.failures)

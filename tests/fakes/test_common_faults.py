@@ -81,3 +81,87 @@ def test_set_add_clear():
     kinds = [f.kind for f in hook.active()]
     hook.clear()
     assert ([FaultKind.RESET, FaultKind.LATENCY], []) == (kinds, hook.active())
+
+
+# -- every bound, default and matching rule (issue 19) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fault", "field", "reason"), [
+    ({"kind": "error", "status": 99}, "status", "at least 100"),
+    ({"kind": "error", "status": 600}, "status", "at most 599"),
+    ({"kind": "error", "probability": 1.01}, "probability", "at most 1"),
+    ({"kind": "error", "probability": -0.01}, "probability", "at least 0"),
+    ({"kind": "latency", "delay": -0.5}, "delay", "at least 0"),
+    ({"kind": "throttle", "retry_after": -1}, "retry_after", "at least 0"),
+    ({"kind": "error", "count": 0}, "count", "at least 1"),
+    ({"kind": "malformed", "content_type": ""}, "content_type", "empty"),
+])
+def test_each_bound_of_a_fault_is_refused_just_past_it(fault, field, reason):
+    """One past each bound is a problem naming the field and the bound."""
+    with pytest.raises(ConfigError) as info:
+        read_faults([fault])
+    [problem] = info.value.problems
+    assert (f"faults[0].{field}", True) == (problem.path, reason in problem.reason), problem
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "error", "status": 100}, {"kind": "error", "status": 599}, {"kind": "error", "probability": 1},
+    {"kind": "error", "probability": 0}, {"kind": "latency", "delay": 0}, {"kind": "throttle", "retry_after": 0},
+    {"kind": "error", "count": 1},
+])
+def test_each_bound_itself_is_accepted(fault):
+    """Exactly at each bound the fault is read, with the value given."""
+    [read] = read_faults([fault])
+    key, value = next((k, v) for k, v in fault.items() if k != "kind")
+    assert value == getattr(read, key)
+
+
+def test_the_defaults_of_an_error_and_a_throttle():
+    """An error answers 500 with the broker's own body as text/plain; a throttle says Retry-After 1; no count."""
+    error, throttle, reorder = read_faults([{"kind": "error"}, {"kind": "throttle"}, {"kind": "reorder_dlr"}])
+    assert ({"kind": "error", "count": None, "probability": 1.0, "status": 500, "body": "", "content_type": "text/plain"},
+            {"kind": "throttle", "count": None, "probability": 1.0, "retry_after": 1},
+            {"kind": "reorder_dlr", "count": None, "probability": 1.0, "delay": 5.0}) == (
+        error.to_json(), throttle.to_json(), reorder.to_json())
+
+
+def test_to_json_gives_back_every_field_it_was_read_with():
+    """path, delay, status, body and content_type all survive to_json, and reading it back gives the same fault."""
+    given = [{"kind": "error", "count": 3, "probability": 0.5, "path": "^/a2w", "status": 503, "body": "busy",
+              "content_type": "application/json"},
+             {"kind": "hang", "count": None, "probability": 1.0, "path": "/sms", "delay": 2.5},
+             {"kind": "malformed", "count": None, "probability": 1.0, "body": "{", "content_type": "text/xml"}]
+    faults = read_faults(given)
+    assert given == [f.to_json() for f in faults]
+    assert faults == read_faults([f.to_json() for f in faults])
+
+
+def test_a_push_fault_with_a_path_applies_only_to_pushes_to_matching_urls():
+    """drop_dlr limited to /portico applies to a DLR pushed there and not to one pushed elsewhere."""
+    hook = FaultHook(random.Random(SEED), read_faults([{"kind": "drop_dlr", "path": "/portico"}]))
+    assert hook.for_push("dlr", "http://proxy/kaleyra/dr") is None
+    assert FaultKind.DROP_DLR == hook.for_push("dlr", "http://proxy/portico/dr").kind
+
+
+def test_a_probability_of_zero_never_applies_and_of_one_always():
+    """The boundary of the draw: probability 0 never fires, probability 1 fires without a draw."""
+    never = FaultHook(random.Random(SEED), read_faults([{"kind": "error", "probability": 0}]))
+    always = FaultHook(random.Random(SEED), read_faults([{"kind": "error", "probability": 1}]))
+    assert ([False] * 50, [True] * 50) == ([never.for_request("/x") is not None for _ in range(50)],
+                                           [always.for_request("/x") is not None for _ in range(50)])
+
+
+def test_a_fault_that_does_not_fire_leaves_the_next_one_free_to():
+    """A first fault that does not match, or loses its draw, does not keep the second from applying."""
+    unmatched = FaultHook(random.Random(SEED), read_faults([{"kind": "reset", "path": "^/other"}, {"kind": "latency"}]))
+    unlucky = FaultHook(random.Random(SEED), read_faults([{"kind": "reset", "probability": 0}, {"kind": "latency"}]))
+    assert (FaultKind.LATENCY, FaultKind.LATENCY) == (unmatched.for_request("/x").kind, unlucky.for_request("/x").kind)
+
+
+def test_counting_a_fault_down_keeps_its_place_and_the_others():
+    """A counted fault before another: it fires, keeps first place while it has matches left, then leaves."""
+    hook = FaultHook(random.Random(SEED), read_faults([{"kind": "reset", "count": 2}, {"kind": "latency"}]))
+    kinds = [hook.for_request("/x").kind for _ in range(3)]
+    assert ([FaultKind.RESET, FaultKind.RESET, FaultKind.LATENCY], [FaultKind.LATENCY]) == (
+        kinds, [f.kind for f in hook.active()])
+    assert hook.active()[0].count is None
