@@ -3,10 +3,11 @@
 Theory of operation. The default lab starts in this process (as ``smslab up`` starts it). One *step* of
 traffic is what a conversation does: a customer's MO pushed through the proxy, then an agent's reply
 (``POST /_smslab/send``), whose MT the fake Kaleyra answers with a delivery receipt through the proxy about
-40 ms later. Four steps in five come from a pool of returning customers (``--customers``), so their
-conversations go on; one in five from a customer never seen before, whose conversation the idle timeout
-disconnects seven minutes later (120 s idle and 300 s grace in the default lab), so interactions keep
-ending and leaving memory as new ones start.
+40 ms later. ``--conversations`` conversations are open at a time, each of ``--length`` steps spread over
+about a minute; a customer whose conversation is over falls silent and a new customer takes the place, so
+the idle timeout disconnects one conversation after another seven minutes after its last message (120 s
+idle and 300 s grace in the default lab) and interactions keep ending and leaving memory as new ones start.
+(A conversation that never ends grows without end too: each change stores and mirrors the whole record.)
 
 First the lab's capacity is measured: ``--concurrency`` steps kept in flight, back to back, for
 ``--capacity-seconds``. Then steps are started at half that rate (``--share``), on a fixed schedule, for
@@ -76,11 +77,12 @@ class Window:
 class Soak:
     """The traffic, what was answered, and the reports."""
 
-    def __init__(self, lab: Lab, session: aiohttp.ClientSession, customers: int) -> None:
+    def __init__(self, lab: Lab, session: aiohttp.ClientSession, conversations: int, length: int) -> None:
         self.lab, self.session = lab, session
         self.proxy = lab.proxy_urls[INCOMING_PORT] + "/kaleyra/mo"
-        self.pool = [push.handset(n) for n in range(customers)]
-        self.fresh = itertools.count(customers)  # customers never seen before start after the pool
+        self.length = length
+        self.open = [[push.handset(n), length] for n in range(conversations)]  # customer, steps left
+        self.fresh = itertools.count(conversations)  # the customers who come next
         self.serial = itertools.count(1)
         self.window = Window()
         self.errors: list[str] = []
@@ -99,7 +101,11 @@ class Soak:
 
     def _customers(self) -> Iterator[str]:
         for n in itertools.count():
-            yield push.handset(next(self.fresh)) if n % 5 == 4 else self.pool[(n * 7919) % len(self.pool)]
+            slot = self.open[(n * 7919) % len(self.open)]  # spread over the slots, the same way every run
+            yield str(slot[0])
+            slot[1] = int(slot[1]) - 1
+            if slot[1] == 0:  # over: this customer falls silent, a new one starts a conversation
+                slot[0], slot[1] = push.handset(next(self.fresh)), self.length
 
     def _error(self, what: str) -> None:
         self.window.errors += 1
@@ -167,6 +173,7 @@ class Soak:
                 break
             if at >= next_report:
                 rows.append(self.report(next_report - began))
+                print(_row(rows[-1]), file=sys.stderr, flush=True)  # progress, as the run goes
                 next_report += every
             await asyncio.sleep(max(0.0, at - loop.time()))
             task = loop.create_task(self.step(next(customers)))
@@ -200,8 +207,8 @@ class Soak:
                 "drs": len(self.accepted_mts - delivered)}
 
 
-async def run(minutes: float, share: float, *, customers: int, concurrency: int, capacity_seconds: float,
-              every: float) -> dict[str, Any]:
+async def run(minutes: float, share: float, *, conversations: int, length: int, concurrency: int,
+              capacity_seconds: float, every: float) -> dict[str, Any]:
     """Start the lab, measure its capacity, soak it at ``share`` of it; the rows, losses and the verdict."""
     lab = Lab()
     await lab.start()
@@ -210,7 +217,7 @@ async def run(minutes: float, share: float, *, customers: int, concurrency: int,
         timeout = aiohttp.ClientTimeout(total=30)
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-            soak = Soak(lab, session, customers)
+            soak = Soak(lab, session, conversations, length)
             capacity = await soak.capacity(capacity_seconds, concurrency)
             rate = capacity * share
             await soak.paced(rate, minutes * 60, every, rows)
@@ -241,15 +248,19 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
     return {"baseline_at_s": baseline["at_s"], "checks": checks, "passed": all(checks.values())}
 
 
+def _row(r: dict[str, Any]) -> str:
+    return (f"{r['at_s']:>7.0f} {r['started']:>8} {r['finished']:>8} {r['mo_p50_ms']:>8.2f} "
+            f"{r['mo_p99_ms']:>8.2f} {r['send_p50_ms']:>9.2f} {r['send_p99_ms']:>9.2f} {r['errors']:>7} "
+            f"{r['rss_mb']:>7.0f} {r['open_interactions']:>7}")
+
+
 def table(result: dict[str, Any]) -> list[str]:
     """The rows as a table, then the losses and the checks."""
     lines = [f"capacity {result['capacity_steps_per_s']:.0f} steps/s (an MO and a reply each); soaking at "
              f"{result['rate_steps_per_s']:.0f}/s",
              f"{'at s':>7} {'started':>8} {'done':>8} {'MO p50':>8} {'MO p99':>8} {'send p50':>9} "
              f"{'send p99':>9} {'errors':>7} {'RSS MB':>7} {'open':>7}"]
-    lines += [f"{r['at_s']:>7.0f} {r['started']:>8} {r['finished']:>8} {r['mo_p50_ms']:>8.2f} "
-              f"{r['mo_p99_ms']:>8.2f} {r['send_p50_ms']:>9.2f} {r['send_p99_ms']:>9.2f} {r['errors']:>7} "
-              f"{r['rss_mb']:>7.0f} {r['open_interactions']:>7}" for r in result["rows"]]
+    lines += [_row(r) for r in result["rows"]]
     lost = result["lost"]
     lines.append(f"lost: {lost['mos']} MOs, {lost['sends']} sends, {lost['drs']} DRs; "
                  f"baseline (after warm-up) at {result['baseline_at_s']:.0f} s")
@@ -261,7 +272,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smslab bench soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=30.0, help="how long to soak (30)")
     p.add_argument("--share", type=float, default=0.5, help="share of the measured capacity to run at (0.5)")
-    p.add_argument("--customers", type=int, default=5000, help="returning customers (5000)")
+    p.add_argument("--conversations", type=int, default=2000, help="conversations open at a time (2000)")
+    p.add_argument("--length", type=int, default=5, help="steps in a conversation (5)")
     p.add_argument("--concurrency", type=int, default=16, help="steps in flight for the capacity (16)")
     p.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds of the capacity run (10)")
     p.add_argument("--report-every", type=float, default=60.0, help="seconds between rows (60)")
@@ -272,13 +284,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the soak; 0 when every check holds, 1 otherwise, 2 for bad arguments."""
     args = _parser().parse_args(argv)
-    if (args.minutes <= 0 or not 0 < args.share <= 1 or args.customers < 1 or args.concurrency < 1
-            or args.capacity_seconds <= 0 or args.report_every <= 0):
-        print("smslab bench soak: --minutes, --customers, --concurrency, --capacity-seconds and "
-              "--report-every must be positive and --share in (0, 1]", file=sys.stderr)
+    counts = (args.conversations, args.length, args.concurrency)
+    if (args.minutes <= 0 or not 0 < args.share <= 1 or min(counts) < 1 or args.capacity_seconds <= 0
+            or args.report_every <= 0):
+        print("smslab bench soak: --minutes, --conversations, --length, --concurrency, --capacity-seconds "
+              "and --report-every must be positive and --share in (0, 1]", file=sys.stderr)
         return 2
-    result = asyncio.run(run(args.minutes, args.share, customers=args.customers, concurrency=args.concurrency,
-                             capacity_seconds=args.capacity_seconds, every=args.report_every))
+    result = asyncio.run(run(args.minutes, args.share, conversations=args.conversations, length=args.length,
+                             concurrency=args.concurrency, capacity_seconds=args.capacity_seconds,
+                             every=args.report_every))
     print(json.dumps(result, indent=2) if args.json else "\n".join(table(result)))
     return 0 if result["passed"] else 1
 

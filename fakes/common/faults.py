@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from sim.core.schema import MISSING, Reader
+from sim.core.errors import ConfigError
+from sim.core.schema import MISSING, Problems, Reader
 
 __all__ = ["PUSH_FAULTS", "REQUEST_FAULTS", "Fault", "FaultHook", "FaultKind", "read_fault", "read_faults"]
 
@@ -116,8 +117,7 @@ def read_faults(data: object, path: str = "faults", reader: Reader | None = None
         reader: the reader whose problem list collects problems; a new one when omitted, in which case
             problems are raised at once as ``ConfigError``.
     """
-    own = reader is None
-    problems = Reader({}, path).problems if reader is None else reader.problems
+    problems = Problems() if reader is None else reader.problems
     items = [data] if isinstance(data, dict) else data
     if items is None or items is MISSING:
         items = []
@@ -125,8 +125,8 @@ def read_faults(data: object, path: str = "faults", reader: Reader | None = None
         problems.add(path, data, "must be a list of faults")
         items = []
     faults = [read_fault(Reader(item, f"{path}[{i}]", problems)) for i, item in enumerate(items)]
-    if own:
-        Reader({}, path, problems).raise_if_problems()
+    if reader is None and problems:
+        raise ConfigError(list(problems))
     return faults
 
 
@@ -169,7 +169,7 @@ class FaultHook:
         return self._take(lambda f: f.kind in REQUEST_FAULTS
                           and (f.path is None or bool(f.path.search(path))))
 
-    def for_push(self, kind: str, url: str = "") -> Fault | None:
+    def for_push(self, kind: str, url: str) -> Fault | None:
         """The first push fault that applies to a push of ``kind`` (``mo``/``dlr``) to ``url``."""
         return self._take(lambda f: PUSH_FAULTS.get(f.kind) == kind
                           and (f.path is None or bool(f.path.search(url))))

@@ -331,8 +331,6 @@ class Records:
             await self.sweep_idle(now)
         if now >= self._next_purge:
             await self.purge()
-        if self.store is not None:  # the WAL into the file, off the loop (sim.cic.store)
-            await asyncio.to_thread(self.store.checkpoint)
 
     async def sweep_idle(self, now: float) -> list[str]:
         """Apply the idle timeout at ``now``; returns the ids whose state changed. No MT is ever made.

@@ -325,3 +325,64 @@ def test_spacing_and_enclosing_marks_stay_with_their_base(mark: str) -> None:
 def test_an_emoji_whose_low_surrogate_ends_a_part_is_not_moved() -> None:
     """U+1F431 (D83D DC31) ending exactly at unit 67: its low surrogate is not taken for a high one."""
     assert ["Ж" * 65 + "🐱", "yyyyy"] == _cut("Ж" * 65 + "🐱yyyyy")
+
+
+def test_a_cluster_longer_than_two_parts_is_cut_at_each_part_end() -> None:
+    """A letter with 140 combining marks: parts of 67, 67 and the rest, the middle one starting and ending inside it."""
+    assert ["a" + "\u0301" * 66, "\u0301" * 67, "\u0301" * 7 + "b"] == _cut("a" + "\u0301" * 140 + "b")
+
+
+def test_a_lone_regional_indicator_before_a_letter_is_a_boundary() -> None:
+    """After a flag and one more regional indicator, the cut before the next letter stays where it is."""
+    assert ["Ж" * 61 + "🇮🇹🇫", "ЖЖЖЖЖ"] == _cut("Ж" * 61 + "🇮🇹🇫" + "ЖЖЖЖЖ")
+
+
+@pytest.mark.parametrize("flags", ["🇦🇿🇿🇦", "🇿🇦🇦🇿"], ids=["A-first", "Z-first"])
+def test_the_first_and_last_regional_indicators_pair_up_like_any_other(flags: str) -> None:
+    """Flags made of U+1F1E6 (A) and U+1F1FF (Z), the ends of the range, are kept whole at a cut."""
+    assert ["Ж" * 61 + flags[:2], flags[2:] + "yyyyy"] == _cut("Ж" * 61 + flags + "yyyyy")
+
+
+@pytest.mark.parametrize("selector", ["\ufe00", "\ufe0f"], ids=["VS1", "VS16"])
+def test_variation_selectors_at_both_ends_of_their_range_stay_with_their_base(selector: str) -> None:
+    """U+FE00 and U+FE0F right after the cut take the heart before them into the next part."""
+    assert ["Ж" * 66, "❤" + selector + "yyyy"] == _cut("Ж" * 66 + "❤" + selector + "yyyy")
+
+
+def test_the_character_after_the_variation_selectors_is_a_boundary() -> None:
+    """U+FE10 (a vertical comma, not a selector) may start a part: the cut before it stays."""
+    assert ["Ж" * 66 + "x", "\ufe10yyyy"] == _cut("Ж" * 66 + "x\ufe10yyyy")
+
+
+@pytest.mark.parametrize("tone", ["\U0001f3fb", "\U0001f3ff"], ids=["light", "dark"])
+def test_skin_tones_at_both_ends_of_their_range_stay_with_their_emoji(tone: str) -> None:
+    """U+1F3FB and U+1F3FF, the lightest and darkest tones, move with the thumbs-up they modify."""
+    assert ["Ж" * 65, "👍" + tone + "yy"] == _cut("Ж" * 65 + "👍" + tone + "yy")
+
+
+def test_sizes_are_whole_units() -> None:
+    """A UCS-2 size is a count of UTF-16 units, an int, as is every part's."""
+    result = segment("Ж" * 71)
+    assert [int, int, int] == [type(result.units), *(type(p.units) for p in result.segments)]
+
+
+def test_a_flag_at_the_second_cut_is_kept_whole_too() -> None:
+    """Three parts: the second cut moves back before a flag just as the first would (the index runs on)."""
+    assert ["Ж" * 67, "Ж" * 65, "🇮🇹yy"] == _cut("Ж" * 132 + "🇮🇹yy")
+
+
+@pytest.mark.parametrize("after", ["\U0001f400", "\U000e0080", "\U000e01f0"], ids=["U+1F400", "U+E0080", "U+E01F0"])
+def test_the_character_just_past_each_extending_range_starts_a_cluster(after: str) -> None:
+    """Past the skin tones, the tags and the supplementary selectors, a character may start a part."""
+    assert ["Ж" * 66 + "x", after + "yyyy"] == _cut("Ж" * 66 + "x" + after + "yyyy")
+
+
+@pytest.mark.parametrize("mark", ["\U000e0020", "\U000e0100"], ids=["tag space", "VS17"])
+def test_the_first_tag_and_the_first_supplementary_selector_extend(mark: str) -> None:
+    """U+E0020 (tag space) and U+E0100 (VS17) right after the cut take the character before them along."""
+    assert ["Ж" * 66, "x" + mark + "yyyy"] == _cut("Ж" * 66 + "x" + mark + "yyyy")
+
+
+def test_the_character_just_past_the_regional_indicators_is_not_one() -> None:
+    """U+1F200 after a lone regional indicator is a boundary, as a letter would be."""
+    assert ["Ж" * 61 + "🇮🇹🇫", "\U0001f200yyy"] == _cut("Ж" * 61 + "🇮🇹🇫\U0001f200yyy")

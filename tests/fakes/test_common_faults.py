@@ -58,8 +58,8 @@ def test_request_and_push_faults_do_not_mix():
     """Push faults never apply to requests, request faults never to pushes, and kinds match their push."""
     hook = FaultHook(random.Random(SEED), read_faults([{"kind": "drop_dlr"}, {"kind": "latency"}]))
     assert FaultKind.LATENCY == hook.for_request("/x").kind
-    assert hook.for_push("mo") is None
-    assert FaultKind.DROP_DLR == hook.for_push("dlr").kind
+    assert hook.for_push("mo", "http://proxy/kaleyra/mo") is None
+    assert FaultKind.DROP_DLR == hook.for_push("dlr", "http://proxy/kaleyra/dr").kind
 
 
 def test_probability_uses_the_seeded_generator():
@@ -165,3 +165,42 @@ def test_counting_a_fault_down_keeps_its_place_and_the_others():
     assert ([FaultKind.RESET, FaultKind.RESET, FaultKind.LATENCY], [FaultKind.LATENCY]) == (
         kinds, [f.kind for f in hook.active()])
     assert hook.active()[0].count is None
+
+
+def test_nothing_given_is_no_fault_at_all():
+    """faults: left out or null reads as an empty list, not as a problem."""
+    from sim.core.schema import MISSING
+
+    assert ([], []) == (read_faults(None), read_faults(MISSING))
+
+
+def test_not_a_list_is_reported_with_its_path_value_and_reason():
+    """The problem of a string where faults belong names the field path, quotes the value, and says why."""
+    with pytest.raises(ConfigError) as info:
+        read_faults("reset", "fakes.k1.faults")
+    [problem] = info.value.problems
+    assert ("fakes.k1.faults", "reset", "must be a list of faults") == (problem.path, problem.value, problem.reason)
+
+
+def test_problems_go_to_the_readers_list_when_one_is_given():
+    """With a reader, read_faults records its problems there and raises nothing itself (the caller does)."""
+    from sim.core.schema import Reader
+
+    reader = Reader({}, "fakes.k1")
+    read_faults([{"kind": "explode"}], "fakes.k1.faults", reader)
+    assert ["fakes.k1.faults[0].kind"] == [p.path for p in reader.problems]
+    with pytest.raises(ConfigError, match=r"fakes\.k1\.faults"):
+        reader.raise_if_problems()
+
+
+def test_a_certain_fault_takes_no_draw_from_the_generator():
+    """A probability-1 fault fires without a draw, so a probabilistic fault's outcomes follow the seed exactly."""
+    hook = FaultHook(random.Random(SEED), read_faults([{"kind": "error", "probability": 0.5, "path": "^/a"},
+                                                       {"kind": "latency"}]))
+    outcomes = []
+    for _ in range(200):
+        assert FaultKind.LATENCY == hook.for_request("/b").kind
+        fault = hook.for_request("/a")
+        outcomes.append(fault is not None and fault.kind is FaultKind.ERROR)
+    reference = random.Random(SEED)
+    assert [reference.random() < 0.5 for _ in range(200)] == outcomes

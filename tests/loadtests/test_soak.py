@@ -15,7 +15,7 @@ from scenarios.cli import main as cli
 def test_a_short_soak_reports_rows_and_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     """Six seconds at half of a one-second capacity run: a row every two seconds, every step finished, nothing lost."""
     status = cli.main(["bench", "soak", "--minutes", "0.1", "--report-every", "2", "--capacity-seconds", "1",
-                       "--customers", "50", "--json"])
+                       "--conversations", "50", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["rate_steps_per_s"] == pytest.approx(result["capacity_steps_per_s"] * 0.5)
     assert len(result["rows"]) >= 3
@@ -45,7 +45,7 @@ def test_the_verdict_fails_on_growth_after_the_warm_up_an_error_or_a_loss() -> N
     assert {120} == {v["baseline_at_s"] for v in failed}
 
 
-@pytest.mark.parametrize("argv", [["--minutes", "0"], ["--share", "1.5"], ["--customers", "0"]])
+@pytest.mark.parametrize("argv", [["--minutes", "0"], ["--share", "1.5"], ["--conversations", "0"], ["--length", "0"]])
 def test_bad_arguments_are_a_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """A non-positive duration or count, or a share outside (0, 1], exits 2 naming the options."""
     assert soak.main(argv) == 2

@@ -97,3 +97,64 @@ def test_probing_fills_in_the_url_only_when_the_test_names_none() -> None:
     derived = HealthTest(interval=0.5, burst=2).probing("/kaleyra/mo?healthcheckignore=1")
     assert HealthTest("/kaleyra/mo?healthcheckignore=1", 0.5, 30.0, ((200, 399),), "", 0,
                       MinServers.HONOR_HEALTH, 2) == derived
+
+
+# -- the edges the mutation run found unguarded (issue 19) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "ranges"), [("100", ((100, 100),)), ("999", ((999, 999),)), ("100-999", ((100, 999),))])
+def test_status_ranges_take_100_and_999_themselves(text: str, ranges: tuple[tuple[int, int], ...]) -> None:
+    """100 and 999, the ends of the allowed codes, are accepted alone and as a range."""
+    assert ranges == parse_status_ranges(text)
+
+
+@pytest.mark.parametrize("text", ["99", "1000", "99-200", "200-1000"])
+def test_status_ranges_refuse_codes_just_outside(text: str) -> None:
+    """99 and 1000 are refused, alone or as an end of a range."""
+    with pytest.raises(ValueError, match="must be within 100-999"):
+        parse_status_ranges(text)
+
+
+def test_the_top_of_an_acceptable_range_is_acceptable() -> None:
+    """With 200-299 acceptable, 299 passes and 300 does not."""
+    assert (True, False) == (judge(TEST, 299, "alive")[0], judge(TEST, 300, "alive")[0])
+
+
+def test_a_probe_is_remembered_with_its_time_status_and_reason() -> None:
+    """last_probe keeps, per member, when the last probe was, what it answered and the verdict."""
+    farm = Farm(["a:80"], TEST)
+    farm.record_probe("a:80", 503, "", 4.0)
+    assert {"a:80": (4.0, 503, "status 503 is not acceptable")} == farm.last_probe
+
+
+def test_live_traffic_takes_a_member_out_from_500_and_says_why() -> None:
+    """499 leaves it healthy; 500 takes it out, the change at that time with the status in the reason."""
+    farm = Farm(["a:80"], TEST)
+    assert farm.live_failure("a:80", 499, 1.0) is None
+    change = farm.live_failure("a:80", 500, 2.0)
+    assert change is not None
+    assert (2.0, "a:80", False, "live traffic answered 500") == (change.at, change.member, change.healthy,
+                                                                 change.reason)
+
+
+def test_bringing_a_member_back_by_hand_is_an_event_with_its_reason() -> None:
+    """The manual bring-back makes the member healthy at that time, reason 'brought back by hand'."""
+    farm = Farm(["a:80"], TEST)
+    farm.live_failure("a:80", 503, 1.0)
+    change = farm.bring_back("a:80", 5.0)
+    assert change is not None
+    assert ((5.0, "a:80", True, "brought back by hand"), True) == (
+        (change.at, change.member, change.healthy, change.reason), farm.healthy["a:80"] is True)
+
+
+def test_disregard_health_applies_below_the_minimum_only() -> None:
+    """Minimum 1 with one healthy member: exactly at the minimum, only the healthy one is eligible."""
+    farm = Farm(["a:80", "b:80"], HealthTest(min_servers=1, min_servers_mode=MinServers.DISREGARD_HEALTH))
+    farm.record_probe("b:80", 404, "", 0.0)
+    assert ["a:80"] == farm.eligible()
+
+
+def test_round_robin_goes_forward_through_the_configuration_order() -> None:
+    """Three healthy members are picked a, b, c, a: forward, not backward."""
+    farm = Farm(["a:80", "b:80", "c:80"], TEST)
+    assert ["a:80", "b:80", "c:80", "a:80"] == [farm.pick() for _ in range(4)]
