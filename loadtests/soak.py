@@ -274,7 +274,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--share", type=float, default=0.5, help="share of the measured capacity to run at (0.5)")
     p.add_argument("--conversations", type=int, default=2000, help="conversations open at a time (2000)")
     p.add_argument("--length", type=int, default=5, help="steps in a conversation (5)")
-    p.add_argument("--concurrency", type=int, default=16, help="steps in flight for the capacity (16)")
+    p.add_argument("--concurrency", type=int, default=4, help="steps in flight for the capacity (4)")
     p.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds of the capacity run (10)")
     p.add_argument("--report-every", type=float, default=60.0, help="seconds between rows (60)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")

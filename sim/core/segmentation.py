@@ -271,15 +271,14 @@ def _cluster_boundary(text: str, i: int) -> bool:
 
 
 def _extends(ch: str) -> bool:
-    """Characters that attach to the one before: marks, ZWJ, variation selectors, skin tones, tags."""
+    """Characters that attach to the one before: marks (the variation selectors, U+FE00-FE0F and
+    U+E0100-E01EF, are nonspacing marks too), ZWJ, skin tones and tags."""
     code = ord(ch)
     return (
         ch == _ZWJ
         or unicodedata.category(ch) in ("Mn", "Me", "Mc")
-        or 0xFE00 <= code <= 0xFE0F
         or 0x1F3FB <= code <= 0x1F3FF
         or 0xE0020 <= code <= 0xE007F
-        or 0xE0100 <= code <= 0xE01EF
     )
 
 

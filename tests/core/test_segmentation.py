@@ -377,9 +377,10 @@ def test_the_character_just_past_each_extending_range_starts_a_cluster(after: st
     assert ["Ж" * 66 + "x", after + "yyyy"] == _cut("Ж" * 66 + "x" + after + "yyyy")
 
 
-@pytest.mark.parametrize("mark", ["\U000e0020", "\U000e0100"], ids=["tag space", "VS17"])
+@pytest.mark.parametrize("mark", ["\U000e0020", "\U000e007f", "\U000e0100", "\U000e01ef"],
+                         ids=["tag space", "cancel tag", "VS17", "VS256"])
 def test_the_first_tag_and_the_first_supplementary_selector_extend(mark: str) -> None:
-    """U+E0020 (tag space) and U+E0100 (VS17) right after the cut take the character before them along."""
+    """The first and last tags and supplementary selectors, right after the cut, take the character before along."""
     assert ["Ж" * 66, "x" + mark + "yyyy"] == _cut("Ж" * 66 + "x" + mark + "yyyy")
 
 
