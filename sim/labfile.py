@@ -186,6 +186,7 @@ def _fake_gateways(data: Mapping[str, Any], fakes: Mapping[str, Any],
         if found is None:
             out.append(broker)
             continue
+        assert isinstance(mt, Mapping)  # a gateway was found in it
         fake = found.group(1)
         if fake not in fakes:
             known = ", ".join(sorted(map(str, fakes))) or "none"

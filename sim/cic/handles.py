@@ -369,7 +369,8 @@ class RemoteNode:
         return str(data.get("role")) if isinstance(data, dict) else None
 
     async def describe(self) -> dict[str, Any]:
-        extra = {"control_url": self.control_url, "mode": "process" if self.process else "remote"}
+        mode = "process" if self.process else "remote"
+        extra: dict[str, Any] = {"control_url": self.control_url, "mode": mode}
         if self.process is not None:
             extra["pid"] = self.process.pid
         if self._unreachable:
