@@ -33,6 +33,7 @@ import resource
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,8 @@ class Soak:
         self.lab, self.session = lab, session
         self.proxy = lab.proxy_urls[INCOMING_PORT] + "/kaleyra/mo"
         self.length = length
-        self.open = [[push.handset(n), length] for n in range(conversations)]  # customer, steps left
+        # each slot: the customer, and the steps their conversation has left
+        self.open: list[list[Any]] = [[push.handset(n), length] for n in range(conversations)]
         self.fresh = itertools.count(conversations)  # the customers who come next
         self.serial = itertools.count(1)
         self.window = Window()
@@ -89,6 +91,7 @@ class Soak:
         self.mos_ok = 0
         self.sends_ok = 0
         self.accepted_mts: set[str] = set()
+        self.halfway: tracemalloc.Snapshot | None = None  # with --trace-memory: the heap halfway
 
     def node(self) -> CicNode:
         """The active node, in process."""
@@ -102,8 +105,8 @@ class Soak:
     def _customers(self) -> Iterator[str]:
         for n in itertools.count():
             slot = self.open[(n * 7919) % len(self.open)]  # spread over the slots, the same way every run
-            yield str(slot[0])
-            slot[1] = int(slot[1]) - 1
+            yield slot[0]
+            slot[1] -= 1
             if slot[1] == 0:  # over: this customer falls silent, a new one starts a conversation
                 slot[0], slot[1] = push.handset(next(self.fresh)), self.length
 
@@ -175,6 +178,8 @@ class Soak:
                 rows.append(self.report(next_report - began))
                 print(_row(rows[-1]), file=sys.stderr, flush=True)  # progress, as the run goes
                 next_report += every
+                if self.halfway is None and tracemalloc.is_tracing() and at - began >= seconds / 2:
+                    self.halfway = tracemalloc.take_snapshot()
             await asyncio.sleep(max(0.0, at - loop.time()))
             task = loop.create_task(self.step(next(customers)))
             tasks.add(task)
@@ -208,8 +213,15 @@ class Soak:
 
 
 async def run(minutes: float, share: float, *, conversations: int, length: int, concurrency: int,
-              capacity_seconds: float, every: float) -> dict[str, Any]:
-    """Start the lab, measure its capacity, soak it at ``share`` of it; the rows, losses and the verdict."""
+              capacity_seconds: float, every: float, trace_memory: bool = False) -> dict[str, Any]:
+    """Start the lab, measure its capacity, soak it at ``share`` of it; the rows, losses and the verdict.
+
+    With ``trace_memory``, Python's allocations are traced (``tracemalloc``: slower, so at a lower rate)
+    and the result names the source lines whose memory grew most from halfway to the end.
+    """
+    if trace_memory:
+        tracemalloc.start(1)
+    growth: list[str] = []
     lab = Lab()
     await lab.start()
     rows: list[dict[str, Any]] = []
@@ -221,13 +233,18 @@ async def run(minutes: float, share: float, *, conversations: int, length: int, 
             capacity = await soak.capacity(capacity_seconds, concurrency)
             rate = capacity * share
             await soak.paced(rate, minutes * 60, every, rows)
+            if soak.halfway is not None:
+                grown = tracemalloc.take_snapshot().compare_to(soak.halfway, "lineno")
+                growth = [str(stat) for stat in grown[:15]]
             await asyncio.sleep(2.0)  # the last DRs come about 40 ms after their MT; give them ample time
             lost = soak.lost()
             errors = list(soak.errors)
     finally:
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
         await lab.stop()
     result = {"capacity_steps_per_s": capacity, "rate_steps_per_s": rate, "rows": rows, "lost": lost,
-              "errors": errors, "error_count": sum(r["errors"] for r in rows)}
+              "errors": errors, "error_count": sum(r["errors"] for r in rows), "memory_growth": growth}
     return {**result, **verdict(result)}
 
 
@@ -265,6 +282,8 @@ def table(result: dict[str, Any]) -> list[str]:
     lines.append(f"lost: {lost['mos']} MOs, {lost['sends']} sends, {lost['drs']} DRs; "
                  f"baseline (after warm-up) at {result['baseline_at_s']:.0f} s")
     lines += [f"{'pass' if ok else 'FAIL'}  {name}" for name, ok in result["checks"].items()]
+    if result.get("memory_growth"):
+        lines += ["memory grown from halfway to the end, by source line:", *result["memory_growth"]]
     return lines
 
 
@@ -277,6 +296,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=4, help="steps in flight for the capacity (4)")
     p.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds of the capacity run (10)")
     p.add_argument("--report-every", type=float, default=60.0, help="seconds between rows (60)")
+    p.add_argument("--trace-memory", action="store_true",
+                   help="trace allocations and name the lines whose memory grew after halfway (slower)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     return p
 
@@ -292,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = asyncio.run(run(args.minutes, args.share, conversations=args.conversations, length=args.length,
                              concurrency=args.concurrency, capacity_seconds=args.capacity_seconds,
-                             every=args.report_every))
+                             every=args.report_every, trace_memory=args.trace_memory))
     print(json.dumps(result, indent=2) if args.json else "\n".join(table(result)))
     return 0 if result["passed"] else 1
 

@@ -24,6 +24,16 @@ def test_a_short_soak_reports_rows_and_loses_nothing(capsys: pytest.CaptureFixtu
     assert status == (0 if result["passed"] else 1)
 
 
+@pytest.mark.slow
+def test_with_trace_memory_the_result_names_the_lines_that_grew(capsys: pytest.CaptureFixture[str]) -> None:
+    """--trace-memory: the result lists source lines with their growth from halfway to the end."""
+    cli.main(["bench", "soak", "--minutes", "0.1", "--report-every", "1", "--capacity-seconds", "0.5",
+              "--conversations", "20", "--share", "0.2", "--trace-memory", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["memory_growth"]
+    assert all("size=" in line and ":" in line for line in result["memory_growth"])
+
+
 def _row(at: float, rss: float = 100.0, mo: float = 2.0, send: float = 2.0, errors: int = 0) -> dict[str, Any]:
     return {"at_s": at, "rss_mb": rss, "mo_p50_ms": mo, "send_p50_ms": send, "errors": errors}
 
