@@ -31,7 +31,7 @@ import aiohttp
 from aiohttp import web
 
 from sim.cic.listeners import Binding
-from sim.cic.paging import MAX_LIMIT, parse_query
+from sim.cic.paging import MAX_LIMIT, parse_query, whole
 from sim.cic.records import CHUNK, Records
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError
@@ -54,13 +54,6 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("the body must be a JSON object")
     return data
-
-
-def _whole(value: str, name: str, low: int, high: int) -> int:
-    """A whole-number query parameter, checked against its range (400 naming it otherwise)."""
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise InputError(f"'{name}' must be an integer from {low} to {high} (got {value[:60]!r})")
-    return int(value)
 
 
 def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str:
@@ -202,8 +195,8 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         return _json({"peer": url})
 
     async def full_sync(request: web.Request) -> web.Response:
-        after = _whole(request.query.get("after", "0"), "after", 0, 2**63 - 1)
-        limit = _whole(request.query.get("limit", str(CHUNK)), "limit", 1, MAX_LIMIT)
+        after = whole(request.query.get("after", "0"), "after", 0, 2**63 - 1)
+        limit = whole(request.query.get("limit", str(CHUNK)), "limit", 1, MAX_LIMIT)
         records, following = node.records.full_sync_page(after, limit)
         return _json({"records": records, "next": following})
 

@@ -43,10 +43,12 @@ def last_customer_message(interaction: Interaction) -> float:
 
 
 def _state_at(interaction: Interaction, idle: IdleTimeout, now: float) -> InteractionState:
-    silent = now - last_customer_message(interaction)
-    if silent >= idle.party_idle_time + idle.party_idle_grace_time:
+    # The same sums as next_change, so that a due time and the state at it agree to the last bit
+    # (``now - last >= t`` and ``now >= last + t`` differ for some floats, and the schedule then lost a chat).
+    last = last_customer_message(interaction)
+    if now >= last + idle.party_idle_time + idle.party_idle_grace_time:
         return InteractionState.DISCONNECTED
-    if silent >= idle.party_idle_time:
+    if now >= last + idle.party_idle_time:
         return InteractionState.IDLE
     return InteractionState.ACTIVE
 

@@ -44,6 +44,7 @@ __all__ = [
     "encode_cursor",
     "parse_query",
     "select",
+    "whole",
 ]
 
 DEFAULT_LIMIT = 100  # issue 20: about 40 KB and a few milliseconds of the event loop per page
@@ -141,10 +142,19 @@ def decode_cursor(text: str) -> Position:
     return Position(listing, index, float(created_at), item_id)
 
 
-def _limit(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
-        raise _refuse("limit", f"an integer from 1 to {MAX_LIMIT}", value)
+def whole(value: str, name: str, low: int, high: int) -> int:
+    """A whole-number query parameter within ``low``..``high``.
+
+    Raises:
+        InputError: 400 naming the parameter, the value and the range.
+    """
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise _refuse(name, f"an integer from {low} to {high}", value)
     return int(value)
+
+
+def _limit(value: str) -> int:
+    return whole(value, "limit", 1, MAX_LIMIT)
 
 
 def _state(value: str) -> InteractionState:

@@ -142,3 +142,15 @@ def test_the_schedule_hands_out_at_most_limit_due_ids_and_keeps_the_rest() -> No
         schedule.update(replace(chat(float(n)), id=f"i-{n}"))
     assert (["i-0", "i-1", "i-2"], ["i-3", "i-4", "i-5"], ["i-6"], []) == (
         schedule.due(100.0, 3), schedule.due(100.0, 3), schedule.due(100.0, 3), schedule.due(100.0, 3))
+
+
+def test_a_due_time_reached_by_a_different_sum_still_changes_the_chat() -> None:
+    """Last line at 8.033053538129153, swept at that plus 60 plus 60: due, and disconnected (grace 0), not missed."""
+    idle = IdleTimeout(True, 120.0, 0.0)
+    last = 8.033053538129153
+    chat_at = replace(chat(last), id="i0")
+    now = last + 60.0 + 60.0
+    schedule = IdleSchedule(idle)
+    schedule.update(chat_at)
+    assert (["i0"], [InteractionState.DISCONNECTED]) == (
+        schedule.due(now), [c.after.state for c in idle_changes([chat_at], idle, now)])
