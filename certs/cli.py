@@ -85,7 +85,8 @@ def obtain(
 
 
 def main(argv: list[str] | None = None, *, now: datetime.datetime | None = None) -> int:
-    """Run ``smslab certs``; returns the exit status (0 written, 1 invalid options, 2 usage).
+    """Run ``smslab certs``; returns the exit status (0 written; 2 for a usage error, invalid options or a
+    folder it cannot write, as every smslab command exits on an expected error).
 
     Args:
         argv: the arguments after ``certs``; ``sys.argv[1:]`` when None.
@@ -101,10 +102,10 @@ def main(argv: list[str] | None = None, *, now: datetime.datetime | None = None)
     except PkiError as exc:
         for problem in exc.problems:
             print(f"smslab certs: {problem}", file=sys.stderr)
-        return 1
+        return 2
     except OSError as exc:
         print(f"smslab certs: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"{args.out}: {decision}, {len(written)} files")
     width = max(len(file_name) for file_name, _ in written)
     for file_name, what in written:

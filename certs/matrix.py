@@ -61,7 +61,8 @@ def main(
         cases: the experiments to choose from; the whole registry when None.
         pki: the PKI to run them with; a fresh default one when None.
     """
-    parser = argparse.ArgumentParser(prog="smslab ssl-matrix", description=__doc__.splitlines()[0])
+    summary = " ".join(__doc__.split("\n\n")[0].replace("``", "").split())  # help text, no reST quotes
+    parser = argparse.ArgumentParser(prog="smslab ssl-matrix", description=summary)
     parser.add_argument("--json", action="store_true", help="print one JSON document (a list of cases)")
     parser.add_argument("--case", action="append", metavar="NAME", help="run only this case (repeat)")
     try:
@@ -75,7 +76,9 @@ def main(
     if args.case:
         unknown = sorted(set(args.case) - {c.name for c in cases})
         if unknown:
-            print(f"smslab ssl-matrix: no case named {', '.join(unknown)}", file=sys.stderr)
+            names = ", ".join(c.name for c in cases)
+            print(f"smslab ssl-matrix: no case named {', '.join(unknown)}; the cases are: {names}",
+                  file=sys.stderr)
             return 2
         cases = [c for c in cases if c.name in args.case]
     results = run(cases, pki)

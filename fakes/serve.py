@@ -20,6 +20,7 @@ import yaml
 
 from fakes import registry
 from fakes.common import FakeBroker, server_tls
+from sim.cliargs import port
 from sim.core.errors import ConfigError, Problem
 from sim.labfile import resolve_files
 from sim.serving import announce, stop_event
@@ -30,18 +31,28 @@ __all__ = ["build", "main", "run"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smslab serve", description="Run one fake SMS broker standalone.")
     p.add_argument("kind", choices=registry.kinds(), help="the kind of fake")
-    p.add_argument("name", help="its name; its settings are read from fakes.NAME in the config file")
-    p.add_argument("--config", type=Path, help="the lab YAML file (defaults apply without one)")
+    p.add_argument("name", help="its name; its settings are read from fakes.NAME in the config file (for "
+                                "http-broker without one, NAME is the shipped definition: eztexting, "
+                                "generic-form, generic-json, kaleyra-directtext)")
+    p.add_argument("--config", type=Path, help="the lab YAML file (without one, defaults apply; portico gets "
+                                               "the demo OAuth client smslab-demo / smslab-demo-secret)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
+    p.add_argument("--port", type=port, default=0, help="port to listen on (default 0: any free port)")
     p.add_argument("--cert", type=Path, help="PEM certificate chain: serve HTTPS (needs --key)")
     p.add_argument("--key", type=Path, help="PEM private key for --cert")
     return p
 
 
-def _settings(config: Path | None, name: str) -> tuple[Any, str]:
+#: What a fake served without ``--config`` is given beyond its defaults: only what it cannot run without.
+#: Portico needs an OAuth client to hand out tokens; the demo one is ``smslab-demo`` / ``smslab-demo-secret``.
+DEMO_SETTINGS: dict[str, dict[str, Any]] = {
+    "portico": {"clients": [{"id": "smslab-demo", "secret": "smslab-demo-secret"}]},
+}
+
+
+def _settings(config: Path | None, name: str, kind: str) -> tuple[Any, str]:
     if config is None:
-        return {}, ""
+        return DEMO_SETTINGS.get(kind, {}), ""
     source = str(config)
     try:
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -63,7 +74,7 @@ def build(kind: str, name: str, config: Path | None = None) -> FakeBroker:
     Raises:
         ConfigError: the file cannot be read, or its settings have problems.
     """
-    settings, source = _settings(config, name)
+    settings, source = _settings(config, name, kind)
     path = f"fakes.{name}"
     if isinstance(settings, dict) and settings.get("kind", kind) != kind:
         wrong = Problem(f"{path}.kind", settings["kind"], f"must be {kind!r} to serve it as {kind}")

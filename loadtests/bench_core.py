@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
+from sim.cliargs import positive_float, positive_int, summary
 from sim.core import gsm
 from sim.core.routing import (
     Destination,
@@ -95,9 +96,10 @@ def _routes() -> tuple[list[InboundRoute], list[tuple[str, str, str]]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table; 1 when segmentation is under its target."""
-    parser = argparse.ArgumentParser(prog="smslab bench core")
-    parser.add_argument("--messages", type=int, default=5000, help="distinct inputs per round")
-    parser.add_argument("--seconds", type=float, default=1.5, help="time per contender and measurement")
+    parser = argparse.ArgumentParser(prog="smslab bench core", description=summary(__doc__))
+    parser.add_argument("--messages", type=positive_int, default=5000, help="distinct inputs per round")
+    parser.add_argument("--seconds", type=positive_float, default=1.5,
+                        help="time per contender and measurement")
     args = parser.parse_args(argv)
     rng = random.Random(SEED)
     texts = sample_texts(args.messages, rng)

@@ -42,6 +42,7 @@ from multidict import MultiDict
 
 from fakes.kaleyra import HTTP_API_PATH, KaleyraFake, read_settings
 from fakes.kaleyra.xml import render_response
+from sim.cliargs import positive_float, positive_int, summary
 
 __all__ = ["TARGETS", "main", "round_ratio"]
 
@@ -265,10 +266,12 @@ def _table(ingest: dict[str, float], memory: dict[str, Any]) -> tuple[list[str],
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab bench fakes", description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=10.0, help="load duration per server (default 10)")
-    p.add_argument("--mts", type=int, default=1_000_000, help="MTs in the memory run (default 1,000,000)")
-    p.add_argument("--concurrency", type=int, default=32, help="load workers (default 32)")
+    p = argparse.ArgumentParser(prog="smslab bench fakes", description=summary(__doc__))
+    p.add_argument("--seconds", type=positive_float, default=10.0,
+                   help="load duration per server (default 10)")
+    p.add_argument("--mts", type=positive_int, default=1_000_000,
+                   help="MTs in the memory run (default 1,000,000)")
+    p.add_argument("--concurrency", type=positive_int, default=32, help="load workers (default 32)")
     p.add_argument("--role", choices=("servers", "sink", "memory"), help=argparse.SUPPRESS)
     p.add_argument("--dr-url", default="", help=argparse.SUPPRESS)
     return p

@@ -39,6 +39,7 @@ from loadtests import kaleyra_push as push
 from sim.cic.control import fetch_interactions
 from sim.cic.paging import MAX_LIMIT
 from sim.cic.process import NodeProcess
+from sim.cliargs import positive_float, positive_int, summary
 from sim.http1.client import Http1Pool
 from sim.labfile import parse_lab_config
 from sim.proxy.config import ProxyConfig, plan_farms
@@ -216,10 +217,11 @@ def _report(result: dict[str, Any], haproxy_missing: bool) -> tuple[list[str], b
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab bench proxy", description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=4.0, help="seconds of load per path per round (4)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds over every path (3)")
-    p.add_argument("--concurrency", type=int, default=32, help="keep-alive connections (32)")
+    p = argparse.ArgumentParser(prog="smslab bench proxy", description=summary(__doc__))
+    p.add_argument("--seconds", type=positive_float, default=4.0,
+                   help="seconds of load per path per round (4)")
+    p.add_argument("--rounds", type=positive_int, default=3, help="rounds over every path (3)")
+    p.add_argument("--concurrency", type=positive_int, default=32, help="keep-alive connections (32)")
     p.add_argument("--no-haproxy", action="store_true", help="skip HAProxy even where it is installed")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     return p

@@ -45,6 +45,7 @@ from loadtests import kaleyra_push as push
 from scenarios.lab.assembly import Lab
 from sim.cic.handles import LocalNode, full_sync
 from sim.cic.node import CicNode
+from sim.cliargs import positive_float, positive_int, summary
 from sim.core.types import InboundSms
 
 __all__ = ["PER_MESSAGE", "main", "run"]
@@ -307,14 +308,15 @@ def _sizes(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab bench scale", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="smslab bench scale", description=summary(__doc__))
     p.add_argument("--sizes", type=_sizes, default=list(SIZES),
                    help="open conversations to measure at, rising (100,10000,50000)")
-    p.add_argument("--mos", type=int, default=200, help="MOs through the proxy at each size (200)")
-    p.add_argument("--sends", type=int, default=100, help="agent sends at each size (100)")
-    p.add_argument("--drs", type=int, default=100, help="delivery receipts at each size (100)")
-    p.add_argument("--pages", type=int, default=20, help="interaction pages at each size (20)")
-    p.add_argument("--idle-seconds", type=float, default=2.0, help="seconds of idle CPU measured (2)")
+    p.add_argument("--mos", type=positive_int, default=200, help="MOs through the proxy at each size (200)")
+    p.add_argument("--sends", type=positive_int, default=100, help="agent sends at each size (100)")
+    p.add_argument("--drs", type=positive_int, default=100, help="delivery receipts at each size (100)")
+    p.add_argument("--pages", type=positive_int, default=20, help="interaction pages at each size (20)")
+    p.add_argument("--idle-seconds", type=positive_float, default=2.0,
+                   help="seconds of idle CPU measured (2)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     return p
 

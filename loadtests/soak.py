@@ -44,6 +44,7 @@ from loadtests import kaleyra_push as push
 from scenarios.lab.assembly import Lab
 from sim.cic.handles import LocalNode
 from sim.cic.node import CicNode
+from sim.cliargs import positive_float, positive_int, share, summary
 
 __all__ = ["main", "run", "verdict"]
 
@@ -288,14 +289,16 @@ def table(result: dict[str, Any]) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab bench soak", description=__doc__.split("\n\n")[0])
-    p.add_argument("--minutes", type=float, default=30.0, help="how long to soak (30)")
-    p.add_argument("--share", type=float, default=0.5, help="share of the measured capacity to run at (0.5)")
-    p.add_argument("--conversations", type=int, default=2000, help="conversations open at a time (2000)")
-    p.add_argument("--length", type=int, default=5, help="steps in a conversation (5)")
-    p.add_argument("--concurrency", type=int, default=4, help="steps in flight for the capacity (4)")
-    p.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds of the capacity run (10)")
-    p.add_argument("--report-every", type=float, default=60.0, help="seconds between rows (60)")
+    p = argparse.ArgumentParser(prog="smslab bench soak", description=summary(__doc__))
+    p.add_argument("--minutes", type=positive_float, default=30.0, help="how long to soak (30)")
+    p.add_argument("--share", type=share, default=0.5, help="share of the measured capacity to run at (0.5)")
+    p.add_argument("--conversations", type=positive_int, default=2000,
+                   help="conversations open at a time (2000)")
+    p.add_argument("--length", type=positive_int, default=5, help="steps in a conversation (5)")
+    p.add_argument("--concurrency", type=positive_int, default=4, help="steps in flight for the capacity (4)")
+    p.add_argument("--capacity-seconds", type=positive_float, default=10.0,
+                   help="seconds of the capacity run (10)")
+    p.add_argument("--report-every", type=positive_float, default=60.0, help="seconds between rows (60)")
     p.add_argument("--trace-memory", action="store_true",
                    help="trace allocations and name the lines whose memory grew after halfway (slower)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")

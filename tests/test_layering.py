@@ -19,7 +19,7 @@ TOP = ("sim", "fakes", "scenarios", "loadtests", "certs")
 
 CORE = ("sim.core",)
 # Layer 1: what several layers above share, each in one home; they use the core and nothing beside them.
-SHARED = ("sim.brokerdef", "sim.labfile", "sim.http1", "sim.serving")
+SHARED = ("sim.brokerdef", "sim.labfile", "sim.http1", "sim.serving", "sim.cliargs")
 CARRIER = ("sim.carrier",)
 SIMULATED = ("sim.cic", "sim.proxy", "sim.nexus")
 #: package -> the other project packages it may import (its own subpackages and modules are always allowed).
@@ -181,7 +181,7 @@ def test_an_upward_import_is_reported_with_file_line_and_rule(tmp_path: Path) ->
     """A fake that imports the CIC node (a layer beside-above it) is named with its file, line and rule."""
     modules = _tree(tmp_path, {"fakes/__init__.py": "", "fakes/k.py": '"""k."""\nimport json\nfrom sim.cic import node\n',
                                "sim/__init__.py": "", "sim/cic/__init__.py": "", "sim/cic/node.py": ""})
-    rule = "(rule: fakes may import sim.core, sim.brokerdef, sim.labfile, sim.http1, sim.serving, sim.carrier)"
+    rule = "(rule: fakes may import sim.core, sim.brokerdef, sim.labfile, sim.http1, sim.serving, sim.cliargs, sim.carrier)"
     expected = [f"fakes/k.py:3: fakes.k imports sim.cic.node {rule}"]
     assert expected == violations(modules, tmp_path)
 

@@ -42,25 +42,35 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(handler=cmd_segment)
 
     p = sub.add_parser("route", help="the routing decision for an inbound or outbound SMS")
-    p.add_argument("--config", required=True, help="the lab configuration file")
+    # --config and --json are accepted before or after inbound|outbound; SUPPRESS keeps a value given
+    # before the direction from being reset by the direction's parser.
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="the lab file whose sms: routes and brokers decide (required)")
+    shared.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON object")
+    p.add_argument("--config", metavar="FILE",
+                   help="the lab file whose sms: routes and brokers decide (required)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    direction = p.add_subparsers(dest="direction", required=True)
-    i = direction.add_parser("inbound", help="route an MO by ANI, DNIS and body")
-    i.add_argument("--ani", required=True)
-    i.add_argument("--dnis", required=True)
-    i.add_argument("--body", default="")
-    o = direction.add_parser("outbound", help="route an MT by DNIS and the sender's classification")
-    o.add_argument("--dnis", required=True)
-    o.add_argument("--classification", required=True)
+    direction = p.add_subparsers(dest="direction", required=True, metavar="inbound|outbound")
+    i = direction.add_parser("inbound", parents=[shared], help="route an MO by ANI, DNIS and body")
+    i.add_argument("--ani", required=True, help="the sender's number (the customer)")
+    i.add_argument("--dnis", required=True, help="the number the MO was sent to (the broker account's)")
+    i.add_argument("--body", default="", help="the MO text, for Keyword routes (default: empty)")
+    o = direction.add_parser("outbound", parents=[shared],
+                             help="route an MT by DNIS and the sender's classification")
+    o.add_argument("--dnis", required=True, help="the number to send to, as the agent typed it")
+    o.add_argument("--classification", required=True,
+                   help="the classification the number falls in (e.g. Local, National, International)")
     p.set_defaults(handler=cmd_route)
 
     p = sub.add_parser("check-config", help='validate a lab configuration: "ok" or every error')
-    p.add_argument("file")
+    p.add_argument("file", help="the lab file (YAML) to check, as smslab up --config would read it")
     p.set_defaults(handler=cmd_check_config)
 
     p = sub.add_parser("conformance", help="run the SMS core conformance checks against a core")
     p.add_argument("--core", default="reference", help="module:Class or a registered core name")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {check, passed, detail}")
     p.set_defaults(handler=cmd_conformance)
 
 
@@ -138,6 +148,9 @@ def _segment_lines(stdin: TextIO, stdout: TextIO, bits: int) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     """``smslab route``."""
+    if not args.config:
+        print("smslab route: --config FILE is required (the lab file whose routes decide)", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         cic = load_lab_config(args.config).cic
     except ConfigError as exc:

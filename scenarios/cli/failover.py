@@ -34,6 +34,7 @@ import aiohttp
 
 from scenarios.lab.assembly import Lab
 from scenarios.scenario.runner import load_lab_file
+from sim.cliargs import positive_int, seconds, summary, whole
 from sim.core.errors import ConfigError
 from sim.labfile import LabConfig
 
@@ -171,14 +172,14 @@ def _print(result: dict[str, Any]) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab failover", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="smslab failover", description=summary(__doc__))
     p.add_argument("--config", help="lab file (default: the embedded lab, recovery in effect)")
-    p.add_argument("--count", type=int, default=30, help="MOs in the stream (30)")
-    p.add_argument("--kill-after", type=int, default=10, help="fail the active node before this MO (10)")
-    p.add_argument("--pace", type=float, default=0.03, help="seconds between MOs (0.03)")
+    p.add_argument("--count", type=positive_int, default=30, help="MOs in the stream (30)")
+    p.add_argument("--kill-after", type=whole, default=10, help="fail the active node before this MO (10)")
+    p.add_argument("--pace", type=seconds, default=0.03, help="seconds between MOs (0.03)")
     p.add_argument("--mode", default="kill", choices=["kill", "hang"], help="the fault (kill)")
     p.add_argument("--processes", action="store_true", help="each component in its own process")
-    p.add_argument("--settle", type=float, default=20.0, help="seconds to wait for pushes to settle (20)")
+    p.add_argument("--settle", type=seconds, default=20.0, help="seconds to wait for pushes to settle (20)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 

@@ -3,6 +3,11 @@
 Subcommands over the core (``segment``, ``route``, ``check-config``, ``conformance``, ``bench core``) live in
 ``scenarios.cli.core``; the others are handed whole to the ``main(argv)`` of the part that owns them,
 so each part's CLI is tested on its own and ``smslab`` only dispatches.
+
+Every subcommand runs inside ``guarded``, the one place that turns an expected error into a message and
+exit status 2: a configuration or input error (``InputError``, ``ConfigError``), or an operating-system
+error (a file that is not there, a port already taken). Bad argument values are refused before that, by
+the parsers' types (``sim.cliargs``). What is left to raise is a bug, and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from importlib import metadata
 
 from scenarios.cli import core as core_commands
+from sim.core.errors import InputError
 
-__all__ = ["main"]
+__all__ = ["guarded", "main", "version"]
 
 # subcommand -> (module with main(argv), one-line help). Imported only when used, so that `smslab segment`
 # does not pay for aiohttp, mitmproxy or cryptography.
@@ -36,6 +43,42 @@ BENCHES: dict[str, tuple[str, str]] = {
 }
 
 
+def version() -> str:
+    """The installed smslab's version (``smslab --version``)."""
+    try:
+        return metadata.version("smslab")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def guarded(prog: str, run: Callable[[], int]) -> int:
+    """Run a subcommand; an expected error becomes one message on stderr and exit 2 (Ctrl-C: 130).
+
+    Args:
+        prog: the command's name for the message, e.g. ``smslab up``.
+        run: the subcommand, returning its exit status.
+    """
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except InputError as exc:  # ConfigError too: every problem, each with its path, value and reason
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: {_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(exc: OSError) -> str:
+    """An OS error in words, naming the file when the error knows it."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return reason
+
+
 def _delegate(module: str, argv: list[str]) -> int:
     entry: Callable[[list[str]], int] = importlib.import_module(module).main
     return int(entry(argv) or 0)
@@ -47,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="smslab",
         description="A lab for the SMS path of Genesys contact centres.",
     )
+    parser.add_argument("--version", action="version", version=f"smslab {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     core_commands.add_commands(sub)
     bench = sub.add_parser("bench", help="side-by-side benchmarks (core, fakes, proxy)")
@@ -66,12 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in DELEGATED:
-        return _delegate(DELEGATED[args_list[0]][0], args_list[1:])
+        module, rest = DELEGATED[args_list[0]][0], args_list[1:]
+        return guarded(f"smslab {args_list[0]}", lambda: _delegate(module, rest))
     if len(args_list) > 1 and args_list[0] == "bench" and args_list[1] in BENCHES:
-        return _delegate(BENCHES[args_list[1]][0], args_list[2:])
+        module, rest = BENCHES[args_list[1]][0], args_list[2:]
+        return guarded(f"smslab bench {args_list[1]}", lambda: _delegate(module, rest))
     args = build_parser().parse_args(args_list)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    return guarded(f"smslab {args.command}", lambda: handler(args))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from scenarios.paths import BUILTIN_DIR
 from scenarios.scenario.report import Progress, counts, print_summary, write_json, write_junit
 from scenarios.scenario.runner import run_all
 from scenarios.scenario.scenario_file import Scenario, load_scenarios
+from sim.cliargs import http_url, positive_float
 from sim.core.errors import ConfigError
 
 __all__ = ["BUILTIN", "builtin_files", "main"]
@@ -38,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                         help="scenario files or folders of them (default: every built-in scenario)")
     parser.add_argument("--config", metavar="FILE", help="the lab file (default: the embedded lab)")
-    parser.add_argument("--url", metavar="URL", help="run against a lab already up at this control URL")
+    parser.add_argument("--url", type=http_url, metavar="URL",
+                        help="run against a lab already up at this control URL")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--junit", metavar="FILE", help="write the results as JUnit XML")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
                         help="seconds to wait for each control API answer (default 10)")
     return parser
 

@@ -19,10 +19,30 @@ COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve"
 _FAKES = "fakes.serve"
 
 
+def usage() -> str:
+    """What ``smslab serve`` can run: the fake broker kinds, a CIC node and the proxy, each with its help."""
+    from fakes import registry  # noqa: PLC0415 - the fakes load only when a fake is served
+
+    kinds = ", ".join(sorted(registry.kinds()))
+    return (
+        "usage: smslab serve COMPONENT [options]\n\n"
+        "Run one component of the lab alone, in its own process; it prints one JSON line with its URLs\n"
+        "once ready and serves until SIGINT or SIGTERM.\n\n"
+        "components:\n"
+        f"  KIND NAME [--config FILE]      a fake broker; KIND is one of {kinds}\n"
+        "  cic --role primary|backup      one simulated CIC node\n"
+        "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n\n"
+        "smslab serve COMPONENT --help shows that component's options.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve the named component; the rest of ``argv`` is that component's own arguments."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in COMPONENTS:
+    if not args or args[0] in ("-h", "--help"):
+        print(usage(), end="", file=sys.stdout if args else sys.stderr)
+        return 0 if args else 2
+    if args[0] in COMPONENTS:
         module, rest = COMPONENTS[args[0]], args[1:]
     else:
         module, rest = _FAKES, args

@@ -18,6 +18,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from sim.cliargs import port
 from sim.core.errors import ConfigError
 from sim.labfile import LabConfig, load_lab_config
 from sim.serving import announce, stop_event
@@ -28,7 +29,7 @@ __all__ = ["endpoint_table", "main", "serve"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smslab up", description="Start the whole lab and serve until Ctrl-C.")
     p.add_argument("--config", type=Path, help="the lab file (default: the embedded default lab)")
-    p.add_argument("--port", type=int, default=0, help="the control API's port (default 0: any free port)")
+    p.add_argument("--port", type=port, default=0, help="the control API's port (default 0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="the address every component listens on")
     p.add_argument("--processes", action="store_true", help="each fake, node and proxy in its own process")
     p.add_argument("--json", action="store_true", help="print one JSON line of endpoints instead of a table")
@@ -50,6 +51,12 @@ def endpoint_table(components: list[dict[str, str]], nodes: dict[str, dict[str, 
     return table
 
 
+def next_steps(url: str) -> str:
+    """What to try once the lab is up: a request to the control API and the scenarios against this lab."""
+    return (f"next:\n  curl -s {url}/_smslab/health\n"
+            f"  smslab run --url {url}        (the control API's URL {url}/_smslab/ works too)")
+
+
 async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int = 0, processes: bool = False,
                 as_json: bool = False, stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
     """Start the lab, print its endpoints, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
@@ -65,10 +72,11 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
             line = {"url": lab.url, "components": health["components"], "started_in": lab.timings["start"]}
             announce(line, out)
         else:
-            console = Console(file=out, width=160)
+            console = Console(file=out)  # the terminal's width (80 columns when not a terminal)
             console.print(endpoint_table(health["components"], health["nodes"]))
             console.print(f"up in {lab.timings['start']:.2f} s; control API {lab.url}/_smslab/ "
                           f"(OpenAPI at {lab.url}/_smslab/openapi.json); Ctrl-C stops the lab")
+            console.print(next_steps(lab.url), highlight=False, soft_wrap=True)
         await stop.wait()
     finally:
         await lab.stop()

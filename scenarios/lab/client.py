@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["LabClient", "LabError", "WaitTimeout"]
+__all__ = ["LabClient", "LabError", "WaitTimeout", "lab_url"]
 
 T = TypeVar("T")
 PREFIX = "/_smslab"
@@ -75,16 +75,23 @@ def _decode(raw: bytes, content_type: str) -> Any:
     return text
 
 
+def lab_url(url: str) -> str:
+    """The lab's base URL from either form a user may paste: ``http://h:p`` or ``http://h:p/_smslab/``."""
+    base = url.rstrip("/")
+    return base[: -len(PREFIX)] if base.endswith(PREFIX) else base
+
+
 class LabClient:
     """The control API of one lab.
 
     Args:
-        base_url: the lab's URL, e.g. ``http://127.0.0.1:8700`` (a trailing slash is ignored).
+        base_url: the lab's URL, e.g. ``http://127.0.0.1:8700``; the control API's own URL, as ``smslab up``
+            prints it (``http://127.0.0.1:8700/_smslab/``), means the same lab.
         timeout: seconds to wait for each answer.
     """
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = lab_url(base_url)
         self.timeout = timeout
 
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ import yaml
 from sim.cic.node import CicNode
 from sim.cic.roles import Role
 from sim.cic.settings import NodeSettings, read_node_settings
+from sim.cliargs import http_url, port
 from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
@@ -71,9 +72,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="the role it starts in (default: active for the primary, backup for the backup)")
     p.add_argument("--port-map", type=_port_pair, action="append", default=[], metavar="CONFIGURED=BOUND",
                    help="bind this port for a configured Incoming HTTP Port (0 = any free port); repeatable")
-    p.add_argument("--control-port", type=int, help="the control API's port (default: the file's, else any)")
+    p.add_argument("--control-port", type=port, help="the control API's port (default: the file's, else any)")
     p.add_argument("--host", help="the address every socket binds (default: the file's, else 127.0.0.1)")
-    p.add_argument("--peer", default="", help="a peer node's control URL to mirror interactions to")
+    p.add_argument("--peer", type=http_url, default=None,
+                   help="a peer node's control URL to mirror interactions to")
     p.add_argument("--public-base", type=_public_base, action="append", default=[], metavar="BROKER=URL",
                    help="the base URL (the proxy in front of the pair) of the ExternalDeliveryStatusURI this "
                         "node hands BROKER; repeatable; default: the node's own listener")
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _main(args: argparse.Namespace) -> int:
     # CicNode needs a running loop (its sockets and timer task), so it is built inside asyncio.run.
-    return await run(build(args), peer=args.peer)
+    return await run(build(args), peer=args.peer or "")
 
 
 if __name__ == "__main__":

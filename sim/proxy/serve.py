@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from sim.cliargs import port
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.labfile import load_lab_config
@@ -41,11 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--member", action="append", required=True, metavar="HOST:PORT",
                    help="a farm member, primary first (repeat)")
     p.add_argument("--config", type=Path, help="the lab YAML file (its proxy: section and brokers)")
-    p.add_argument("--farm", type=int, help="the incoming HTTP port whose farm to serve (default: the first)")
+    p.add_argument("--farm", type=port,
+                   help="the incoming HTTP port whose farm to serve (default: the first)")
     p.add_argument("--health-url", default="/?healthcheckignore=1",
                    help="the URL test without a lab file (default /?healthcheckignore=1)")
     p.add_argument("--host", help="address to listen on (default: proxy.host, else 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default: the farm's bind port, else 0)")
+    p.add_argument("--port", type=port, help="port to listen on (default: the farm's bind port, else 0)")
     p.add_argument("--cert", type=Path, help="PEM certificate chain: serve HTTPS (needs --key)")
     p.add_argument("--key", type=Path, help="PEM private key for --cert")
     return p

@@ -92,9 +92,9 @@ def test_damaged_directory_regenerates(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_invalid_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Invalid options exit 1, list each problem on stderr, and write nothing."""
+    """Invalid options exit 2, list each problem on stderr, and write nothing."""
     out = tmp_path / "out"
-    assert main(["--out", str(out), "--key-size", "1024", "--days", "0", "--broker", "A B"]) == 1
+    assert main(["--out", str(out), "--key-size", "1024", "--days", "0", "--broker", "A B"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "smslab certs: 'broker' must be a DNS label (got 'A B')",
         "smslab certs: 'key_size' must be between 2048 and 8192 (got 1024)",
@@ -104,9 +104,9 @@ def test_invalid_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_unwritable_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An output path that is a file exits 1 with the OS error."""
+    """An output path that is a file exits 2 with the OS error."""
     (tmp_path / "file").write_text("x")
-    assert main(["--out", str(tmp_path / "file" / "out"), *EC]) == 1
+    assert main(["--out", str(tmp_path / "file" / "out"), *EC]) == 2
     assert capsys.readouterr().err.startswith("smslab certs: ")
 
 

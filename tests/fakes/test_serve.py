@@ -113,3 +113,18 @@ def test_real_subprocess_serves_an_mt_and_stops_on_sigterm():
     assert (200, True, 0) == (status, "<code>100</code>" in text, code)
     assert line["url"].startswith("http://127.0.0.1:")
     assert not line["url"].endswith(":0")
+
+
+async def test_portico_without_config_hands_a_token_to_the_demo_client():
+    """Served without --config, Portico answers the documented demo client with a token and others with 401."""
+    fake = build("portico", "p1")
+    url = await fake.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            for pair, status in ((b"smslab-demo:smslab-demo-secret", 200), (b"smslab-demo:wrong", 401)):
+                basic = "Basic " + base64.b64encode(pair).decode()
+                async with session.post(f"{url}/oauth/token", data={"grant_type": "client_credentials"},
+                                        headers={"Authorization": basic}) as reply:
+                    assert (reply.status, "access_token" in await reply.json()) == (status, status == 200)
+    finally:
+        await fake.stop()

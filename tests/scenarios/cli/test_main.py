@@ -81,6 +81,61 @@ def test_route_inbound(capsys: pytest.CaptureFixture[str]) -> None:
                                "destination": {"kind": "Queue", "name": "Indianapolis Support"}}
 
 
+def test_route_options_after_the_direction(capsys: pytest.CaptureFixture[str]) -> None:
+    """--config and --json may follow inbound|outbound, as the README's examples write them."""
+    before = run(capsys, "route", "--config", EXAMPLE, "--json", "inbound", "--ani", "+13175551212",
+                 "--dnis", "8005550100")
+    after = run(capsys, "route", "inbound", "--ani", "+13175551212", "--dnis", "8005550100", "--config", EXAMPLE,
+                "--json")
+    assert after == before
+    assert json.loads(after[1])["destination"] == {"kind": "Queue", "name": "Indianapolis Support"}
+
+
+def test_route_without_config_says_it_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --config anywhere, route exits 2 saying so."""
+    code, _, err = run(capsys, "route", "outbound", "--dnis", "3175551212", "--classification", "Local")
+    assert code == 2
+    assert err == "smslab route: --config FILE is required (the lab file whose routes decide)\n"
+
+
+@pytest.mark.parametrize("argv", [["failover"], ["bench", "soak"], ["bench", "scale"], ["bench", "proxy"],
+                                  ["bench", "fakes"], ["bench", "core"], ["ssl-matrix"], ["serve"],
+                                  ["check-config"], ["route", "inbound"], ["conformance"]], ids=" ".join)
+def test_help_is_plain_text_and_describes_every_option(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--help shows no reST markup, and every option has a description."""
+    out = _help(capsys, argv)
+    assert "``" not in out
+    lines = out.split("options:")[-1].splitlines()[1:]
+    for i, line in enumerate(lines):
+        if line.startswith("  -") and "--help" not in line:
+            described = "  " in line.strip() or (i + 1 < len(lines) and lines[i + 1].startswith(" " * 8))
+            assert described, f"no description: {line!r}"
+
+
+def _help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    try:
+        code = main([*argv, "--help"])
+    except SystemExit as exited:
+        code = int(exited.code or 0)
+    assert code == 0
+    return capsys.readouterr().out
+
+
+def test_serve_help_lists_every_component(capsys: pytest.CaptureFixture[str]) -> None:
+    """smslab serve --help names the fake kinds, cic and proxy."""
+    out = _help(capsys, ["serve"])
+    assert "one of http-broker, kaleyra, portico" in out
+    assert "  cic --role primary|backup" in out
+    assert "  proxy --member HOST:PORT" in out
+
+
+def test_ssl_matrix_unknown_case_lists_the_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown --case exits 2 and lists the case names."""
+    code, _, err = run(capsys, "ssl-matrix", "--case", "nosuch")
+    assert code == 2
+    assert err.startswith("smslab ssl-matrix: no case named nosuch; the cases are: broker-to-proxy-self-signed, ")
+
+
 def test_route_inbound_body_beats_ani(capsys: pytest.CaptureFixture[str]) -> None:
     """A STOP message is routed by the higher-priority Body route, not the ANI route."""
     code, out, _ = run(capsys, "route", "--config", EXAMPLE, "inbound", "--ani", "3175551212", "--dnis", "1",

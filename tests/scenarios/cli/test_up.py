@@ -40,6 +40,16 @@ async def test_serve_prints_a_table_of_every_endpoint() -> None:
     assert "/_smslab/openapi.json" in text
 
 
+async def test_serve_prints_the_next_step_within_80_columns() -> None:
+    """After the table come a curl line and a `smslab run --url` line, and no line is wider than 80 columns."""
+    text, _ = await _serve_until_printed(as_json=False)
+    url = text.split("control API ")[1].split("/_smslab/")[0]
+    assert f"  curl -s {url}/_smslab/health" in text.splitlines()
+    assert any(line.startswith(f"  smslab run --url {url} ") for line in text.splitlines())
+    table = text.split("up in ")[0]
+    assert max(len(line) for line in table.splitlines()) <= 80
+
+
 async def test_serve_json_line_has_the_urls() -> None:
     """--json prints one line: the control URL, every component and the start time."""
     text, status = await _serve_until_printed(as_json=True)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scenarios.lab.client import LabClient, LabError, WaitTimeout
+from scenarios.lab.client import LabClient, LabError, WaitTimeout, lab_url
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -184,3 +184,12 @@ def test_a_refused_page_raises_the_labs_400(server, client):
     with pytest.raises(LabError) as caught:
         client.interactions_page(limit=0)
     assert (400, "'limit' must be an integer from 1 to 1000 (got '0')") == (caught.value.status, caught.value.error)
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/_smslab", "/_smslab/"])
+def test_either_url_form_reaches_the_same_route(server, suffix):
+    """The lab's URL and the control API's URL as `smslab up` prints it both reach /_smslab/health."""
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    LabClient(base + suffix, timeout=5).health()
+    assert [path for _, path, _, _ in server.seen] == ["/_smslab/health"]
+    assert lab_url(base + suffix) == base
