@@ -42,6 +42,7 @@ from multidict import MultiDict
 
 from fakes.kaleyra import HTTP_API_PATH, KaleyraFake, read_settings
 from fakes.kaleyra.xml import render_response
+from loadtests.progress import Steps
 from sim.cliargs import positive_float, positive_int, summary
 
 __all__ = ["TARGETS", "main", "round_ratio"]
@@ -51,6 +52,8 @@ TARGETS = {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2}
 _AUTH = {"Authorization": "Basic " + base64.b64encode(b"smslab:smslab").decode()}
 _FORM = {"reply_to": "55555", "recipient": "+16505550001", "body": "Your table is ready",
          "reporting_key1": "k"}
+#: Rounds of the ingest run: each server loaded this many times, in turns.
+ROUNDS = 10
 # Children import the same tree as this process, wherever the command is run from.
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,7 +197,7 @@ def _cpu_seconds(pid: int | None = None) -> float:
 
 
 async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: int, *, servers_pid: int,
-                  rounds: int = 10) -> dict[str, float]:
+                  rounds: int = ROUNDS, steps: Steps | None = None) -> dict[str, float]:
     # The servers take turns in short slices (bare, fake, fake without DLRs; ``rounds`` times), so a
     # change in background load during the run hits all three alike instead of biasing one of them; the
     # ratios are the median of the per-round ratios, so one slice disturbed by a neighbour on a shared
@@ -203,6 +206,8 @@ async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: 
     # generator can offer.
     names = ("bare", "fake", "quiet")
     for name in names:
+        if steps is not None:
+            steps.step(f"warm-up: {name}")
         await _load(urls[name], min(1.0, seconds), concurrency)  # warm up connections and code paths
     counts: dict[str, list[int]] = {name: [] for name in names}
     cpu = dict.fromkeys(names, 0.0)
@@ -211,8 +216,10 @@ async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: 
     part = seconds / rounds
     async with aiohttp.ClientSession() as session:
         await asyncio.sleep(0.5)
-        for _ in range(rounds):
+        for round_no in range(1, rounds + 1):
             for name in names:
+                if steps is not None:
+                    steps.step(f"round {round_no} of {rounds}: {name}")
                 before = await _count(session, sink) if name == "fake" else 0
                 server_cpu, own_cpu = _cpu_seconds(servers_pid), _cpu_seconds()
                 counts[name].append(await _load(urls[name], part, concurrency))
@@ -287,20 +294,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "memory":
         print(json.dumps(asyncio.run(_memory(args.mts))), flush=True)
         return 0
-    if args.seconds <= 0 or args.mts < 10 or args.concurrency < 1:
-        print("smslab bench fakes: --seconds > 0, --mts >= 10 and --concurrency >= 1", file=sys.stderr)
+    if args.mts < 10:
+        print("smslab bench fakes: --mts must be at least 10 (the memory run compares RSS at a tenth of it)",
+              file=sys.stderr)
         return 2
+    steps = Steps("smslab bench fakes", 2 + 3 + 3 * ROUNDS)  # start, warm-ups, slices, memory run
+    steps.step("starting the fake, the bare handler and the DLR sink")
     sink_proc, sink = _spawn("--role", "sink")
     servers_proc, urls = _spawn("--role", "servers", "--dr-url", sink["url"] + "/dr")
     try:
         ingest = asyncio.run(_ingest(urls, sink["url"], args.seconds, args.concurrency,
-                                     servers_pid=servers_proc.pid))
+                                     servers_pid=servers_proc.pid, steps=steps))
     finally:
         for proc in (servers_proc, sink_proc):
             proc.terminate()
             proc.wait(10)
             if proc.stdout is not None:
                 proc.stdout.close()
+    steps.step(f"memory: {args.mts:,} MTs into one fake")
     memory_cmd = [sys.executable, "-m", "loadtests.bench_fakes", "--role", "memory", "--mts", str(args.mts)]
     memory_run = subprocess.run(memory_cmd,
                                 capture_output=True, text=True, check=True, cwd=_ROOT)

@@ -36,6 +36,7 @@ import aiohttp
 import yaml
 
 from loadtests import kaleyra_push as push
+from loadtests.progress import Steps
 from sim.cic.control import fetch_interactions
 from sim.cic.paging import MAX_LIMIT
 from sim.cic.process import NodeProcess
@@ -159,9 +160,11 @@ async def _wait_healthy(url: str, timeout: float = 15.0) -> None:
     raise RuntimeError(f"{url} did not reach the active node within {timeout:g} s")
 
 
-async def run(seconds: float, concurrency: int, rounds: int, use_haproxy: bool) -> dict[str, Any]:
+async def run(seconds: float, concurrency: int, rounds: int, use_haproxy: bool,
+              steps: Steps | None = None) -> dict[str, Any]:
     """Start the pair, the proxy (and HAProxy), measure every path; returns rates, ratios and checks."""
     counter = itertools.count(1)
+    steps = steps or Steps("smslab bench proxy", 1 + rounds * (3 if use_haproxy else 2))
     with tempfile.TemporaryDirectory(prefix="smslab-bench-proxy-") as tmp:
         config = Path(tmp, "lab.yaml")
         config.write_text(yaml.safe_dump(LAB), encoding="utf-8")
@@ -169,6 +172,7 @@ async def run(seconds: float, concurrency: int, rounds: int, use_haproxy: bool) 
         proxy_proc: asyncio.subprocess.Process | None = None
         haproxy: HaproxyProcess | None = None
         try:
+            steps.step("starting the CIC pair and the proxy" + (" and HAProxy" if use_haproxy else ""))
             await asyncio.gather(primary.start(), backup.start())
             members = [f"127.0.0.1:{n.bound_ports[INCOMING_PORT]}" for n in (primary, backup)]
             paths = {"direct": f"http://{members[0]}"}
@@ -179,8 +183,9 @@ async def run(seconds: float, concurrency: int, rounds: int, use_haproxy: bool) 
                 await _wait_healthy(url)
             rates: dict[str, list[float]] = {name: [] for name in paths}
             answered = refused = 0
-            for _ in range(rounds):
+            for round_no in range(1, rounds + 1):
                 for name, url in paths.items():
+                    steps.step(f"round {round_no} of {rounds}: {name}, {seconds:g} s")
                     ok, failed = await _load(f"{url}{MO_PATH}", seconds, concurrency, lambda: next(counter))
                     rates[name].append(ok / seconds)
                     answered, refused = answered + ok, refused + failed
@@ -230,9 +235,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when every target is met and nothing was lost, 1 otherwise."""
     args = _parser().parse_args(argv)
-    if args.seconds <= 0 or args.rounds < 1 or args.concurrency < 1:
-        print("smslab bench proxy: --seconds, --rounds and --concurrency must be positive", file=sys.stderr)
-        return 2
     use_haproxy = not args.no_haproxy and shutil.which("haproxy") is not None
     result = asyncio.run(run(args.seconds, args.concurrency, args.rounds, use_haproxy))
     lines, passed = _report(result, not use_haproxy and not args.no_haproxy)

@@ -308,12 +308,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the soak; 0 when every check holds, 1 otherwise, 2 for bad arguments."""
     args = _parser().parse_args(argv)
-    counts = (args.conversations, args.length, args.concurrency)
-    if (args.minutes <= 0 or not 0 < args.share <= 1 or min(counts) < 1 or args.capacity_seconds <= 0
-            or args.report_every <= 0):
-        print("smslab bench soak: --minutes, --conversations, --length, --concurrency, --capacity-seconds "
-              "and --report-every must be positive and --share in (0, 1]", file=sys.stderr)
-        return 2
     result = asyncio.run(run(args.minutes, args.share, conversations=args.conversations, length=args.length,
                              concurrency=args.concurrency, capacity_seconds=args.capacity_seconds,
                              every=args.report_every, trace_memory=args.trace_memory))

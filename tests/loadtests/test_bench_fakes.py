@@ -25,7 +25,12 @@ def test_table_marks_targets():
 def test_small_run_prints_the_table(capsys):
     """A small run (servers and sink in their own processes) prints the header, four rows and a footer."""
     code = main(["--seconds", "0.5", "--mts", "2000", "--concurrency", "4"])
-    out = capsys.readouterr().out.splitlines()
+    out, err = capsys.readouterr()
+    out = out.splitlines()
+    progress = [line.split(": [")[1].split(" (")[0] for line in err.splitlines()]
+    assert progress[0] == "1/35] starting the fake, the bare handler and the DLR sink"
+    assert progress[4] == "5/35] round 1 of 10: bare"
+    assert progress[-1] == "35/35] memory: 2,000 MTs into one fake"
     assert code in (0, 1)
     assert ["metric", "fake", "baseline", "ratio", "target", "result"] == out[0].split()
     assert [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs", r"MT ingest, DLRs off"] == [
@@ -49,5 +54,9 @@ def test_round_ratio_is_the_median_so_one_disturbed_round_does_not_decide():
 
 def test_bad_options_exit_2(capsys):
     """Nonsense sizes are refused before anything starts."""
-    assert 2 == main(["--seconds", "0"])
-    assert "--seconds > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["--seconds", "0"])
+    assert caught.value.code == 2
+    assert "argument --seconds: must be above 0" in capsys.readouterr().err
+    assert 2 == main(["--mts", "9"])
+    assert "--mts must be at least 10" in capsys.readouterr().err

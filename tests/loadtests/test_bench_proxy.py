@@ -15,7 +15,14 @@ from scenarios.cli import main as cli
 def test_a_short_run_reports_rates_ratios_and_stores_every_answered_mo(capsys: pytest.CaptureFixture[str]) -> None:
     """A short run measures direct and proxy (and HAProxy where installed); every 2xx MO was stored."""
     cli.main(["bench", "proxy", "--seconds", "0.3", "--rounds", "1", "--concurrency", "4", "--json"])
-    result = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    steps = 1 + (3 if shutil.which("haproxy") else 2)
+    assert [line.split(" (")[0] for line in err.splitlines()] == [
+        f"smslab bench proxy: [1/{steps}] starting the CIC pair and the proxy"
+        + (" and HAProxy" if steps == 4 else ""),
+        *(f"smslab bench proxy: [{i}/{steps}] round 1 of 1: {name}, 0.3 s"
+          for i, name in enumerate(["direct", "proxy", "haproxy"][: steps - 1], start=2))]
     paths = ["direct", "proxy", *(["haproxy"] if shutil.which("haproxy") else [])]
     assert paths == list(result["rates"])
     assert sorted(paths[1:]) == sorted(result["ratios"])
@@ -40,5 +47,8 @@ def test_the_report_fails_on_a_missed_target_or_a_lost_mo() -> None:
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """Non-positive durations, rounds or concurrency are refused before anything starts."""
-    assert bench.main(["--seconds", "0"]) == 2
-    assert "must be positive" in capsys.readouterr().err
+    for argv in (["--seconds", "0"], ["--rounds", "0"], ["--concurrency", "-1"]):
+        with pytest.raises(SystemExit) as caught:
+            bench.main(argv)
+        assert caught.value.code == 2
+        assert f"argument {argv[0]}: must be" in capsys.readouterr().err
