@@ -78,7 +78,7 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
             failed_at = 0.0
             for n in range(count):
                 if n == kill_after:
-                    failed_at = asyncio.get_running_loop().time()
+                    failed_at = time.time()  # epoch seconds, as the timeline's `at`
                     await _call(session, "POST", f"{url}/_smslab/nodes/{victim}/fail", json={"mode": mode})
                 mo = await _call(session, "POST", f"{url}/_smslab/brokers/{BROKER}/mo",
                                  json={"from": CUSTOMER, "to": LOCAL, "text": f"message {n + 1}"})

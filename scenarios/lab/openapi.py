@@ -121,11 +121,12 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "responses": {"200": _ok("What was reset")}}},
     "/_smslab/timeline": {"get": {
         "summary": "The pair's timeline: faults, watch transitions, promotions, recoveries",
-        "responses": {"200": _ok("The events, oldest first", _list_of("timeline"))}}},
+        "responses": {"200": _ok("The events, oldest first", _list_of("timeline", "TimelineEntry"))}}},
     "/_smslab/openapi.json": {"get": {
         "summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
 }
 
+_EPOCH = {"type": "number", "description": "epoch seconds, UTC"}
 _SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
     "Component": {"type": "object", "required": ["name", "kind", "url"], "properties": {
@@ -133,18 +134,21 @@ _SCHEMAS: dict[str, Any] = {
     "Captured": {"type": "object", "required": ["seq", "kind", "broker", "from", "to", "text", "message_id"],
                  "properties": {
                      "seq": {"type": "integer"}, "kind": {"type": "string", "enum": ["mt", "mo", "dlr"]},
-                     "at": {"type": "number"}, "broker": {"type": "string"}, "from": {"type": "string"},
+                     "at": _EPOCH, "broker": {"type": "string"}, "from": {"type": "string"},
                      "to": {"type": "string"}, "text": {"type": "string"},
                      "message_id": {"type": "string"}, "fields": {"type": "object"},
                      "status": {"type": "string"}, "state": {"type": "string"}}},
+    "TimelineEntry": {"type": "object", "required": ["at", "t", "event"], "properties": {
+        "at": _EPOCH, "t": {"type": "number", "description": "seconds since the pair started"},
+        "event": {"type": "string"}}},
     "Interaction": {"type": "object", "required": [
         "id", "customer", "local", "broker", "destination", "state", "created_at", "updated_at", "transcript",
         "deliveries"], "properties": {
             "id": {"type": "string"}, "customer": {"type": "string"}, "local": {"type": "string"},
             "broker": {"type": "string"}, "destination": {"type": "object", "properties": {
                 "kind": {"type": "string"}, "name": {"type": "string"}}},
-            "state": {"type": "string", "enum": list(STATES)}, "created_at": {"type": "number"},
-            "updated_at": {"type": "number"}, "transcript": {"type": "array", "items": {"type": "object"}},
+            "state": {"type": "string", "enum": list(STATES)}, "created_at": _EPOCH,
+            "updated_at": _EPOCH, "transcript": {"type": "array", "items": {"type": "object"}},
             "deliveries": {"type": "array", "items": {"type": "object"}},
             "disconnect_reason": {"type": "string"}}},
 }
@@ -162,7 +166,9 @@ def document(server_url: str = "") -> dict[str, Any]:
         "info": {"title": "smslab control API", "version": "1",
                  "description": "Inspect and reset captured messages, inject MOs, send MTs as an agent, "
                                 "fail and restore the CIC nodes, read health and roles. Errors are "
-                                '{"error": "..."} with a 4xx status.'},
+                                '{"error": "..."} with a 4xx status. Every time in an answer (at, '
+                                "created_at, updated_at, since) is epoch seconds, UTC, as a number; a "
+                                "timeline entry's t is seconds since the pair started."},
         "paths": _PATHS,
         "components": {"schemas": _SCHEMAS},
     }

@@ -1,14 +1,18 @@
 """The pair's timeline: what happened to the switchover pair, in order, each entry stamped by one clock.
 
-Each entry is ``{"at": <clock>, "t": <seconds since start>, "event": <kind>, ...}``; the lab serves the
-list as ``GET /_smslab/timeline``. ``wait_until`` re-checks its condition after every new entry rather
-than polling. At most ``TIMELINE_LIMIT`` entries are kept, the oldest dropped first.
+Each entry is ``{"at": <epoch seconds>, "t": <seconds since start>, "event": <kind>, ...}``; the lab serves
+the list as ``GET /_smslab/timeline``. ``at`` is wall-clock time in epoch seconds (UTC), as every time in
+the lab's answers is (messages, interactions, probes); ``t`` is measured on the timeline's own clock (the
+event loop's, which never jumps), so differences of ``t`` are the durations to read. ``wait_until``
+re-checks its condition after every new entry rather than polling. At most ``TIMELINE_LIMIT`` entries are
+kept, the oldest dropped first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +25,15 @@ class Timeline:
     """The entries, the clock that stamps them, and a way to wait for a condition between them.
 
     Args:
-        clock: the timeline's clock; the event loop's by default.
+        clock: the timeline's clock, for ``t``; the event loop's by default.
+        wall: the wall clock, for ``at`` (epoch seconds); ``time.time`` by default.
     """
 
-    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
         self.entries: list[dict[str, Any]] = []
         self._clock = clock
+        self._wall = wall
         self._t0 = 0.0
         self._changed = asyncio.Event()
 
@@ -41,7 +48,7 @@ class Timeline:
     def note(self, event: str, **fields: Any) -> None:
         """Add an entry and wake whoever waits in ``wait_until``."""
         now = self.now()
-        self.entries.append({"at": now, "t": round(now - self._t0, 6), "event": event, **fields})
+        self.entries.append({"at": self._wall(), "t": round(now - self._t0, 6), "event": event, **fields})
         del self.entries[:-TIMELINE_LIMIT]
         self._changed.set()
         self._changed = asyncio.Event()

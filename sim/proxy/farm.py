@@ -85,10 +85,14 @@ class HealthTest:
         return self if self.url else replace(self, url=url)
 
 
-def judge(test: HealthTest, status: int | None, body: str) -> tuple[bool, str]:
-    """Whether a probe answer passes the URL test, and why not (``None`` status: no answer in time)."""
+def judge(test: HealthTest, status: int | None, body: str, failure: str = "") -> tuple[bool, str]:
+    """Whether a probe answer passes the URL test, and why not.
+
+    A ``None`` status means no answer: ``failure`` says why (refused, timed out, TLS), when the caller
+    knows; otherwise the probe is taken to have timed out.
+    """
     if status is None:
-        return False, "no response within the timeout"
+        return False, failure or "no response within the timeout"
     if not any(lo <= status <= hi for lo, hi in test.acceptable):
         return False, f"status {status} is not acceptable"
     if test.response_match and test.response_match not in body:
@@ -140,9 +144,13 @@ class Farm:
         self.last_probe = {}
         self.events = deque(maxlen=self.events_limit)
 
-    def record_probe(self, member: str, status: int | None, body: str, now: float) -> HealthChange | None:
-        """Apply one probe's outcome; returns the health change it caused, if any."""
-        ok, reason = judge(self.test, status, body)
+    def record_probe(self, member: str, status: int | None, body: str, now: float,
+                     failure: str = "") -> HealthChange | None:
+        """Apply one probe's outcome; returns the health change it caused, if any.
+
+        ``failure`` says why there was no answer (``status`` ``None``), for the farm view.
+        """
+        ok, reason = judge(self.test, status, body, failure)
         self.last_probe[member] = (now, status, reason)
         return self._set(member, ok, reason, now)
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,7 @@ from aiohttp import web
 from sim.proxy.farm import Farm, HealthTest, NoMember
 from sim.proxy.rewrite import RewriteRule
 
-__all__ = ["ProxyServer", "ProxySettings", "substatus_of"]
+__all__ = ["ProxyServer", "ProxySettings", "probe_failure", "substatus_of"]
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded; Host is set for the member.
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -64,6 +66,28 @@ class ProxySettings:
 def substatus_of(response: aiohttp.ClientResponse) -> str:
     """The ARR substatus a response from the proxy carries (``""`` for a forwarded answer)."""
     return response.headers.get(SUBSTATUS_HEADER, "")
+
+
+def probe_failure(exc: BaseException, timeout: float) -> str:
+    """Why a URL test got no answer, in the words the farm view shows (refused, timed out, TLS, reset)."""
+    if isinstance(exc, TimeoutError):
+        return f"no response within {timeout:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"TLS: the member's certificate is not trusted ({exc.certificate_error})"
+    if isinstance(exc, (ssl.SSLError, aiohttp.ClientSSLError)):
+        return f"TLS handshake failed: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
+        return f"connection failed: {reason} ({exc.host}:{exc.port})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the member closed the connection without answering"
+    return f"no answer: {type(exc).__name__}" + (f" ({exc})" if str(exc) else "")
+
+
+def _epoch(loop_time: float) -> float:
+    """An event-loop time as epoch seconds (UTC), the form every time in the lab's answers takes."""
+    return round(time.time() - (asyncio.get_running_loop().time() - loop_time), 6)
 
 
 class ProxyServer:
@@ -141,16 +165,16 @@ class ProxyServer:
         """Send one URL test to ``member`` and record it; returns (status, body, verdict)."""
         assert self._session is not None
         status: int | None = None
-        body = ""
+        body = failure = ""
         try:
             timeout = aiohttp.ClientTimeout(total=self.settings.health.timeout)
             url = self._member_url(member, self._probe_path())
             async with self._session.get(url, timeout=timeout) as resp:
                 status, body = resp.status, await resp.text(errors="replace")
-        except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError):
-            status = None
+        except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
+            failure = probe_failure(exc, self.settings.health.timeout)
         now = asyncio.get_running_loop().time()
-        self.farm.record_probe(member, status, body, now)
+        self.farm.record_probe(member, status, body, now, failure)
         return status, body, self.farm.last_probe[member][2]
 
     async def probe_all(self) -> None:
@@ -210,7 +234,8 @@ class ProxyServer:
         for m in self.farm.members:
             at, status, verdict = self.farm.last_probe.get(m, (None, None, "not probed yet"))
             members.append({"member": m, "healthy": self.farm.healthy[m], "state": self.farm.state[m].value,
-                            "last_probe": {"at": at, "status": status, "verdict": verdict}})
+                            "last_probe": {"at": None if at is None else _epoch(at), "status": status,
+                                           "verdict": verdict}})
         eligible = self.farm.eligible()
         return {"members": members, "active": eligible[0] if len(eligible) == 1 else None,
                 "failed_requests": self.failed_requests, "offload": self.settings.offload}

@@ -84,10 +84,10 @@ async def test_kill_active_backup_takes_over_after_detection_and_takeover() -> N
         await pair.runtime.fail("primary", "kill")
         promote = await pair.promoted()
         fault = pair.events("fault")[0]
-        steps = [(e["event"], e.get("transition", "")) for e in pair.runtime.timeline if e["at"] >= fault["at"]]
+        steps = [(e["event"], e.get("transition", "")) for e in pair.runtime.timeline if e["t"] >= fault["t"]]
         assert steps == [("fault", ""), ("watch", "ping-failed"), ("watch", "ping-failed"),
                          ("watch", "nettest-ok"), ("watch", "takeover-done"), ("promote", "")]
-        elapsed = promote["at"] - fault["at"]
+        elapsed = promote["t"] - fault["t"]
         assert t.retry_delay * (t.max_failures - 1) + t.takeover_time <= elapsed < 0.5
         assert (pair.primary.role, pair.backup.role) == (Role.DOWN, Role.ACTIVE)
         status = pair.runtime.status()
@@ -130,7 +130,7 @@ async def test_hang_switches_after_the_ping_timeouts() -> None:
         t = pair.runtime.timers
         await pair.runtime.fail("primary", "hang")
         promote = await pair.promoted()
-        elapsed = promote["at"] - pair.events("fault")[0]["at"]
+        elapsed = promote["t"] - pair.events("fault")[0]["t"]
         assert elapsed >= t.max_failures * t.ts_timeout + t.takeover_time
         assert (pair.primary.role, pair.backup.role) == (Role.DOWN, Role.ACTIVE)
         assert pair.runtime.active_name() == "backup"

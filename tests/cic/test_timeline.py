@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from nodekit import Clock
@@ -10,14 +11,15 @@ from nodekit import Clock
 from sim.cic.timeline import TIMELINE_LIMIT, Timeline
 
 
-def test_entries_carry_the_clock_and_the_time_since_begin() -> None:
-    """Each entry has ``at`` from the clock, ``t`` from ``begin`` and its own fields, in order."""
+def test_entries_carry_the_wall_clock_and_the_time_since_begin() -> None:
+    """Each entry has ``at`` from the wall clock (epoch seconds), ``t`` from ``begin`` on the timeline's clock."""
     clock = Clock(100.0)
-    timeline = Timeline(clock)
+    timeline = Timeline(clock, wall=lambda: 1_796_000_000.25)
     timeline.begin()
     clock.now = 102.5
     timeline.note("fault", node="primary", mode="kill")
-    assert [{"at": 102.5, "t": 2.5, "event": "fault", "node": "primary", "mode": "kill"}] == timeline.entries
+    assert [{"at": 1_796_000_000.25, "t": 2.5, "event": "fault", "node": "primary", "mode": "kill"}] == \
+        timeline.entries
 
 
 def test_only_the_newest_entries_are_kept() -> None:
@@ -28,12 +30,15 @@ def test_only_the_newest_entries_are_kept() -> None:
     assert (TIMELINE_LIMIT, 3) == (len(timeline.entries), timeline.entries[0]["n"])
 
 
-async def test_the_loop_clock_is_the_default() -> None:
-    """Without a clock the entries are stamped with the event loop's time."""
+async def test_the_loop_clock_and_epoch_time_are_the_defaults() -> None:
+    """Without clocks, ``t`` is counted on the event loop's time and ``at`` is ``time.time()``."""
     timeline = Timeline()
-    before = asyncio.get_running_loop().time()
+    before, loop_before = time.time(), asyncio.get_running_loop().time()
+    timeline.begin()
     timeline.note("start")
-    assert before <= timeline.entries[0]["at"] <= asyncio.get_running_loop().time()
+    entry = timeline.entries[0]
+    assert before <= entry["at"] <= time.time()
+    assert 0 <= entry["t"] <= asyncio.get_running_loop().time() - loop_before + 1e-6
 
 
 async def test_wait_until_wakes_on_the_entry_that_makes_the_condition_hold() -> None:

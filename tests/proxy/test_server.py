@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -12,7 +14,7 @@ from aiohttp import web
 from certs.pki import Pki
 from sim.proxy.farm import HealthTest
 from sim.proxy.rewrite import RewriteRule
-from sim.proxy.server import ProxyServer, ProxySettings, substatus_of
+from sim.proxy.server import ProxyServer, ProxySettings, probe_failure, substatus_of
 
 RULE = RewriteRule.build("/receivesms.php", ".*", "/receivesms.php{R:0}")
 HEALTH = HealthTest(url="http://farm/receivesms.php?healthcheckignore=1", interval=3600, timeout=1.0,
@@ -88,6 +90,27 @@ async def test_no_healthy_member_is_502_4(cleanup: list[object]) -> None:
     assert proxy.failed_requests == 0
     report = proxy.farm_report()
     assert [m["last_probe"]["verdict"] for m in report["members"]] == ["status 503 is not acceptable"] * 2
+
+
+async def test_a_refused_probe_says_the_connection_was_refused(cleanup: list[object]) -> None:
+    """A member nobody listens on is reported as refused, not as a timeout, with the probe's time in epoch seconds."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    member = f"127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there now: the connection is refused at once
+    before = time.time()
+    proxy, _ = await start_proxy(cleanup, [member])
+    probe = proxy.farm_report()["members"][0]["last_probe"]
+    assert (probe["status"], probe["verdict"]) == (None, f"connection failed: Connection refused ({member})")
+    assert before - 1 <= probe["at"] <= time.time() + 1
+
+
+def test_probe_failure_names_each_reason() -> None:
+    """A timeout, a reset and another client error each get their own words."""
+    assert probe_failure(TimeoutError(), 2.5) == "no response within 2.5 s"
+    assert probe_failure(aiohttp.ServerDisconnectedError(), 30) == \
+        "the member closed the connection without answering"
+    assert probe_failure(aiohttp.ClientPayloadError("bad chunk"), 30) == "no answer: ClientPayloadError (bad chunk)"
 
 
 async def test_upstream_timeout_is_502_3(cleanup: list[object]) -> None:
