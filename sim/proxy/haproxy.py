@@ -396,7 +396,8 @@ class HaproxyProcess:
         """Write ``config``, start HAProxy and wait until every port in ``ports`` and the stats socket answer.
 
         Raises:
-            HaproxyError: HAProxy exited, or did not answer within ``timeout`` seconds.
+            HaproxyError: HAProxy exited, or did not answer within ``timeout`` seconds (it is stopped and
+                its directory removed).
         """
         self.config_path.write_text(config, encoding="utf-8")
         with self._log.open("wb") as log:
@@ -406,7 +407,9 @@ class HaproxyProcess:
         waiting = list(ports)
         while waiting:
             if self._proc.returncode is not None:
-                raise HaproxyError(f"haproxy exited with {self._proc.returncode}:\n{self.output()}")
+                error = HaproxyError(f"haproxy exited with {self._proc.returncode}:\n{self.output()}")
+                await self.stop()  # its directory goes too, as after a time-out
+                raise error
             if asyncio.get_running_loop().time() > deadline:
                 await self.stop()
                 raise HaproxyError(f"haproxy did not listen on {waiting} within {timeout:g} s")

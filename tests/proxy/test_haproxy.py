@@ -340,9 +340,10 @@ async def test_the_pair_behind_real_haproxy(nodes: tuple[Node, Node, list[str]])
 
 @needs_haproxy
 async def test_a_refused_configuration_is_reported() -> None:
-    """HAProxy exiting on a bad file raises HaproxyError with its own words, and leaves no process."""
+    """HAProxy exiting on a bad file raises HaproxyError with its own words, and leaves no process or file."""
     proc = HaproxyProcess()
     with pytest.raises(HaproxyError, match="unknown keyword"):
         await proc.start("global\n    nonsense-keyword 1\n", [1])
+    assert not proc.config_path.parent.exists()
     await proc.stop()
     assert proc.pid is None
