@@ -7,6 +7,12 @@ configured port). ``--member HOST`` names a node by host (its port per farm as a
 HOST:PORT`` names a member outright (one farm only). Without a lab file: one farm, every path forwarded
 as it is (a rule at ``/`` with action ``/{R:0}``), probed at ``/?healthcheckignore=1``. Each farm listens
 on ``--bind`` or ``proxy.host`` and its bind port (the incoming port itself when that is 0).
+
+No file that HAProxy would refuse, or that would loop, is written: a port 0 (the lab binds its nodes to
+port 0, but HAProxy needs the real ports), two members at one address (the lab's two nodes on one host), a
+member where a farm listens and two farms on one address are reported, one line per problem saying what
+to pass instead, and the command exits 2; so is a ``proxy.tls.key`` of its own (HAProxy reads the key from
+the certificate's file or from ``<cert>.key``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.labfile import load_lab_config
 from sim.proxy.config import FarmPlan, ProxyConfig, plan_farms, read_proxy_settings
-from sim.proxy.haproxy import HaproxyFarm, haproxy_config
+from sim.proxy.haproxy import AddressProblem, HaproxyFarm, address_problems, haproxy_config
 from sim.proxy.rewrite import RewriteRule
 
 __all__ = ["build_config", "main"]
@@ -81,6 +87,7 @@ def build_config(args: argparse.Namespace) -> str:
 
     Raises:
         ConfigError: the lab file, a member or a listener is wrong.
+        ValueError: an address HAProxy would refuse or that would loop (one line per problem).
     """
     if args.config is not None:
         plans, proxy, nodes = _lab(args.config)
@@ -101,15 +108,44 @@ def build_config(args: argparse.Namespace) -> str:
             reason = (f"is required: the farm of port {plan.incoming_port} serves HTTPS brokers "
                       f"({', '.join(plan.brokers)}); or give --crt")
             raise ConfigError([Problem("proxy.tls.cert", "", reason)])
+        if plan.https and not args.crt and proxy.tls_key not in (proxy.tls_cert, f"{proxy.tls_cert}.key"):
+            # HAProxy's bind has no key setting: the key is in the crt file or in <crt>.key beside it.
+            reason = (f"is its own file, but HAProxy reads the key from the certificate's file or from "
+                      f"{proxy.tls_cert}.key; pass --crt with one PEM holding the chain and the key")
+            raise ConfigError([Problem("proxy.tls.key", proxy.tls_key, reason)])
         name = str(plan.incoming_port or "farm")
-        members = _members(plan, args.member, nodes, len(plans))
-        if len(set(members)) < len(members):
-            print(f"smslab proxy: farm {name} lists the same member twice ({', '.join(members)}); the nodes "
-                  "share a host and port (name them with --member HOST)", file=sys.stderr)
-        farms.append(HaproxyFarm(name, bind, members, plan.health,
+        farms.append(HaproxyFarm(name, bind, _members(plan, args.member, nodes, len(plans)), plan.health,
                                  plan.rules, crt if plan.https else ""))
+    # Every problem at once, one line each; the one farm without a lab file needs no name.
+    ports = {farm.name: plan.incoming_port for farm, plan in zip(farms, plans, strict=True)}
+    problems = [f"{p if args.config else p.text} ({_remedy(p, args, len(plans), nodes, ports[p.farm])})"
+                for p in address_problems(farms)]
+    if problems:
+        raise ValueError("\n".join(problems))
     return haproxy_config(farms, offload=proxy.offload, upstream_ca=proxy.upstream_ca,
                           timeout=proxy.timeout, stats_socket=args.stats_socket)
+
+
+def _remedy(problem: AddressProblem, args: argparse.Namespace, farms: int,
+            nodes: dict[str, tuple[str, dict[int, int]]], port: int) -> str:
+    """What to pass (or set in the lab file) instead, for one of ``address_problems``."""
+    if problem.kind == "binds":
+        return "give each farm its own bind port under proxy.ports"
+    if problem.kind == "port" and problem.names == ("bind",):
+        return "pass --bind HOST:PORT"
+    if problem.kind == "port":
+        return "pass --member HOST:PORT with the node's real port"
+    if args.member and problem.kind == "members":
+        return "pass a different --member for each"
+    # A node that binds port 0 is given the incoming port itself (a real CIC listens there), so two nodes on
+    # one host, or a node on the proxy's own host and port, collide.
+    unbound = not args.member and any(not nodes[n][1].get(port) for n in problem.names if n in nodes)
+    why = "the lab binds its nodes to port 0; " if unbound else ""
+    member = "--member HOST:PORT for each" if farms == 1 else "--member HOST for each"
+    if problem.kind == "members":
+        return f"{why}pass {member}"
+    bind = "--bind HOST:PORT" if farms == 1 else "change the bind port under proxy.ports"
+    return f"{why}pass {member}, or {bind}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:
-        print(f"smslab proxy: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"smslab proxy: {line}", file=sys.stderr)
         return 2
     return 0
 

@@ -3,7 +3,8 @@
 ``Child`` runs one ``smslab serve`` command and reads the JSON line it prints once it listens (its real
 URL: everything binds port 0); the nodes use ``sim.cic.process.NodeProcess``, whose kill is a real SIGKILL
 and hang a real SIGSTOP. ``ProcessBackend`` starts them in the order ``Lab`` asks for and
-ends every process it started by its PID.
+ends every process it started by its PID. Its directory holds the derived lab files and every child's
+``TMPDIR``, and is removed when it stops, so a run leaves nothing behind even where a child was killed.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ class Child:
         argv: the command line.
         what: what it is, for messages.
         key: a key the ready line has (``url``).
+        env: extra environment variables for the child.
     """
 
-    def __init__(self, argv: list[str], what: str, key: str = "url") -> None:
+    def __init__(self, argv: list[str], what: str, key: str = "url",
+                 env: Mapping[str, str] | None = None) -> None:
         self.argv, self.what, self.key = argv, what, key
+        self.env = dict(env or {})
         self.info: dict[str, Any] = {}
         self.stderr: deque[str] = deque(maxlen=30)
         self.proc: asyncio.subprocess.Process | None = None
@@ -57,7 +61,7 @@ class Child:
         Raises:
             LabStartError: it exited or stayed silent (it is ended first).
         """
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
             p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")) if p)}
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -133,6 +137,8 @@ class ProcessBackend:
     def __init__(self, spec: LabSpec, host: str = "127.0.0.1") -> None:
         self.spec, self.host = spec, host
         self.dir = Path(tempfile.mkdtemp(prefix="smslab-lab-"))
+        self._tmp = self.dir / "tmp"  # the children's TMPDIR: what a killed child leaves goes with the lab
+        self._tmp.mkdir()
         self.children: list[Child] = []
         self.fake_urls: dict[str, str] = {}  # fake name -> the URL its child reported (the nodes' gateways)
         self.nodes: list[NodeProcess] = []
@@ -158,7 +164,7 @@ class ProcessBackend:
         self._fakes_file = self._write("fakes.yaml", data)
 
     async def _child(self, argv: list[str], what: str) -> dict[str, Any]:
-        child = Child([sys.executable, "-m", *argv], what)
+        child = Child([sys.executable, "-m", *argv], what, env={"TMPDIR": str(self._tmp)})
         self.children.append(child)
         return await child.start()
 
@@ -181,7 +187,7 @@ class ProcessBackend:
                     broker["mt"]["gateway"] = self.fake_urls[fake]
             self._node_file = self._write("lab.yaml", data)
         process = NodeProcess(name, self._node_file, start_as="active" if name == NODE_NAMES[0] else "backup",
-                              public_bases=public_bases(config, self.planned))
+                              public_bases=public_bases(config, self.planned), env={"TMPDIR": str(self._tmp)})
         self.nodes.append(process)
         try:
             await process.start()

@@ -6,6 +6,9 @@ waits for the exit (issue 4 §6: "a node in its own process, SIGKILL"), ``stop()
 SIGCONT (hang), ``restart()`` starts a new process on the same ports (restore after a kill), and
 ``terminate()`` is SIGTERM, then SIGKILL after a grace period. Every process started is reaped: the
 context manager and ``terminate()`` end it whatever happened.
+
+Each process gets a temporary directory of its own as its ``TMPDIR``, removed once it has exited: a node
+whose settings name no store keeps its SQLite store there, and a SIGKILLed node cannot remove it itself.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,7 +51,8 @@ class NodeProcess:
         public_bases: broker name -> the base URL of the ``ExternalDeliveryStatusURI`` the node hands it.
         python: the interpreter; this one by default.
         startup_timeout: seconds to wait for the ready line.
-        env: extra environment variables for the child.
+        env: extra environment variables for the child; its ``TMPDIR`` is where the process's own
+            temporary directory is made (the system's by default).
     """
 
     def __init__(self, name: str, config: str | Path | None = None, *, start_as: str = "",
@@ -68,6 +74,7 @@ class NodeProcess:
         self.stderr_tail: deque[str] = deque(maxlen=_TAIL)
         self._proc: asyncio.subprocess.Process | None = None
         self._drains: list[asyncio.Task[None]] = []
+        self._tmpdir = ""  # the current process's TMPDIR, removed once it has exited
         self.pids: list[int] = []  # every PID this object started, for checks that none is left
 
     # -- what the ready line said --------------------------------------------------------------------
@@ -120,11 +127,18 @@ class NodeProcess:
         """
         if self.running:
             raise UsageError(f"node process {self.name} is already running (pid {self.pid})")
+        self._remove_tmpdir()  # a process that exited on its own
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_project_root(), env.get("PYTHONPATH", "")) if p)
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv(start_as), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env)
+        self._tmpdir = env["TMPDIR"] = tempfile.mkdtemp(prefix=f"smslab-{self.name}-process-",
+                                                        dir=self.env.get("TMPDIR"))
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv(start_as), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=env)
+        except BaseException:
+            self._remove_tmpdir()
+            raise
         self._proc, self.stopped = proc, False
         self.pids.append(proc.pid)
         self.stderr_tail.clear()
@@ -187,7 +201,14 @@ class NodeProcess:
                 proc.send_signal(signal.SIGKILL)
         await proc.wait()
         self.stopped = False
+        self._remove_tmpdir()
         await self._end_drains()
+
+    def _remove_tmpdir(self) -> None:
+        """Remove the exited process's temporary directory (what a SIGKILLed node could not)."""
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = ""
 
     def stop(self) -> None:
         """SIGSTOP: the node hangs, every socket open but nothing answered."""
@@ -223,6 +244,7 @@ class NodeProcess:
             except TimeoutError:
                 await self.kill()
         self.stopped = False
+        self._remove_tmpdir()
         await self._end_drains()
         return proc.returncode
 

@@ -6,7 +6,9 @@
 the ARR interval and time-out, ``backup`` on every member after the first, ``option forwardfor`` for ARR's
 X-Forwarded-For (§2.3), ``replace-path`` for the rewrite rules (first match wins, 404 when none does),
 ``bind ... ssl crt`` for the HTTPS listener, ``ssl verify required ca-file`` on the servers when
-re-encrypting, and an admin ``stats socket`` for the runtime API.
+re-encrypting, and an admin ``stats socket`` for the runtime API. ``address_problems`` lists the addresses
+of the farms that ``haproxy -c`` refuses (port 0: HAProxy cannot listen on any free port) or that make
+HAProxy send a farm's traffic to itself or to the same node twice, so a caller writes no such file.
 
 What HAProxy cannot reproduce, kept as comments in the generated file too:
 - ARR's 502.4 page comes from ARR itself; HAProxy would answer 503. The config approximates it with
@@ -38,8 +40,8 @@ from urllib.parse import urlsplit
 from sim.proxy.farm import HealthTest
 from sim.proxy.rewrite import RewriteRule
 
-__all__ = ["HaproxyError", "HaproxyFarm", "HaproxyProcess", "check_config", "haproxy_config", "quote",
-           "rewrite_directives", "translate_rule", "worker_ports"]
+__all__ = ["AddressProblem", "HaproxyError", "HaproxyFarm", "HaproxyProcess", "address_problems",
+           "check_config", "haproxy_config", "quote", "rewrite_directives", "translate_rule", "worker_ports"]
 
 _RULE_VAR = "txn.smslab_rule"
 _MAX_BACKREF = 9  # HAProxy's regex back-references in a format string are \0 to \9
@@ -146,14 +148,17 @@ def _check_lines(health: HealthTest) -> list[str]:
     return lines
 
 
+def _server_name(i: int) -> str:
+    return "primary" if i == 0 else ("backup" if i == 1 else f"backup{i}")
+
+
 def _server_lines(farm: HaproxyFarm, offload: bool, upstream_ca: str) -> list[str]:
     # fall 1 rise 1: one failed probe takes a member offline, one success brings it back (§1.2).
     check = f"check inter {_ms(farm.health.interval)} fall 1 rise 1"
     tls = "" if offload else f" ssl verify required ca-file {upstream_ca or '@system-ca'}"
     lines = []
     for i, member in enumerate(farm.members):
-        name = "primary" if i == 0 else ("backup" if i == 1 else f"backup{i}")
-        lines.append(f"server {name} {member} {check}{tls}{' backup' if i else ''}")
+        lines.append(f"server {_server_name(i)} {member} {check}{tls}{' backup' if i else ''}")
     return lines
 
 
@@ -194,6 +199,112 @@ def haproxy_config(farms: Sequence[HaproxyFarm], *, offload: bool = True, upstre
     for farm in farms:
         lines += _farm_lines(farm, offload, upstream_ca, arr_errors)
     return "\n".join(lines) + "\n"
+
+
+# -- addresses HAProxy refuses, or that loop ----------------------------------------------------------
+
+_ANY_HOSTS = frozenset({"", "*", "0.0.0.0", "::"})  # a bind on one of these listens on every local address
+
+
+@dataclass(frozen=True)
+class AddressProblem:
+    """An address of the farms that ``haproxy -c`` refuses, or that sends traffic where it must not go.
+
+    Attributes:
+        farm: the farm's name.
+        kind: ``port`` (a bind without a port, or a bind or member port of 0 or beyond 65535), ``members``
+            (two members of the farm at one address), ``loop`` (a member where a frontend listens: HAProxy
+            would proxy to itself) or ``binds`` (two frontends listening on one address).
+        names: the members concerned, named as their servers are (``primary``, ``backup``), or ``bind``.
+        text: what is wrong, e.g. ``members primary and backup are both 127.0.0.1:8080``.
+    """
+
+    farm: str
+    kind: str
+    names: tuple[str, ...]
+    text: str
+
+    def __str__(self) -> str:
+        return f"farm {self.farm}: {self.text}"
+
+
+def _host_port(address: str) -> tuple[str, str] | None:
+    """``(host, port)`` of ``host:port`` or ``[v6]:port``; ``None`` for a socket path or prefixed form."""
+    if "@" in address or address.startswith("/"):
+        return None  # ipv4@, unix@, fd@ and socket paths are HAProxy's own forms, not checked here
+    host, colon, port = address.rpartition(":")
+    if not colon or (":" in host and not host.startswith("[")):
+        host, port = address, ""  # no port (a bare IPv6 address has colons but no brackets)
+    host = host.strip("[]").lower()
+    return ("127.0.0.1" if host == "localhost" else host), port
+
+
+def _bad_port(port: str, required: bool) -> str:
+    if not port:
+        return "has no port" if required else ""  # a server without one uses the client's port
+    return "" if port.isdigit() and 0 < int(port) <= 65535 else f"has port {port}"
+
+
+def _overlap(bind: tuple[str, str], other: tuple[str, str], *, listener: bool) -> bool:
+    """Whether ``other`` (another listener's or a member's address) is where ``bind`` listens.
+
+    A wildcard bind covers every address of the proxy's machine: any other listener's, and a member's when
+    the member is known to be on that machine (a loopback host).
+    """
+    (bh, bp), (oh, op) = bind, other
+    if bp != op or not bp:
+        return False
+    if bh == oh:
+        return True
+    if listener:
+        return bh in _ANY_HOSTS or oh in _ANY_HOSTS
+    return bh in _ANY_HOSTS and (oh in _ANY_HOSTS or oh.startswith("127.") or oh == "::1")
+
+
+def address_problems(farms: Sequence[HaproxyFarm]) -> list[AddressProblem]:
+    """Every bind and member address of ``farms`` that ``haproxy -c`` refuses or that makes a loop.
+
+    Checked: a bind without a port or with port 0 (HAProxy listens on a fixed port; ``haproxy -c`` refuses
+    0), a member with port 0 (HAProxy would connect to the port the client used), two members of one farm
+    at one address, a member where a frontend listens, two frontends on one address. Host names other than
+    ``localhost`` are compared as written (nothing is resolved).
+    """
+    binds = [(farm, _host_port(farm.bind)) for farm in farms]
+    problems = [AddressProblem(farm.name, "port", ("bind",), f"bind {farm.bind} {why}")
+                for farm, bind in binds if bind is not None and (why := _bad_port(bind[1], required=True))]
+    for i, (farm, bind) in enumerate(binds):
+        for other, earlier in binds[:i]:
+            if bind is not None and earlier is not None and _overlap(earlier, bind, listener=True):
+                text = f"bind {farm.bind} is also farm {other.name}'s listener {other.bind}"
+                problems.append(AddressProblem(farm.name, "binds", ("bind",), text))
+    for farm in farms:
+        problems += _member_problems(farm, binds)
+    return problems
+
+
+def _member_problems(farm: HaproxyFarm, binds: list[tuple[HaproxyFarm, tuple[str, str] | None]]
+                     ) -> list[AddressProblem]:
+    ports: list[AddressProblem] = []
+    members: dict[tuple[str, str], str] = {}  # address -> the first member's name
+    twice: list[AddressProblem] = []
+    loops: list[AddressProblem] = []
+    for i, member in enumerate(farm.members):
+        name, address = _server_name(i), _host_port(member)
+        if address is None:
+            continue
+        if why := _bad_port(address[1], required=False):
+            ports.append(AddressProblem(farm.name, "port", (name,), f"member {name} {member} {why}"))
+            continue
+        if address in members:
+            text = f"members {members[address]} and {name} are both {member}"
+            twice.append(AddressProblem(farm.name, "members", (members[address], name), text))
+        members.setdefault(address, name)
+        for other, bind in binds:
+            if bind is not None and _overlap(bind, address, listener=False):
+                whose = "the farm's own" if other is farm else f"farm {other.name}'s"
+                text = f"member {name} {member} is {whose} listener {other.bind}"
+                loops.append(AddressProblem(farm.name, "loop", (name,), text))
+    return ports + twice + loops
 
 
 # -- running HAProxy ----------------------------------------------------------------------------------
@@ -285,7 +396,8 @@ class HaproxyProcess:
         """Write ``config``, start HAProxy and wait until every port in ``ports`` and the stats socket answer.
 
         Raises:
-            HaproxyError: HAProxy exited, or did not answer within ``timeout`` seconds.
+            HaproxyError: HAProxy exited, or did not answer within ``timeout`` seconds (it is stopped and
+                its directory removed).
         """
         self.config_path.write_text(config, encoding="utf-8")
         with self._log.open("wb") as log:
@@ -295,7 +407,9 @@ class HaproxyProcess:
         waiting = list(ports)
         while waiting:
             if self._proc.returncode is not None:
-                raise HaproxyError(f"haproxy exited with {self._proc.returncode}:\n{self.output()}")
+                error = HaproxyError(f"haproxy exited with {self._proc.returncode}:\n{self.output()}")
+                await self.stop()  # its directory goes too, as after a time-out
+                raise error
             if asyncio.get_running_loop().time() > deadline:
                 await self.stop()
                 raise HaproxyError(f"haproxy did not listen on {waiting} within {timeout:g} s")

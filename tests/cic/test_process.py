@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from pathlib import Path
 
 import aiohttp
@@ -129,3 +130,37 @@ async def test_a_node_that_cannot_start_is_reported_and_reaped(tmp_path: Path) -
         await process.start()
     assert process.running is False
     assert gone(process.pids[0])
+
+
+def left_in(folder: Path) -> list[str]:
+    """Every file and folder below ``folder``, relative to it, with the random part of temporary names cut."""
+    return sorted(re.sub(r"(smslab-[a-z]+(-process)?)-[^/]+", r"\1-*", str(p.relative_to(folder)))
+                  for p in folder.rglob("*"))
+
+
+def stores(folder: Path) -> list[str]:
+    """The folders below ``folder`` holding a node's own store (node.sqlite), as ``left_in`` names them."""
+    return [Path(x).parent.name for x in left_in(folder) if x.endswith("/node.sqlite")]
+
+
+async def test_a_killed_node_leaves_no_temporary_files_and_a_named_store_stays(lab_file: Path,
+                                                                               tmp_path: Path) -> None:
+    """Each process's TMPDIR holds its own store and is removed once it has exited, SIGKILLed or not."""
+    tmp, store = tmp_path / "tmp", tmp_path / "backup.sqlite"
+    tmp.mkdir()
+    data = {**LAB, "cic": {"nodes": {"backup": {"backup_answer": "503", "store": str(store)}}}}
+    lab_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    primary, backup = (NodeProcess(name, lab_file, env={"TMPDIR": str(tmp)}) for name in ("primary", "backup"))
+    try:
+        await asyncio.gather(primary.start(), backup.start())
+        assert ["smslab-primary-*"] == stores(tmp)  # the backup's store is the one the lab file names
+        await primary.kill()
+        await backup.kill()
+        assert [] == left_in(tmp)
+        assert store.exists()  # the store the lab file names is the user's, not the process's
+        await primary.restart()  # a new process, a new TMPDIR
+        assert ["smslab-primary-*"] == stores(tmp)
+    finally:
+        await primary.terminate()
+        await backup.terminate()
+    assert [] == left_in(tmp)

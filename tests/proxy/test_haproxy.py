@@ -17,9 +17,11 @@ from aiohttp import web
 from certs.pki import Pki
 from sim.proxy.farm import HealthTest
 from sim.proxy.haproxy import (
+    AddressProblem,
     HaproxyError,
     HaproxyFarm,
     HaproxyProcess,
+    address_problems,
     check_config,
     haproxy_config,
     quote,
@@ -157,6 +159,57 @@ def test_quote_keeps_single_quotes() -> None:
     assert "'it'\\''s'" == quote("it's")
 
 
+def farm(name: str, bind: str, *members: str) -> HaproxyFarm:
+    """A farm with the test's URL test and one rule; only the addresses matter."""
+    return HaproxyFarm(name, bind, list(members), HEALTH, [SMS])
+
+
+def test_addresses_haproxy_refuses_or_that_loop_are_all_listed() -> None:
+    """Port 0, a missing bind port, a member twice, a member on a listener and two farms on one bind."""
+    farms = [farm("a", "127.0.0.1:0", "10.0.0.1:0", "10.0.0.1:8080", "10.0.0.1:8080"),
+             farm("b", "127.0.0.1", "127.0.0.1:9000"),
+             farm("c", "127.0.0.1:9000", "127.0.0.1:9000", "127.0.0.1:9001"),
+             farm("d", "127.0.0.1:9000", "127.0.0.1:9002", "127.0.0.1:70000")]
+    assert [
+        "farm a: bind 127.0.0.1:0 has port 0",
+        "farm b: bind 127.0.0.1 has no port",
+        "farm d: bind 127.0.0.1:9000 is also farm c's listener 127.0.0.1:9000",
+        "farm a: member primary 10.0.0.1:0 has port 0",
+        "farm a: members backup and backup2 are both 10.0.0.1:8080",
+        "farm b: member primary 127.0.0.1:9000 is farm c's listener 127.0.0.1:9000",
+        "farm b: member primary 127.0.0.1:9000 is farm d's listener 127.0.0.1:9000",
+        "farm c: member primary 127.0.0.1:9000 is the farm's own listener 127.0.0.1:9000",
+        "farm c: member primary 127.0.0.1:9000 is farm d's listener 127.0.0.1:9000",
+        "farm d: member backup 127.0.0.1:70000 has port 70000",
+    ] == [str(p) for p in address_problems(farms)]
+    assert [AddressProblem("x", "members", ("primary", "backup"), "members primary and backup are both H:1")] == \
+        address_problems([farm("x", "127.0.0.1:1", "h:1", "H:1")])
+
+
+def test_wildcards_cover_what_runs_on_the_proxys_machine() -> None:
+    """A wildcard bind covers other binds and loopback members on its port, not remote members or ports."""
+    assert [
+        "farm b: bind localhost:80 is also farm a's listener :80",
+        "farm a: member primary 127.0.0.5:80 is the farm's own listener :80",
+        "farm a: member backup [::1]:80 is the farm's own listener :80",
+    ] == [str(p) for p in address_problems([farm("a", ":80", "127.0.0.5:80", "[::1]:80", "10.0.0.1:80"),
+                                            farm("b", "localhost:80", "10.0.0.2:80", "127.0.0.1:81")])]
+    assert [
+        "farm b: bind [::]:81 is also farm a's listener localhost:81",
+        "farm b: member primary 127.0.0.1:81 is farm a's listener localhost:81",
+        "farm b: member primary 127.0.0.1:81 is the farm's own listener [::]:81",
+    ] == [str(p) for p in address_problems([farm("a", "localhost:81", "10.0.0.1:81"),
+                                            farm("b", "[::]:81", "127.0.0.1:81")])]
+
+
+def test_distinct_addresses_and_other_forms_pass() -> None:
+    """Members on other hosts or ports, a member without a port, and UNIX or prefixed binds are not flagged."""
+    assert [] == address_problems([farm("a", "0.0.0.0:8080", "10.0.0.1:8080", "10.0.0.2:8080"),
+                                   farm("b", "127.0.0.1:8443", "127.0.0.1:18443", "127.0.0.1:28443", "cic"),
+                                   farm("c", "unix@/run/c.sock", "127.0.0.1:28080"),
+                                   farm("d", "/run/d.sock", "ipv4@127.0.0.1:1")])
+
+
 def test_each_worker_has_its_own_block(monkeypatch: pytest.MonkeyPatch) -> None:
     """Worker gwN gets ports from base + 20 x N; the block must stay below the ephemeral range."""
     ports = worker_ports(3, worker="gw3", base=25000)
@@ -287,9 +340,10 @@ async def test_the_pair_behind_real_haproxy(nodes: tuple[Node, Node, list[str]])
 
 @needs_haproxy
 async def test_a_refused_configuration_is_reported() -> None:
-    """HAProxy exiting on a bad file raises HaproxyError with its own words, and leaves no process."""
+    """HAProxy exiting on a bad file raises HaproxyError with its own words, and leaves no process or file."""
     proc = HaproxyProcess()
     with pytest.raises(HaproxyError, match="unknown keyword"):
         await proc.start("global\n    nonsense-keyword 1\n", [1])
+    assert not proc.config_path.parent.exists()
     await proc.stop()
     assert proc.pid is None

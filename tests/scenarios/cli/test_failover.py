@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +50,22 @@ def test_sigkill_of_a_node_process_loses_nothing(capsys: pytest.CaptureFixture[s
     """With every component in its own process the kill is a real SIGKILL, and nothing is lost."""
     code, result = _run(capsys, "--processes")
     assert (code, result["lost"], result["doubled"], result["conversation"]) == (0, [], [], "continued")
+
+
+@pytest.mark.parametrize("mode", [
+    pytest.param([], id="in-process"),
+    pytest.param(["--processes"], id="processes", marks=pytest.mark.slow),
+])
+def test_a_run_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str], mode: list[str]) -> None:
+    """What a run puts in the temporary directory (the killed node's store too) is gone when it ends."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))  # for the children
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))  # for this process, which has read TMPDIR already
+    code = cli.main(["failover", "--json", "--count", "4", "--kill-after", "2", *mode])
+    assert (0, True) == (code, json.loads(capsys.readouterr().out)["checks"]["nothing lost"])
+    assert [] == sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from certs.pki import Pki
 from scenarios.cli.proxy import main
+from scenarios.paths import DEFAULT_LAB, EXAMPLES_DIR
+
+needs_haproxy = pytest.mark.skipif(shutil.which("haproxy") is None,
+                                   reason="haproxy is not installed (apt-get install haproxy)")
 
 LAB = {
     "brokers": [
@@ -105,9 +112,107 @@ def test_bad_input_exits_2_and_says_why(tmp_path: Path, capsys: pytest.CaptureFi
     assert message in out.err
 
 
-def test_nodes_on_one_address_are_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Two nodes with the same host and port make the same member twice: a warning says so."""
-    lab = {**LAB, "cic": {}}
-    assert 0 == main(["haproxy-config", "--config", str(write(tmp_path, lab))])
-    err = capsys.readouterr().err
-    assert "farm 8080 lists the same member twice (127.0.0.1:8080, 127.0.0.1:8080)" in err
+# -- only files HAProxy accepts -----------------------------------------------------------------------
+
+HTTP_ONLY = {**LAB, "brokers": LAB["brokers"][:1], "proxy": {}}
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example lab files beside a PKI in certs/ (and https-lab re-encrypting), and proxy.pem: the proxy's
+    chain and key in one file."""
+    folder = tmp_path_factory.mktemp("haproxy-labs")
+    Pki.generate().write(folder / "certs")
+    for example in ("lab.yaml", "https-lab.yaml"):
+        shutil.copy(EXAMPLES_DIR / example, folder / example)
+    data = yaml.safe_load((folder / "https-lab.yaml").read_text(encoding="utf-8"))
+    data["proxy"]["offload"] = False
+    (folder / "https-reencrypt.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    chain, key = (folder / "certs" / name for name in ("proxy-named-chain.pem", "proxy-named.key"))
+    (folder / "proxy.pem").write_bytes(chain.read_bytes() + key.read_bytes())
+    return folder
+
+
+def config_args(folder: Path, lab: object, examples: Path | None = None) -> list[str]:
+    """``--config`` for a lab: the default, an example in ``examples``, or a mapping written into ``folder``."""
+    if isinstance(lab, str):
+        return ["--config", str(DEFAULT_LAB if lab == "default" else Path(str(examples)) / lab)]
+    return ["--config", str(write(folder, lab))] if lab is not None else []
+
+
+@needs_haproxy
+@pytest.mark.parametrize(("lab", "args"), [
+    ({**LAB, "proxy": {**LAB["proxy"], "tls": {}}}, ["--crt", "{dir}/proxy.pem"]),  # nodes on their own hosts
+    ({**HTTP_ONLY, "cic": {"nodes": {"primary": {"ports": {8080: 18080}}, "backup": {"ports": {8080: 18081}}}}},
+     []),  # nodes on the proxy's host with ports of their own
+    (LAB, ["--member", "127.0.0.2", "--member", "127.0.0.3", "--crt", "{dir}/proxy.pem"]),
+    ("default", ["--member", "127.0.0.1:18080", "--member", "127.0.0.1:18081"]),
+    ("lab.yaml", ["--member", "127.0.0.2", "--member", "127.0.0.3", "--crt", "{dir}/proxy.pem"]),
+    ("https-lab.yaml", ["--member", "127.0.0.1:18443", "--member", "127.0.0.1:28443", "--crt", "{dir}/proxy.pem"]),
+    ("https-reencrypt.yaml", ["--member", "localhost:18443", "--member", "localhost:28443", "--crt", "{dir}/proxy.pem"]),
+    (None, ["--member", "127.0.0.1:1", "--member", "127.0.0.1:2", "--bind", "127.0.0.1:9000"]),
+])
+def test_every_file_written_passes_haproxy_check(lab_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 lab: object, args: list[str]) -> None:
+    """What haproxy-config writes for lab files with real node addresses, or with members given, haproxy -c accepts."""
+    target = tmp_path / "haproxy.cfg"
+    given = [a.replace("{dir}", str(lab_dir)) for a in args]
+    assert 0 == main(["haproxy-config", *config_args(tmp_path, lab, lab_dir), *given, "--output", str(target)])
+    assert "" == capsys.readouterr().err
+    checked = subprocess.run(["haproxy", "-c", "-f", str(target)], capture_output=True, text=True, check=False)
+    assert 0 == checked.returncode, checked.stdout + checked.stderr
+
+
+UNBOUND = "the lab binds its nodes to port 0"
+SHARED = "the lab binds its nodes to port 0; pass --member HOST:PORT for each"
+
+
+@pytest.mark.parametrize(("lab", "args", "messages"), [
+    ("default", [], [
+        f"farm 8080: members primary and backup are both 127.0.0.1:8080 ({SHARED})",
+        f"farm 8080: member primary 127.0.0.1:8080 is the farm's own listener 127.0.0.1:8080 ({SHARED}, or "
+        "--bind HOST:PORT)",
+        f"farm 8080: member backup 127.0.0.1:8080 is the farm's own listener 127.0.0.1:8080 ({SHARED}, or "
+        "--bind HOST:PORT)"]),
+    ({**LAB, "cic": {}}, [], [
+        f"farm 8080: members primary and backup are both 127.0.0.1:8080 ({UNBOUND}; pass --member HOST for each)",
+        f"farm 8443: members primary and backup are both 127.0.0.1:8443 ({UNBOUND}; pass --member HOST for each)"]),
+    ({**LAB, "proxy": {**LAB["proxy"], "ports": {8080: 8443, 8443: 443}}}, ["--member", "127.0.0.1", "--member", "cic"],
+     ["farm 8443: member primary 127.0.0.1:8443 is farm 8080's listener 127.0.0.1:8443 (pass --member HOST for "
+      "each, or change the bind port under proxy.ports)"]),
+    ({**HTTP_ONLY, "brokers": [*HTTP_ONLY["brokers"], {**LAB["brokers"][0], "name": "k2", "mo": {
+        "incoming_port": 80, "incoming_path": "/k2/mo"}}], "proxy": {"ports": {8080: 80}}}, [],
+     ["farm 80: bind 127.0.0.1:80 is also farm 8080's listener 127.0.0.1:80 (give each farm its own bind port "
+      "under proxy.ports)"]),
+    (None, ["--member", "127.0.0.1:1", "--member", "127.0.0.1:2"], ["bind 127.0.0.1:0 has port 0 (pass --bind HOST:PORT)"]),
+    (None, ["--member", "127.0.0.1:0", "--member", "127.0.0.1:0", "--bind", ":0"], [
+        "bind :0 has port 0 (pass --bind HOST:PORT)",
+        "member primary 127.0.0.1:0 has port 0 (pass --member HOST:PORT with the node's real port)",
+        "member backup 127.0.0.1:0 has port 0 (pass --member HOST:PORT with the node's real port)"]),
+    (None, ["--member", "cic:8080", "--member", "cic:8080", "--bind", "127.0.0.1:80"],
+     ["members primary and backup are both cic:8080 (pass a different --member for each)"]),
+    (None, ["--member", "127.0.0.1:9000", "--member", "127.0.0.1:1", "--bind", "0.0.0.0:9000"],
+     ["member primary 127.0.0.1:9000 is the farm's own listener 0.0.0.0:9000 (pass --member HOST:PORT for each, "
+      "or --bind HOST:PORT)"]),
+])
+def test_a_file_haproxy_would_refuse_or_that_loops_is_not_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], lab: object, args: list[str], messages: list[str]) -> None:
+    """Every address problem is one line on stderr saying what to pass; exit 2, no traceback, no file."""
+    target = tmp_path / "haproxy.cfg"
+    assert 2 == main(["haproxy-config", *config_args(tmp_path, lab), *args, "--output", str(target)])
+    out = capsys.readouterr()
+    assert ("", [f"smslab proxy: {m}" for m in messages]) == (out.out, out.err.splitlines())
+    assert not target.exists()
+
+
+def test_a_key_haproxy_cannot_find_is_refused(lab_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """HAProxy reads the key from the crt file or <crt>.key: the example's separate key file needs --crt."""
+    target = tmp_path / "haproxy.cfg"
+    assert 2 == main(["haproxy-config", "--config", str(lab_dir / "https-lab.yaml"), "--member", "127.0.0.1:18443",
+                      "--member", "127.0.0.1:28443", "--output", str(target)])
+    certs = lab_dir / "certs"
+    assert [f"proxy.tls.key: is its own file, but HAProxy reads the key from the certificate's file or from "
+            f"{certs}/proxy-named-chain.pem.key; pass --crt with one PEM holding the chain and the key (got "
+            f"'{certs}/proxy-named.key')"] == capsys.readouterr().err.splitlines()
+    assert not target.exists()

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +36,13 @@ async def test_a_child_that_exits_is_a_start_error_with_its_stderr() -> None:
         await child.start()
     assert child.proc is not None
     assert child.proc.returncode == 2
+
+
+async def test_a_child_gets_the_environment_it_is_given(tmp_path: Path) -> None:
+    """``env`` reaches the child (the backend sets TMPDIR to a folder of its own, removed when it stops)."""
+    script = "import json, os; print(json.dumps({'tmpdir': os.environ['TMPDIR']}))"
+    child = Child([sys.executable, "-c", script], "printer", key="tmpdir", env={"TMPDIR": str(tmp_path)})
+    try:
+        assert {"tmpdir": str(tmp_path)} == await child.start()
+    finally:
+        await child.stop()
