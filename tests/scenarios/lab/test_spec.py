@@ -176,7 +176,7 @@ def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder() -> No
         parse_lab_config(data, "lab.yaml")
     assert [(p.path, p.reason) for p in info.value.problems] == [
         ("fakes.k1.tls.cert", "is required: broker 'k' uses HTTPS, so its gateway must serve HTTPS "
-                              "(seed, \"Using SSL\")")]
+                              "(SMS Technical Reference, \"Using SSL\")")]
 
 
 def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_problem() -> None:
