@@ -1,4 +1,4 @@
-"""The Kaleyra / mGage DirectTEXT fake broker (brokers.md §1): ``create`` is its registry factory."""
+"""The Kaleyra / mGage DirectTEXT fake broker: ``create`` is its registry factory."""
 
 from __future__ import annotations
 
