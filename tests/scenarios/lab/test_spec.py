@@ -189,5 +189,5 @@ def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_proble
     data["proxy"]["offload"] = False
     assert _problems(data) == {
         ("cic.nodes.backup.tls_cert", "is required: proxy.offload is false, so the proxy reaches the node over "
-                                      "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
-                                      "Server's certificate\")")}
+                                      "HTTPS and verifies its Server certificate (SMS Technical Reference, "
+                                      "\"Reverse Proxy - CIC Server's certificate\")")}
