@@ -4,7 +4,8 @@ SMS Technical Reference, "Configure Outbound Routing", step 8: "If a new message
 is waiting to be sent, it can be added to the waiting message if the combined length is less than the SMS
 maximum length of 160 characters." How long a message waits, and what joins two texts, the documents do not
 say (GAP): both are settings. The consolidator keeps no clock: every call passes ``now``, and ``due(now)``
-releases what waited long enough; ``next_due()`` tells a shell when to call again. """
+releases what waited long enough; ``next_due()`` tells a shell when to call again.
+"""
 
 from __future__ import annotations
 
