@@ -17,9 +17,10 @@ from certs.probe import Outcome, Peer, describe_error, handshake, stdlib_client
 
 __all__ = ["MO_SOURCE", "NEGOTIATION_SOURCE", "REENCRYPT_SOURCE", "openssl", "server_setup", "stdlib"]
 
-MO_SOURCE = "seed 002, SSL Certificate"
-REENCRYPT_SOURCE = "seed 002, Reverse Proxy - CIC Server's certificate; switchover.md §2.2"
-NEGOTIATION_SOURCE = "switchover.md §8.5-8.7"
+MO_SOURCE = "SMS Technical Reference, SSL Certificate"
+REENCRYPT_SOURCE = ("SMS Technical Reference, Reverse Proxy - CIC Server's certificate; IIS support blog, "
+                    "Troubleshooting SSL certificate issues in reverse proxy")
+NEGOTIATION_SOURCE = "measured on loopback (OpenSSL through stdlib ssl and pyOpenSSL)"
 _DEFAULT_PEER = Peer()
 _DEFAULT_KNOBS = Knobs()
 

@@ -6,7 +6,7 @@ match, signatures hold, every validity window still plays its part). Otherwise, 
 **regenerates everything**, so the files always form one consistent PKI. The derived files (chains,
 PKCS#12 bundles, trust bundles) are rewritten on every run, so a new ``--p12-password`` takes effect
 without new keys. Reusing keeps a root that someone imported (the "broker imports the proxy's
-self-signed certificate" step of seed 002) valid across runs.
+self-signed certificate" step of the SMS Technical Reference) valid across runs.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ from sim.core.validation import load_cic_config
 __all__ = ["CONFIG_CASES"]
 
 #: Configuration-level cases: the outcome of validating a lab configuration rather than a handshake,
-#: e.g. a broker with MO on HTTPS and MT on HTTP, which seed 002 ("Using SSL") forbids: "both MO and
-#: MT from the CIC server can use either HTTP or HTTPS, but you must use the same for both". Such a case
-#: uses ``kind="config"``, lists the configuration module in ``needs``, and its ``run`` returns an
-#: ``Outcome`` whose reason is the validation message. The configuration model lives in ``sim/core``.
+#: e.g. a broker with MO on HTTPS and MT on HTTP, which the SMS Technical Reference ("Using SSL")
+#: forbids: "both MO and MT from the CIC server can use either HTTP or HTTPS, but you must use the same
+#: for both". Such a case uses ``kind="config"``, lists the configuration module in ``needs``, and its
+#: ``run`` returns an ``Outcome`` whose reason is the validation message. The configuration model lives
+#: in ``sim/core``.
 def _mixed_scheme_broker(_pki: Pki) -> Outcome:
     """Validate a broker whose MO listener is HTTPS while its MT gateway is HTTP."""
     broker = {"name": "kaleyra", "type": "kaleyra", "encryption": "HTTPS",
@@ -39,6 +40,6 @@ CONFIG_CASES: list[Case] = [
         facts={"value": "http://127.0.0.1:9001"},
         needs=("sim.core.validation",),
         kind="config",
-        source="seed 002, Using SSL",
+        source="SMS Technical Reference, Using SSL",
     ),
 ]

@@ -1,6 +1,6 @@
 """Keys and X.509 certificates built with cryptography's ``CertificateBuilder``.
 
-The extensions follow the CA hierarchy of switchover.md §8.2 (pyca/cryptography "Creating a CA
+The extensions follow the CA hierarchy of pyca/cryptography's X.509 tutorial ("Creating a CA
 hierarchy"): roots are ``CA:TRUE`` with ``keyCertSign``; intermediates add ``path_length=0`` and an
 authority key identifier; leaves carry their host names in the subjectAltName and ``serverAuth``.
 
@@ -38,7 +38,7 @@ __all__ = [
 KeyType = Literal["rsa", "ec"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
-# DER AlgorithmIdentifiers (RFC 4055 §5, RFC 3279 §2.2.1 and §2.2.3, RFC 5758 §3.2): what
+# DER AlgorithmIdentifiers (RFC 4055 §5, RFC 3279 §2.2.1 and RFC 3279 §2.2.3, RFC 5758 §3.2): what
 # CertificateBuilder signs with, and the SHA-1 form that replaces it.
 _SHA256_TO_SHA1 = {
     "rsa": (bytes.fromhex("300d06092a864886f70d01010b0500"), bytes.fromhex("300d06092a864886f70d0101050500")),
@@ -150,7 +150,8 @@ def leaf_certificate(
     """Issue a TLS server certificate for ``hosts``; self-signed when ``issuer`` is None.
 
     The self-signed form is what IIS's "Create Self-Signed Certificate" gives the reverse proxy
-    (seed 002, "Reverse Proxy - Default Web Site HTTPS Binding"): ``CA:FALSE``, issuer = subject.
+    (SMS Technical Reference, "Reverse Proxy - Default Web Site HTTPS Binding"): ``CA:FALSE``, issuer =
+    subject.
     """
     issuer_name = subject if issuer is None else issuer[0].subject
     builder = (

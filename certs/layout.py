@@ -1,6 +1,6 @@
 """What the lab's PKI contains: its options, one :class:`Spec` per certificate, the trust bundles.
 
-The parties and their certificates come from seed 002 (Genesys, "SMS broker" technical reference):
+The parties and their certificates come from the PureConnect SMS Technical Reference:
 
 - "Reverse Proxy - CIC Server's certificate": each CIC node's SMS Server presents a *Server*
   certificate signed by the *CIC Certificate Authority*, itself signed by the self-signed *Server Group*
@@ -42,11 +42,11 @@ UNKNOWN_CA = "unknown-ca"
 PROXY_SELF_SIGNED = "proxy-self-signed"
 
 #: Trust bundle name -> the certificates it holds. "proxy" is the reverse proxy as a client of the
-#: nodes (re-encrypt, switchover.md §2.2); "broker" a broker pushing MO to the proxy, and
+#: nodes (re-encrypt: ARR validates the member's certificate); "broker" a broker pushing MO to the proxy, and
 #: "broker-imported" the same broker after importing the proxy's self-signed certificate; "node" a CIC
 #: node sending MT to a broker over HTTPS.
 TRUST_BUNDLES: dict[str, tuple[str, ...]] = {
-    # The CIC CA rides along as the "Intermediate Certificate Authorities" store of the seed: OpenSSL
+    # The CIC CA rides along as the "Intermediate Certificate Authorities" store: OpenSSL
     # still insists on reaching the self-signed Server Group root, so it adds no trust of its own.
     "proxy": (SERVERGROUP_ROOT, CIC_CA),
     "broker": (PUBLIC_CA,),
@@ -73,8 +73,9 @@ class PkiOptions:
 
     Attributes:
         domain: DNS domain of every lab host name.
-        fqdn: the proxy's public name (seed "URI": ``webportal.xyzcorp.com``); defaults to
-            ``webportal.<domain>``. The wildcard certificate covers ``*.<parent of fqdn>``.
+        fqdn: the proxy's public name (the SMS Technical Reference's "URI" example,
+            ``webportal.xyzcorp.com``); defaults to ``webportal.<domain>``. The wildcard certificate covers
+            ``*.<parent of fqdn>``.
         nodes: names of the CIC switchover pair; node ``n`` answers as ``cic-n.<domain>``.
         brokers: brokers with their own HTTPS endpoint, each answering as ``<broker>.<domain>``.
         key_type: ``"rsa"`` or ``"ec"`` (P-256) for every key but the deliberately weak one.

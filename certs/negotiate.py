@@ -1,8 +1,9 @@
 """The pyOpenSSL client probe: negotiation details, a verify callback, and an explicit host name check.
 
-pyOpenSSL is used here and nowhere else, and only through ``OpenSSL.SSL`` (switchover.md §8.3). It
-reports what stdlib ``ssl`` does not: the cipher's protocol version, the verified chain, and, through
-a verify callback, the X.509 error number and depth of the first failure (§8.5). It does **not** check
+pyOpenSSL is used here and nowhere else, and only through ``OpenSSL.SSL`` (pyOpenSSL's README: use
+cryptography for anything but TLS connections). It reports what stdlib ``ssl`` does not: the cipher's
+protocol version, the verified chain, and, through a verify callback, the X.509 error number and depth of
+the first failure. It does **not** check
 host names (pyca/pyopenssl#1020), so :func:`host_problem` does, after the handshake.
 """
 
@@ -42,8 +43,8 @@ class Knobs:
 def host_problem(cert: x509.Certificate, host: str) -> str | None:
     """Why ``cert`` does not name ``host`` (None when it does).
 
-    DNS names match case-insensitively; a ``*`` left-most label matches exactly one label (RFC 6125
-    §6.4.3); an IP literal matches an ``iPAddress`` entry only (RFC 6125 §6.2.1).
+    DNS names match case-insensitively; a ``*`` left-most label matches exactly one label
+    (RFC 6125 §6.4.3); an IP literal matches an ``iPAddress`` entry only (RFC 6125 §6.2.1).
     """
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -68,7 +69,7 @@ def _labels_match(pattern: list[str], wanted: list[str]) -> bool:
 
 
 def _context(trust: Sequence[x509.Certificate], knobs: Knobs, failures: list[tuple[int, int]]) -> SSL.Context:
-    """A fresh context per probe: pyOpenSSL 26.2 forbids changing one once it is in use (§8.3)."""
+    """A fresh context per probe: pyOpenSSL 26.2 forbids changing one once it is in use (CHANGELOG)."""
     ctx = SSL.Context(SSL.TLS_METHOD)
     store = ctx.get_cert_store()
     assert store is not None  # a new context always has a store

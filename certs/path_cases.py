@@ -1,5 +1,6 @@
 """ssl-matrix cases along the SMS path: broker -> proxy (the MO push), proxy -> CIC node (re-encrypt), and
-CIC node -> broker (the MT), each with the certificate the seed describes and its usual mistakes.
+CIC node -> broker (the MT), each with the certificate the SMS Technical Reference describes and its usual
+mistakes.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ __all__ = ["PATH_CASES"]
 
 _BROKER_SIDE = "broker (trusts the public CA)"
 _NAMED = "proxy, named certificate"
-# The proxy rewrites to the CIC server's IP address (seed 002, "Reverse Proxy- URL Rewrite":
+# The proxy rewrites to the CIC server's IP address (SMS Technical Reference, "Reverse Proxy- URL Rewrite":
 # https://<IP ADDRESS OF CIC server>/receivesms.php{R:0}), so that is the name it checks.
 _NODE_HOST = "127.0.0.1"
 
 
 def _mo_cases() -> list[Case]:
-    """Broker -> proxy, the MO push (seed 002, "SSL Certificate" and "... HTTPS Binding")."""
+    """Broker -> proxy, the MO push (SMS Technical Reference, "SSL Certificate" and "... HTTPS Binding")."""
     imported = "broker, after importing the proxy's self-signed certificate"
     return [
         Case(
@@ -30,7 +31,7 @@ def _mo_cases() -> list[Case]:
             "refused",
             "verify_code 18 / self-signed certificate",
             stdlib("proxy-self-signed", "broker"),
-            source="seed 002, Reverse Proxy - Default Web Site HTTPS Binding (note)",
+            source="SMS Technical Reference, Reverse Proxy - Default Web Site HTTPS Binding (note)",
         ),
         Case(
             "broker-to-proxy-self-signed-imported",
@@ -39,7 +40,7 @@ def _mo_cases() -> list[Case]:
             "accepted",
             "TLSv1.3",
             stdlib("proxy-self-signed", "broker-imported"),
-            source="seed 002, Reverse Proxy - Default Web Site HTTPS Binding (note)",
+            source="SMS Technical Reference, Reverse Proxy - Default Web Site HTTPS Binding (note)",
         ),
         Case(
             "broker-to-proxy-named",
@@ -108,7 +109,7 @@ def _mo_cases() -> list[Case]:
 
 
 def _reencrypt_cases() -> list[Case]:
-    """Proxy -> CIC node with re-encrypt: the proxy validates the node's certificate (§2.2)."""
+    """Proxy -> CIC node with re-encrypt: the proxy validates the node's certificate."""
     proxy = "proxy (trusts ServerGroup root, CIC CA as intermediate)"
     chain = [
         "CN=cic-primary.{domain},OU=node-primary,O=smslab",
@@ -134,7 +135,7 @@ def _reencrypt_cases() -> list[Case]:
             stdlib("node-backup", "proxy", _NODE_HOST),
             source=_REENCRYPT,
         ),
-        # ARR answers 502.3 here (switchover.md §2.2); that check joins when sim/proxy exists.
+        # ARR answers 502.3 here (the _REENCRYPT source); that check joins when sim/proxy exists.
         Case(
             "proxy-to-node-without-servergroup-trust",
             "proxy (trusts the public CA only)",
@@ -187,7 +188,7 @@ def _reencrypt_cases() -> list[Case]:
 
 
 def _mt_cases() -> list[Case]:
-    """CIC node -> broker, MT over HTTPS (seed 002, "SSL Certificate", last paragraph)."""
+    """CIC node -> broker, MT over HTTPS (SMS Technical Reference, "SSL Certificate", last paragraph)."""
     node = "CIC node (trusts the public CA)"
     cases = [
         Case(

@@ -3,8 +3,8 @@
 A :class:`Listener` accepts one connection on ``127.0.0.1`` (port 0, the real port read back) in a
 thread and performs the server side with a stdlib ``ssl`` context. The client side is either stdlib
 ``ssl`` (:func:`stdlib_client`), which checks host names and reports precise ``verify_code`` values, or
-pyOpenSSL (:func:`pyopenssl_client`, in :mod:`certs.negotiate`) where negotiation details matter
-(switchover.md §8.5, §8.6). Every socket has a timeout and every thread is joined before returning.
+pyOpenSSL (:func:`pyopenssl_client`, in :mod:`certs.negotiate`) where negotiation details matter. Every
+socket has a timeout and every thread is joined before returning.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Theory of operation. Two CIC nodes run in their own processes (``smslab serve cic``), the primary active and
 the backup answering as a backup does; the simulated ARR proxy runs in a third (``smslab serve proxy``) with
 both nodes in its farm, and HAProxy, where it is installed, in a fourth with the equivalent configuration
-(``sim.proxy.haproxy``). This process is the broker: it POSTs Kaleyra MO pushes (brokers.md §1.4 fields, a
+(``sim.proxy.haproxy``). This process is the broker: it POSTs Kaleyra MO pushes (Acoustic's fields, a
 fresh ``message_id`` and handset per MO, so every MO makes one new interaction and the per-MO cost stays flat)
 from ``--concurrency`` keep-alive connections for ``--seconds`` at each path in turn, ``--rounds`` times, so
 drift on a shared machine falls on every path alike. Each path's rate is the median of its rounds, and each

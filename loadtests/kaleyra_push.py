@@ -1,7 +1,8 @@
 """The Kaleyra (mGage DirectTEXT) pushes the load scripts send as a broker would: an MO and a receipt.
 
-Fields as the Kaleyra definition renders them (``sim/brokerdef/definitions/kaleyra-directtext.yaml``; the
-mGage DirectTEXT "API Guide v2.5", §4 for the MO and the DR), form-encoded, for the default lab's account.
+Fields as the Kaleyra definition renders them (``sim/brokerdef/definitions/kaleyra-directtext.yaml``, after
+Acoustic's help pages and an MMX router's fixtures: Kaleyra's API guide is not public), form-encoded, for the
+default lab's account.
 """
 
 from __future__ import annotations

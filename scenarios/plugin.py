@@ -2,7 +2,7 @@
 
 Fixtures::
 
-    smslab_lab      session: one lab per pytest-xdist worker, on its own ports (switchover.md §11: each
+    smslab_lab      session: one lab per pytest-xdist worker, on its own ports (each
                     worker its own proxy and CIC pair); or the lab at --smslab-url, already up
     smslab          function: a ``SmslabClient`` (``scenarios.lab.client.LabClient`` plus helpers), with the
                     lab reset before the test (captures, interactions and faults back to the start)

@@ -11,7 +11,8 @@ A broker's ``mt.gateway`` may be the placeholder ``fake:<name>``: the gateway is
 kept in ``LabConfig.fake_gateways`` and the gateway read as ``http://fake-<name>.invalid`` (RFC 2606: a
 name that never resolves, so a lab that forgot to put the fake's URL in its place fails loudly) until the
 lab replaces it (``scenarios.lab.spec.resolve_gateways``); ``https://`` for a broker with Encryption HTTPS,
-whose fake must then serve HTTPS (``tls``), since MO and MT use the same scheme (seed, "Using SSL").
+whose fake must then serve HTTPS (``tls``), since MO and MT use the same scheme
+(SMS Technical Reference, "Using SSL").
 
 Files a lab file names (``FILE_KEYS``: certificates, keys and trust bundles) are read against the lab
 file's own folder when relative, so a lab file and the ``certs/`` folder ``smslab certs --out`` writes
@@ -196,7 +197,7 @@ def _fake_gateways(data: Mapping[str, Any], fakes: Mapping[str, Any],
         settings = fakes.get(fake)
         if https and isinstance(settings, Mapping) and not _serves_tls(settings):
             reason = (f"is required: broker {broker.get('name')!r} uses HTTPS, so its gateway must serve "
-                      "HTTPS (seed, \"Using SSL\")")
+                      "HTTPS (SMS Technical Reference, \"Using SSL\")")
             problems.append(Problem(f"fakes.{fake}.tls.cert", "", reason))
         gateways[str(broker.get("name", ""))] = fake
         out.append({**broker, "mt": {**mt, "gateway": placeholder_gateway(fake, https)}})

@@ -1,6 +1,6 @@
 """Tests for the project's layering: imports point down the layers, sim/core stays sans-IO, no import circles.
 
-The table ``MAY_IMPORT`` is the order of DESIGN.md's folder table, written once: for each package, the
+The table ``MAY_IMPORT`` is the order of the README's layer table ("Layout"), written once: for each package, the
 project packages it may import besides itself. An import counts wherever it stands (at the top, inside a
 function, under ``if TYPE_CHECKING:``), because each is an arrow a reader has to follow.
 """
@@ -34,7 +34,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "certs": CORE,
     "sim": (),  # sim/__init__.py itself
 }
-# STYLE.md habit 1: no sockets, asyncio, HTTP clients, SimPy, clocks, global randomness or environment.
+# The core is sans-IO: no sockets, asyncio, HTTP clients, SimPy, clocks, global randomness or environment.
 CORE_BANNED = {"socket", "asyncio", "aiohttp", "simpy", "time", "random", "os", "requests", "urllib.request",
                "http", "ssl", "threading", "subprocess", "datetime"}
 

@@ -1,7 +1,7 @@
 """The bounded capture store: what a fake received (MT) and sent (MO, DLR), for tests to inspect.
 
 A ring buffer of ``limit`` records: when full, the oldest record is evicted and counted, so a fake that
-runs for days under load keeps a flat memory (STYLE.md, "A capture store that grows without bound").
+runs for days under load keeps a flat memory instead of growing without bound.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Time passed in (STYLE.md habit 2): a real clock for running fakes, a manual one for tests.
+"""Time passed in: a real clock for running fakes, a manual one for tests.
 
 Every duration a fake waits for (DLR delays, push retries, injected latency) goes through a ``Clock``, so
-a test can move time forward instead of sleeping on the wall clock (STYLE.md habit 10).
+a test can move time forward instead of sleeping on the wall clock.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The fake base: model, capture, faults, DLR scheduler and pusher behind a thin aiohttp shell.
 
 A broker subclasses ``FakeBroker`` and supplies its wire routes (``wire_routes``), its error format
-(``error_response``) and what an injected MO looks like on its wire (``inject_mo``); it schedules DLRs
-with ``self.scheduler.schedule(delay, item)`` and delivers them in ``deliver_dlr``. Everything else is
-here, once: the inspection API under ``/_smslab/``, the one fault middleware, the one error conversion
-(STYLE.md habit 4), the body limit, starting on a real port (HTTP or HTTPS) and stopping.
+(``error_response``) and what an injected MO looks like on its wire (``inject_mo``); it schedules DLRs with
+``self.scheduler.schedule(delay, item)`` and delivers them in ``deliver_dlr``. Everything else is here,
+once: the inspection API under ``/_smslab/``, the one fault middleware, the one error conversion, the body
+limit, starting on a real port (HTTP or HTTPS) and stopping.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sim.core.errors import InputError
 
 __all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
 
-#: The reserved prefix of the inspection API on every fake (STYLE.md, "fake-service shape").
+#: The reserved prefix of the inspection API on every fake (what it received, listed and reset there).
 INSPECT_PREFIX = "/_smslab/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -201,7 +201,7 @@ class FakeBroker:
             return self.error_response_for(request, error)
 
     async def _apply(self, fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
-        # The one place request faults act (STYLE.md habit 8); nothing is captured unless the handler runs.
+        # The one place request faults act; nothing is captured unless the handler runs.
         if fault.kind is FaultKind.LATENCY:
             await self.clock.sleep(fault.delay)
             return await handler(request)

@@ -1,4 +1,4 @@
-"""The one fault hook of a fake (STYLE.md habit 8): faults are data, checked in exactly two places.
+"""The one fault hook of a fake: faults are data, checked in exactly two places.
 
 Request faults (latency, error, hang, reset, malformed, throttle) are applied by the fake's one request
 middleware to its wire routes (never to ``/_smslab/``); push faults (duplicate MO, dropped or reordered
@@ -42,7 +42,8 @@ REQUEST_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.ERROR, FaultKind.HANG, 
 #: Which push kind each push fault applies to.
 PUSH_FAULTS = {FaultKind.DUPLICATE_MO: "mo", FaultKind.DROP_DLR: "dlr", FaultKind.REORDER_DLR: "dlr"}
 
-# Default durations: a hang outlasts CIC's 60 s broker timeout (brokers.md §4.2, "Timeout").
+# Default durations: a hang outlasts CIC's 60 s broker timeout (SMS Technical Reference, "Configure Broker
+# Message Terminated settings").
 _DEFAULT_DELAY = {FaultKind.LATENCY: 1.0, FaultKind.HANG: 120.0, FaultKind.REORDER_DLR: 5.0}
 
 

@@ -1,4 +1,4 @@
-"""The inspection API every fake serves under ``/_smslab/`` (STYLE.md, "fake-service shape").
+"""The inspection API every fake serves under ``/_smslab/``: list and reset what it received, inject, fault.
 
 Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, reason}]}``)::
 

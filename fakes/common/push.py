@@ -35,9 +35,9 @@ FieldsLike = Mapping[str, str] | Iterable[tuple[str, str]]
 class RetryPolicy:
     """When to try a failed push again.
 
-    Either a fixed ``interval`` for a ``total`` duration (Kaleyra's reported "MMX default": every 60 s
-    for 48 h, brokers.md §1.4), or an explicit ``backoff`` list of delays, which wins when not empty.
-    ``RetryPolicy(total=0)`` never retries.
+    Either a fixed ``interval`` for a ``total`` duration (Kaleyra's "MMX default" as an open-source MMX
+    router's README reports it, not confirmed: every 60 s for 48 h), or an explicit ``backoff`` list of
+    delays, which wins when not empty. ``RetryPolicy(total=0)`` never retries.
     """
 
     interval: float = 60.0

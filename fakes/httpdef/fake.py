@@ -4,7 +4,8 @@ Order of checks on an MT (each refusal is the definition's failure answer, and n
 rate (per client IP), reading the request, credentials, message rules, opt-out, credit. An accepted MT is
 captured once per recipient with its new message id, and a DR is scheduled for each when the definition
 has a DR push; it goes to the per-message DR URL when the MT carried one, else to the ``dr_url`` setting
-(brokers.md §4.3: the Delivery Receipt URL is set in the broker's portal or passed with each MT).
+(SMS Technical Reference, "Configure Broker Message Originated settings": the Delivery Receipt URL is set
+in the broker's portal or passed with each MT).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class HttpDefFake(FakeBroker):
         return [web.route(m, path, self._mt) for path in self.own.paths for m in methods]
 
     def error_response(self, error: InputError) -> web.StreamResponse:
-        """The definition's failure answer for ``error`` (the one conversion point, STYLE.md habit 4)."""
+        """The definition's failure answer for ``error`` (the one conversion point)."""
         answer = failure_answer(self.definition, _failure_of(error))
         status = answer.status
         if type(error) is InputError or (isinstance(error, WireError) and error.reason in _KEEP_STATUS):
@@ -125,7 +126,7 @@ class HttpDefFake(FakeBroker):
             return
         state, delay = self.settings.dlr.plan(recipient, self.rng)
         # A per-message DR URL is used as given; the dr_url setting gets the definition's path when it
-        # names a host only (brokers.md §4.3: the broker is given http://<CIC server>:<port><path>).
+        # names a host only (the broker is given http://<CIC server>:<port><path>).
         url = mt.dr_url or _with_path(self.settings.dr_url, self.definition.dr.push.path)
         self.scheduler.schedule(delay, DrItem(message_id, recipient, state, url, mt.get("correlation")))
 

@@ -3,13 +3,13 @@
 Settings (besides the shared ones of ``fakes.common.settings``), with their defaults::
 
     definition: <fake name>   # a shipped definition's name, or a path to a definition file (.yaml)
-    paths: [<mt.path>]        # where MTs are accepted (Gateway + Outgoing Path, brokers.md §4.2)
+    paths: [<mt.path>]        # where MTs are accepted (Gateway + Outgoing Path)
     accounts:                 # [] = any non-empty credentials pass
       - {id: acc1, login: user, password: secret}
     credit: null              # messages accepted before the credit failure (EzTexting -2); null: no limit
     opt_out: []               # numbers answered with the opt-out failure (EzTexting -5)
-    max_length: null          # overrides the definition's text_rules.max_length (EzTexting -7; §6)
-    rate: null                # requests per second per client IP (EzTexting: about 2, §4.6); null: no limit
+    max_length: null          # overrides the definition's text_rules.max_length (EzTexting -7: 130 or 160)
+    rate: null                # requests per second per client IP (EzTexting: about 2); null: no limit
     id_prefix: ""             # put in front of every message id the fake makes up
 
 The shared ``mo_url`` and ``dr_url`` may name a host only (``http://cic:8191``): the definition's MO or DR
@@ -32,7 +32,7 @@ from sim.core.schema import Reader
 
 __all__ = ["HttpDefModel", "HttpDefSettings", "read_settings"]
 
-# "Only about 2 connections per second per IP are allowed" (brokers.md §4.6): a sliding window of 1 s.
+# "Only about 2 connections per second per IP are allowed" (EzTexting's API docs): a sliding window of 1 s.
 _RATE_WINDOW = 1.0
 
 

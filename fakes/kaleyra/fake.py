@@ -1,9 +1,10 @@
 """The Kaleyra / mGage fake: DirectTEXT MT (HTTP and older XML API), MO and DR pushes, REST v1 mode.
 
-Routes (brokers.md §1): ``GET|POST /a2w_preRouter/httpApiRouter`` (parameters in the query string or a
-form body, Basic auth), ``POST /a2w_preRouter/xmlApiRouter`` and ``/a2w_preRouter/a2w_xmlApiRouter``
-(§1.3, both paths since sources disagree, §6), and the REST mode's ``POST /v1/{sid}/messages`` and
-``/v1/{sid}/sms`` (§1.6, in ``rest.py``). Refusals are ``<httpApiResponse>`` documents with a non-100
+Routes: ``GET|POST /a2w_preRouter/httpApiRouter`` (parameters in the query string or a form body, Basic
+auth, as public DirectTEXT clients send them; Kaleyra's API guide is not public), ``POST
+/a2w_preRouter/xmlApiRouter`` and ``/a2w_preRouter/a2w_xmlApiRouter`` (the older XML API, at both paths
+since the clients disagree), and the REST mode's ``POST /v1/{sid}/messages`` and ``/v1/{sid}/sms``
+(Kaleyra developer docs; in ``rest.py``). Refusals are ``<httpApiResponse>`` documents with a non-100
 ``<code>`` (JSON under ``/v1/``), made in ``error_response_for``, the fake's one conversion point.
 """
 
@@ -90,13 +91,13 @@ class KaleyraFake(FakeBroker):
         return self.xml_answer(*self.submit(await params(request)))
 
     async def xml_api(self, request: web.Request) -> web.StreamResponse:
-        """MT through the older XML API (``Content-Type: text/xml``, brokers.md §1.3)."""
+        """MT through the older XML API (``Content-Type: text/xml``)."""
         self.authenticate(request)
         text = await text_body(request, "text/xml", "application/xml")
         return self.xml_answer(*self.submit(parse_router_api(text)))
 
     def authenticate(self, request: web.Request) -> None:
-        """Require Basic credentials of a configured account (brokers.md §1.2, "Authentication").
+        """Require Basic credentials of a configured account (as every public DirectTEXT client sends them).
 
         Raises:
             WireError: UNAUTHORIZED.
@@ -134,7 +135,8 @@ class KaleyraFake(FakeBroker):
         if self.settings.dlr_enabled:
             state, delay = self.settings.dlr.plan(number, self.rng)
             parts = dr_parts(mt.body, self.ks.dr.per_segment)
-            # One DR per part for a long message (brokers.md §1.5, Acoustic); subid 0 for a single part.
+            # One DR per part for a long message (Acoustic, "Process SMS messages and universal behavior
+            # events"); subid 0 for a single part.
             for subid in ([0] if parts == 1 else range(1, parts + 1)):
                 self.scheduler.schedule(delay, PendingDr(mt, number, message_id, state, subid, callback))
         return message_id
@@ -155,7 +157,7 @@ class KaleyraFake(FakeBroker):
                            message_id=item.message_id))
 
     async def inject_mo(self, mo: MoRequest) -> Captured:
-        """Push an MO form post (brokers.md §1.4) to the MO URL, captured first."""
+        """Push an MO form post (Acoustic's fields) to the MO URL, captured first."""
         url = self.mo_target(mo)
         fields = mo_fields(mo, self.ids.next(), self.ks)
         record = self.capture.add("mo", self.clock.now(), sender=mo.sender, recipient=mo.recipient,
@@ -190,7 +192,7 @@ class KaleyraFake(FakeBroker):
         return self.error_response(error)
 
     def health(self) -> dict[str, Any]:
-        """The shared health, plus the assumptions this fake runs on (brokers.md §6: name the variant)."""
+        """The shared health, plus the assumptions this fake runs on (the variant of each disputed fact)."""
         out = super().health()
         out["assumptions"] = {"mo_status": self.ks.mo.variant, "content_type": self.ks.content_type,
                               "message_ids": self.ks.message_ids, "dr_per_segment": self.ks.dr.per_segment,

@@ -36,9 +36,9 @@ __all__ = [
     "wire_fields",
 ]
 
-# MT parameters (brokers.md §1.2, "Request"); the rest of a request's parameters are kept, not checked.
+# MT parameters (as the public clients send them); the rest of a request's parameters are kept, not checked.
 _REQUIRED = ("reply_to", "recipient", "body")
-#: Fields ``POST /_smslab/mo`` may set on a Kaleyra MO beyond from/to/text (brokers.md §1.4).
+#: Fields ``POST /_smslab/mo`` may set on a Kaleyra MO beyond from/to/text (Acoustic's list).
 MO_EXTRAS = frozenset({"carrier", "channel", "message_id", "message_subid", "country_code", "status",
                        "status_code", "router"})
 
@@ -50,7 +50,7 @@ class MtSubmission(NamedTuple):
         reply_to: the sender id (short or long code).
         recipients: the numbers, split from repeated and comma-joined ``recipient`` values.
         body: the text, URL-decoded UTF-8.
-        reporting_key1: echoed as the DR's ``client_message_id`` (brokers.md §1.5).
+        reporting_key1: echoed as the DR's ``client_message_id`` (the MMX fixture).
         reporting_key2: the second correlation key.
         channel: ``sms`` or ``multimedia``.
         content_url: the media URL for ``multimedia``.
@@ -141,7 +141,7 @@ class MessageIds:
 
 
 def dr_parts(body: str, per_segment: bool) -> int:
-    """How many DRs an MT gets: one, or one per segment of a long message (brokers.md §1.5)."""
+    """How many DRs an MT gets: one, or one per segment of a long message (as Acoustic reports)."""
     if not per_segment:
         return 1
     try:
@@ -152,7 +152,7 @@ def dr_parts(body: str, per_segment: bool) -> int:
 
 def dr_fields(mt: MtSubmission, recipient: str, message_id: str, state: DeliveryState, *, subid: int,
               settings: KaleyraSettings) -> dict[str, str]:
-    """The form fields of a DR push (brokers.md §1.5, the MMX router fixture, "API Guide v2.5 §4")."""
+    """The form fields of a DR push (an open-source MMX router's test fixture)."""
     dr = settings.dr
     status, code = dr.statuses[state]
     return {"carrier": dr.carrier, "channel": dr.channel, "client_message_id": mt.reporting_key1,
@@ -185,7 +185,7 @@ class DrForm:
 
 
 def mo_fields(mo: MoRequest, message_id: str, settings: KaleyraSettings) -> dict[str, str]:
-    """The form fields of an MO push (brokers.md §1.4, the Acoustic page); extras override defaults.
+    """The form fields of an MO push (Acoustic's help page and the MMX fixture); extras override defaults.
 
     Raises:
         WireError: an extra field Kaleyra MOs do not carry.
@@ -202,13 +202,13 @@ def mo_fields(mo: MoRequest, message_id: str, settings: KaleyraSettings) -> dict
               "status_code": m.status_code, "country_code": m.country_code}
     fields.update({k: str(v) for k, v in mo.extra.items()})
     if not fields["router"]:
-        del fields["router"]  # the Acoustic variant carries no router (brokers.md §1.4 table)
+        del fields["router"]  # the Acoustic variant carries no router
     return fields
 
 
 @dataclass(frozen=True, slots=True)
 class Callback:
-    """Where and how the status of one REST send (§1.6) is called back."""
+    """Where and how the status of one REST send is called back."""
 
     url: str
     method: str = "POST"

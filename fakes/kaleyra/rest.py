@@ -1,10 +1,11 @@
-"""Kaleyra REST v1 mode (brokers.md §1.6): ``POST /v1/{sid}/messages`` and ``/v1/{sid}/sms``.
+"""Kaleyra REST v1 mode (Kaleyra developer docs): ``POST /v1/{sid}/messages`` and ``/v1/{sid}/sms``.
 
-Auth is the ``api-key`` header (the SMS docs' spelling, §6), checked against ``rest.accounts``. A send
-answers 202 with ``data[].id`` (the only field known, §1.6) plus ``rest.response``; status callbacks go to
-the request's ``callback`` (a URL, or a JSON object ``{url, method, header}``) or else ``rest.callback_url``
-(a callback profile), with ``Sent`` at once (``rest.sent_callback``) and the final status when the DLR
-falls due. Callback field names and the error body are GAP, hence ``rest.fields`` and ``error_response``.
+Auth is the ``api-key`` header (the SMS docs' spelling; the video docs write ``apikey``), checked against
+``rest.accounts``. A send answers 202 with ``data[].id`` (all that public clients read) plus
+``rest.response``; status callbacks go to the request's ``callback`` (a URL, or a JSON object
+``{url, method, header}``) or else ``rest.callback_url`` (a callback profile), with ``Sent`` at once
+(``rest.sent_callback``) and the final status when the DLR falls due. Callback field names and the error
+body are GAP, hence ``rest.fields`` and ``error_response``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from fakes.kaleyra.settings import KaleyraSettings
 
 __all__ = ["RestFake", "deliver", "error_response", "routes"]
 
-_TYPES = ("MKT", "TXN", "OTP", "DEFAULT")  # the `type` values of /messages (§1.6 "Send endpoints")
+_TYPES = ("MKT", "TXN", "OTP", "DEFAULT")  # the `type` values of /messages ("send-your-first-sms")
 
 
 class RestFake(Protocol):
@@ -66,7 +67,7 @@ def routes(fake: RestFake) -> list[web.AbstractRouteDef]:
 
 
 def error_response(error: InputError) -> web.StreamResponse:
-    """The REST error body (GAP, §1.6): ``{"code", "message", "data": [], "error": {field: message}}``."""
+    """The REST error body (GAP: ours): ``{"code", "message", "data": [], "error": {field: message}}``."""
     field = error.field if isinstance(error, WireError) else ""
     body = {"code": f"E{error.status}", "message": str(error), "data": [],
             "error": {field: str(error)} if field else {}}
@@ -74,7 +75,7 @@ def error_response(error: InputError) -> web.StreamResponse:
 
 
 async def _fields(request: web.Request) -> MultiDict[str]:
-    # /messages is form-encoded; /sms's encoding is not stated (§1.6), so JSON is accepted too.
+    # /messages is form-encoded; /sms's encoding is not stated, so JSON is accepted too.
     if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
         return await params(request)
     data = await json_body(request)

@@ -1,17 +1,19 @@
-"""Settings of the Kaleyra / mGage DirectTEXT fake (brokers.md §1), read with ``sim.core.schema.Reader``.
+"""Settings of the Kaleyra / mGage DirectTEXT fake, read with ``sim.core.schema.Reader``.
 
-Every GAP of brokers.md §1 is a setting here, with the default named and its source given::
+Kaleyra's DirectTEXT API guide is not public, so the fake follows public DirectTEXT clients, Acoustic's
+help pages and an open-source MMX router. Every fact none of them gives (GAP) is a setting here, with the
+default named and its source given::
 
-    accounts: [{username: smslab, password: smslab}]   # Basic auth for MT (§1.2 "Authentication")
+    accounts: [{username: smslab, password: smslab}]   # Basic auth for MT (as every client sends)
     realm: DirectTEXT                  # WWW-Authenticate realm on 401 (GAP)
-    content_type: text/xml             # of <httpApiResponse> (GAP; text/xml as the XML API uses, §1.3)
-    max_recipients: 100                # per MT (GAP; the Rails client sends up to 90, §1.2)
+    content_type: text/xml             # of <httpApiResponse> (GAP; text/xml as the XML API uses)
+    max_recipients: 100                # per MT (GAP; the Rails client sends up to 90)
     recipient_pattern: '\\+?[0-9]{5,15}'   # fullmatch per recipient (GAP)
-    channels: [sms, multimedia]        # accepted `channel` values (§1.2)
+    channels: [sms, multimedia]        # accepted `channel` values (the clients')
     message_ids: uuid                  # uuid (seeded) or counter (GAP: the real id format)
     codes: {<reason>: {code, description, http_status}}   # the result-code table (GAP), see CODES
     rejects: [{pattern, code, description}]   # recipients answered with that code, nothing captured
-    xml_api: true                      # also serve the older XML API at both paths (§1.3, §6)
+    xml_api: true                      # also serve the older XML API at both paths
     mo: {status: mo_success | processing, carrier: tmobile, channel: sms, country_code: "1", router: ...}
     dr: {carrier: tmobile, channel: sms, router: MMX, smscid: smslab, per_segment: false,
          statuses: {delivered: {status: Carrier Success, code: "200"}, failed: ..., ...}}
@@ -30,7 +32,7 @@ from sim.core.types import DeliveryState
 
 __all__ = ["CODES", "DR_STATUSES", "KALEYRA_RETRY", "Code", "KaleyraSettings", "MoSettings", "read_settings"]
 
-#: MO/DR retries: "retry every 60 s for 48 h", the "MMX default" per the MMX router README (brokers.md §1.4).
+#: MO/DR retries: "retry every 60 s for 48 h", the "MMX default" per an MMX router's README (unconfirmed).
 KALEYRA_RETRY = RetryPolicy(interval=60.0, total=48 * 3600.0)
 
 
@@ -46,9 +48,9 @@ class Code:
     http_status: int = 0
 
 
-# The real DirectTEXT code table is GAP (brokers.md §1.2: only 100 = success is known); these defaults
-# are the lab's own, chosen so each reason is told apart. Parameter errors keep HTTP 200 because every
-# known client reads <code>, not the HTTP status (§1.2 "Response").
+# The real DirectTEXT code table is not public (only 100 = success is known, from the clients); these
+# defaults are the lab's own, chosen so each reason is told apart. Parameter errors keep HTTP 200 because
+# every known client reads <code>, not the HTTP status.
 CODES: dict[str, Code] = {
     "success": Code("100", "Message(s) accepted"),
     WireReason.MISSING.value: Code("101", "Missing parameter: {field}", 200),
@@ -64,7 +66,7 @@ CODES: dict[str, Code] = {
     WireReason.OTHER.value: Code("999", "{message}", 0),
 }
 
-# DR status per outcome: only Carrier Success/200 has been seen (brokers.md §1.5); the rest are GAP.
+# DR status per outcome: only Carrier Success/200 has been seen (the MMX fixture); the rest are GAP.
 DR_STATUSES: dict[DeliveryState, tuple[str, str]] = {
     DeliveryState.DELIVERED: ("Carrier Success", "200"),
     DeliveryState.FAILED: ("Carrier Failure", "400"),
@@ -72,14 +74,14 @@ DR_STATUSES: dict[DeliveryState, tuple[str, str]] = {
     DeliveryState.EXPIRED: ("Expired", "408"),
 }
 
-# The two MO status sets (brokers.md §1.4 and §6, "Sources disagree"): Acoustic vs MMX fixture.
+# The two MO status sets, since the sources disagree: Acoustic's page vs the MMX router's fixture.
 MO_VARIANTS = {"processing": ("Processing", "10", ""), "mo_success": ("MO Success", "100", "MMX")}
 _OUTCOMES = ("delivered", "failed", "undeliverable", "expired")
 
 
 @dataclass(frozen=True)
 class MoSettings:
-    """The fixed fields of an MO push (brokers.md §1.4)."""
+    """The fixed fields of an MO push."""
 
     variant: str = "mo_success"
     status: str = "MO Success"
@@ -92,7 +94,7 @@ class MoSettings:
 
 @dataclass(frozen=True)
 class DrSettings:
-    """The fixed fields of a DR push and the status per outcome (brokers.md §1.5)."""
+    """The fixed fields of a DR push and the status per outcome."""
 
     carrier: str = "tmobile"
     channel: str = "sms"
@@ -104,7 +106,7 @@ class DrSettings:
 
 @dataclass(frozen=True)
 class RestSettings:
-    """The REST v1 mode (brokers.md §1.6); its response and callback names are GAP, hence settings."""
+    """The REST v1 mode; its response and callback names are not public (GAP), hence settings."""
 
     accounts: dict[str, str] = field(default_factory=lambda: {"smslab": "smslab-key"})
     callback_url: str = ""
@@ -115,7 +117,8 @@ class RestSettings:
         "expired": "Undelivered"})
     fields: dict[str, str] = field(default_factory=lambda: {
         "id": "id", "status": "status", "to": "to", "sender": "sender", "ref": "ref", "at": "created_at"})
-    # The capability-check API's 202 body (brokers.md §1.6); the send response beyond data[].id is GAP.
+    # The capability-check API's 202 body ("sms-api-capability-check-api"); the send response beyond
+    # data[].id is GAP.
     response: dict[str, str] = field(default_factory=lambda: {"code": "MSG402",
                                                               "message": "Request Successful"})
     accepted_status: str = "SUBMITTED"

@@ -1,7 +1,7 @@
-"""DirectTEXT XML: the ``<httpApiResponse>`` answer and the older XML API request (brokers.md §1.2-1.3).
+"""DirectTEXT XML: the ``<httpApiResponse>`` answer and the older XML API request.
 
-The element order of ``<httpApiResponse>`` is not confirmed (§1.2); the fake writes code, description,
-then recipients, as the reference shows it. The older API's request body is read into the same
+The element order of ``<httpApiResponse>`` is not confirmed; the fake writes code, description, then
+recipients, as the public clients' samples show it. The older API's request body is read into the same
 parameters the HTTP API takes, so both go through one ``parse_mt``.
 """
 

@@ -1,6 +1,7 @@
-"""A fake of the Genesys Cloud SMS aggregation service ("Portico", brokers.md §2).
+"""A fake of the Genesys Cloud SMS aggregation service ("Portico").
 
-What it serves (paths [P, leaked], brokers.md §2.2; the seed's "Option 3" walks through them):
+What it serves (the paths of the Genesys Cloud JavaScript SDK 179.0.0, ``build/docs/MessagingApi.md``,
+withdrawn in the next commit; Digital Channels SMS set-up, Option 3, walks through them):
 
 * ``POST /oauth/token``: client credentials (Basic ``clientId:clientSecret``, form
   ``grant_type=client_credentials``) -> ``{"access_token", "token_type": "bearer", "expires_in"}``.
@@ -20,7 +21,7 @@ What it serves (paths [P, leaked], brokers.md §2.2; the seed's "Option 3" walks
 
 Documented choices where the real behaviour is unknown (GAP or [I]; each a setting where it matters):
 
-* ``invalid_client`` answers 401 (``token.invalid_client_status``: 400 or 401, brokers.md §6); a bad
+* ``invalid_client`` answers 401 (``token.invalid_client_status``: 400 or 401, reports disagree); a bad
   ``grant_type`` answers 400 ``unsupported_grant_type``; an unreadable token body 400 ``invalid_request``;
   shell refusals and error faults on ``/oauth/token`` use the login form too (RFC 6749 §5.2 codes), while a
   throttle fault answers the platform's 429 ErrorBody on every path. The token endpoint is not rate-limited.
@@ -37,7 +38,7 @@ Documented choices where the real behaviour is unknown (GAP or [I]; each a setti
   client-supplied ``messageId`` is echoed as the message's id. Sends answer 200.
 * Orders answer 200 and complete ``orders.completion_delay`` (2 s) later; the enum values
   (``orderType``, ``numberType``, ``orderStatus``, ``status``) come from ``enums``.
-* Webhook payloads (GAP, brokers.md §2.4): MO ``{messageId, sender, destination, message, timestamp}``,
+* Webhook payloads (not public, GAP): MO ``{messageId, sender, destination, message, timestamp}``,
   DR ``{messageId, status, sender, destination, timestamp, correlationInfo?}``; ``webhooks.mo_fields``
   and ``webhooks.dr_fields`` rename members (``""`` drops one), ``webhooks.dr_status`` names the states
   (default ``DELIVERED``, ``FAILED``, ``UNDELIVERABLE``, ``EXPIRED``).
@@ -60,7 +61,8 @@ __all__ = ["DEFAULT_RETRY", "Portico", "PorticoFake", "PorticoSettings", "Reply"
            "parse_settings", "read_portico", "read_settings"]
 
 # Retries of webhook pushes are GAP for this service; Genesys Cloud's Open Messaging webhooks retry
-# 5 times, 5 s apart (brokers.md §2.8), the nearest documented Genesys behaviour, so that is the default.
+# 5 times, 5 s apart (developer.genesys.cloud, openmessaging/validate), the nearest documented Genesys
+# behaviour, so that is the default.
 DEFAULT_RETRY = RetryPolicy(backoff=(5.0, 5.0, 5.0, 5.0, 5.0))
 
 

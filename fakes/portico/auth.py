@@ -1,11 +1,13 @@
 """OAuth client-credentials tokens, bearer checks and the per-token rate limit, on an injected clock.
 
 Theory of operation: ``/oauth/token`` checks HTTP Basic client credentials and the form's
-``grant_type`` (brokers.md §2.5) and issues an opaque token valid ``expires_in`` seconds. Every
-``/api/v2`` request names a token; ``authenticate`` answers the three 401 cases of brokers.md §2.6, and
-``admit`` counts the request in the token's fixed window (brokers.md §2.7: 300 per minute per token) and
-returns the ``inin-ratelimit-*`` headers, or raises the 429 with ``Retry-After``. Time is always the
-``now`` the caller passes; randomness the ``rng`` it passes (STYLE.md habit 2).
+``grant_type`` (Digital Channels SMS set-up, Option 3, "Retrieve the Genesys Cloud CX token") and issues
+an opaque token valid ``expires_in`` seconds. Every ``/api/v2`` request names a token; ``authenticate``
+answers the platform's three 401 codes (``authentication.required``, ``bad.credentials``,
+``credentials.expired``), and ``admit`` counts the request in the token's fixed window (300 per minute per
+token, as community.genesys.com reports Genesys Cloud's limit) and returns the ``inin-ratelimit-*``
+headers, or raises the 429 with ``Retry-After``. Time is always the ``now`` the caller passes; randomness
+the ``rng`` it passes.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class Authority:
         self._tokens: dict[str, Token] = {}
 
     def issue(self, authorization: str, form: Mapping[str, str], now: float) -> dict[str, object]:
-        """Answer a client-credentials grant with the token body of brokers.md §2.5.
+        """Answer a client-credentials grant with ``access_token``, ``token_type`` and ``expires_in``.
 
         Raises:
             OAuthError: ``invalid_client`` (status per settings), ``unauthorized_client`` or
@@ -82,7 +84,7 @@ class Authority:
         client = self.client(authorization)
         grant = form.get("grant_type", "")
         if grant != GRANT:
-            # The name is [I] (RFC 6749 §5.2); brokers.md §2.5 does not quote the real text.
+            # The name is RFC 6749 §5.2's; the real service's answer is not public.
             raise OAuthError(400, "unsupported_grant_type", f"grant type '{grant}' is not supported")
         if GRANT not in client.grant_types:
             raise OAuthError(400, "unauthorized_client",
@@ -90,22 +92,23 @@ class Authority:
         self._sweep(now)
         value = "".join(self._rng.choices(_TOKEN_ALPHABET, k=_TOKEN_LENGTH))
         self._tokens[value] = Token(value, client, now + self._settings.token_lifetime)
-        # Lower-case "bearer" as the real service writes it (brokers.md §2.5 [S]).
+        # Lower-case "bearer" as the real service writes it ([S] a sample in GForceIndustries/GCCX-Utils).
         return {"access_token": value, "token_type": "bearer", "expires_in": self._settings.token_lifetime}
 
     def client(self, authorization: str) -> Client:
         """The client named by HTTP Basic credentials.
 
         Raises:
-            OAuthError: ``invalid_client``, with the configured status (brokers.md §6).
+            OAuthError: ``invalid_client``, with the configured status (reports say 400 or 401).
         """
         status = self._settings.invalid_client_status
         credentials = _basic(authorization)
         client = self._settings.client(credentials[0]) if credentials else None
         if client is None:
-            raise OAuthError(status, "invalid_client", "client not found")  # [S] brokers.md §2.5
+            raise OAuthError(status, "invalid_client", "client not found")  # [S] gildas/go-gcloudcx tests
         if credentials is None or credentials[1] != client.secret:
-            raise OAuthError(status, "invalid_client", "authentication failed")  # [S] brokers.md §2.5
+            # The text: [S] tishige/CallFlowVisualizer issue #9.
+            raise OAuthError(status, "invalid_client", "authentication failed")
         return client
 
     def _sweep(self, now: float) -> None:

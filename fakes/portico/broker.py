@@ -40,11 +40,11 @@ from fakes.portico.settings import PorticoSettings
 
 __all__ = ["TOKEN_PATH", "PorticoFake"]
 
-TOKEN_PATH = "/oauth/token"  # brokers.md §2.5: on the login host; the fake serves both hosts at once
+TOKEN_PATH = "/oauth/token"  # on the login host (Option 3); the fake serves both hosts at once
 
 
 class PorticoFake(FakeBroker):
-    """A fake Genesys Cloud organisation with the SMS aggregation product (brokers.md §2).
+    """A fake Genesys Cloud organisation with the SMS aggregation product.
 
     Args:
         name: the fake's name.
@@ -121,11 +121,11 @@ class PorticoFake(FakeBroker):
             self.push(Push(kind, url, hook.body, hook.content_type, auth=hook.auth, message_id=message_id))
 
     def error_response(self, error: InputError) -> web.StreamResponse:
-        """Every refusal as the platform's ``ErrorBody`` (brokers.md §2.6)."""
+        """Every refusal as the platform's ``ErrorBody``."""
         return _response(_rendered(as_api_error(error), self.model.new_id()))
 
     def error_response_for(self, request: web.Request, error: InputError) -> web.StreamResponse:
-        """Refusals on the login path in the login service's form (brokers.md §2.5), others as ErrorBody."""
+        """Refusals on the login path in the login service's form, others as ErrorBody."""
         if request.path.rstrip("/") != TOKEN_PATH:
             return self.error_response(error)
         status, body, headers = render_oauth_error(as_oauth_error(error))
@@ -138,7 +138,7 @@ class PorticoFake(FakeBroker):
         return _response(_rendered(error, self.model.new_id()))
 
     def health(self) -> dict[str, Any]:
-        """The shared health, plus the GAP choices in effect (brokers.md §6: name the chosen variant)."""
+        """The shared health, plus the GAP choices in effect (the variant of each disputed fact)."""
         s = self.model.settings
         return {**super().health(), "variants": {
             "invalid_client_status": s.invalid_client_status, "rate_message": s.rate_message.value,

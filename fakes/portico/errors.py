@@ -1,11 +1,12 @@
-"""Every error body the Portico fake answers with, built in one place (STYLE.md habit 4).
+"""Every error body the Portico fake answers with, built in one place.
 
 Two families, as on the real service:
 
 * the login service (``/oauth/token``) answers OAuth errors ``{"error", "description",
-  "error_description"}``, carrying the text twice (brokers.md §2.5);
-* the platform API (``/api/v2/...``) answers the ``ErrorBody`` of brokers.md §2.6: ``message``, ``code``,
-  ``status``, ``messageParams``, ``contextId``, ``details[]`` and ``errors[]``.
+  "error_description"}``, carrying the text twice (samples in gildas/go-gcloudcx's tests);
+* the platform API (``/api/v2/...``) answers the ``ErrorBody`` of the Genesys Cloud SDKs (Java SDK
+  ``docs/ErrorBody.md``): ``message``, ``code``, ``status``, ``messageParams``, ``contextId``,
+  ``details[]`` and ``errors[]``.
 
 Handlers raise ``OAuthError`` or ``ApiError``; the service turns them into bytes and headers in
 ``render_oauth_error`` and ``render_api_error`` and nowhere else.
@@ -34,8 +35,8 @@ __all__ = [
     "too_many_requests",
 ]
 
-# Message texts. Those marked [S] are quoted in brokers.md §2.6; the others are [I], our own wording
-# for codes whose text no source gives.
+# Message texts. Those marked [S] are quoted from third-party clients (gildas/go-gcloudcx); the others
+# are our own wording, for codes whose text no source gives.
 AUTHENTICATION_REQUIRED = "No authentication bearer token specified in authorization header."  # [S]
 BAD_CREDENTIALS = "Invalid login credentials."  # [S]
 CREDENTIALS_EXPIRED = "The bearer token has expired."  # [I]
@@ -44,7 +45,7 @@ BAD_REQUEST = "The request could not be understood by the server due to malforme
 
 @dataclass(frozen=True)
 class Detail:
-    """One entry of ``ErrorBody.details[]`` (brokers.md §2.6): which field was wrong and how."""
+    """One entry of ``ErrorBody.details[]``: which field was wrong and how."""
 
     error_code: str
     field_name: str = ""
@@ -65,7 +66,7 @@ class ApiError(InputError):
 
     Args:
         status: the HTTP status.
-        code: the ``code`` member, e.g. ``bad.request`` (brokers.md §2.6 lists the known ones).
+        code: the ``code`` member, e.g. ``bad.request`` (gildas/go-gcloudcx lists the known ones).
         message: the ``message`` member, written for the caller.
         details: ``details[]`` entries naming the offending fields.
         errors: nested errors, e.g. one per bad element of an array body.
@@ -98,10 +99,10 @@ class ApiError(InputError):
 
 
 class OAuthError(InputError):
-    """A login-service error (brokers.md §2.5): ``error`` plus the same text in two members.
+    """A login-service error: ``error`` plus the same text in two members.
 
     Args:
-        status: the HTTP status (400, or the configured status for ``invalid_client``, brokers.md §6).
+        status: the HTTP status (400, or the configured status for ``invalid_client``: reports disagree).
         error: the OAuth error code, e.g. ``invalid_client``.
         description: the text, sent as both ``description`` and ``error_description``.
     """
@@ -119,7 +120,7 @@ def bad_request(message: str = BAD_REQUEST, *, field_name: str = "") -> ApiError
 
 
 def invalid_value(field_name: str, message: str) -> ApiError:
-    """A 400 ``invalid.value`` naming the field (brokers.md §2.6 lists the code)."""
+    """A 400 ``invalid.value`` naming the field."""
     return ApiError(400, "invalid.value", message, details=(Detail("invalid.value", field_name),))
 
 
@@ -130,16 +131,16 @@ def not_found(message: str, entity_id: str = "") -> ApiError:
 
 
 def missing_permissions(permission: str) -> ApiError:
-    """A 403 ``missing.permissions`` naming the permission of brokers.md §2.2 that the client lacks."""
-    # The wording is [I]; the permission names are [P, leaked] (brokers.md §2.2).
+    """A 403 ``missing.permissions`` naming the permission (of the SDK 179.0.0) that the client lacks."""
+    # The wording is ours; the permission names are the Genesys Cloud JavaScript SDK 179.0.0's.
     return ApiError(403, "missing.permissions",
                     f"You are missing the following permission(s): [{permission}]",
                     params={"permissions": permission})
 
 
 # The platform's code for each status, for errors raised outside the Portico model (the shared shell's
-# 404/405/413, body-reading errors, injected faults). brokers.md §2.6 lists these codes; 405 and 413
-# are not in that list, so their codes are [I].
+# 404/405/413, body-reading errors, injected faults). gildas/go-gcloudcx lists these codes; 405 and 413
+# are not in that list, so their codes are our choice.
 CODE_BY_STATUS = {
     400: "bad.request", 401: "bad.credentials", 403: "not.authorized", 404: "not.found",
     405: "method.not.allowed", 413: "request.entity.too.large", 415: "unsupported.media.type",
@@ -178,7 +179,7 @@ def as_oauth_error(error: InputError) -> OAuthError:
 
 def too_many_requests(variant: str, reset: int, allowed: int, window: int,
                       headers: Mapping[str, str]) -> ApiError:
-    """The 429 ``too.many.requests`` (brokers.md §2.7) in one of the two texts of brokers.md §6.
+    """The 429 ``too.many.requests`` in one of its two known texts (the generated API docs', an older one).
 
     Args:
         variant: ``retry_in`` (the swagger text, the default) or ``within`` (the older text).
@@ -205,7 +206,7 @@ def render_api_error(error: ApiError, context_id: str) -> tuple[int, bytes, dict
 
 
 def render_oauth_error(error: OAuthError) -> tuple[int, bytes, dict[str, str]]:
-    """Status, JSON bytes and headers for a login-service error (both description members, §2.5)."""
+    """Status, JSON bytes and headers for a login-service error (both description members)."""
     body = {"error": error.error, "description": error.description,
             "error_description": error.description}
     return error.status, _json(body), {}

@@ -1,8 +1,9 @@
-"""The pool of numbers the fake offers on ``/available``, generated from the seed (brokers.md §2.2).
+"""The pool of numbers the fake offers on ``/available``, generated from the fake's random seed.
 
 A search is answered by a ``random.Random`` seeded with the fake's seed and the query, so the same query
-gives the same numbers every run, and a number drops out once it is provisioned. Toll-free numbers use
-the North American toll-free prefixes; long codes real US or Canadian area codes (§2.2: US/CA only).
+gives the same numbers every run, and a number drops out once it is provisioned. Toll-free numbers use the
+North American toll-free prefixes; long codes real US or Canadian area codes (the SDK 179.0.0 says US/CA
+only).
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from fakes.portico.settings import AREA_CODES, TOLLFREE_PREFIXES, NumberKind
 
 __all__ = ["Search", "check_order_number", "normalise", "parse_search", "search"]
 
-DEFAULT_RESULTS = 10  # brokers.md §2.2: numberOfResults defaults to 10
+DEFAULT_RESULTS = 10  # SDK 179.0.0: numberOfResults defaults to 10
 MAX_RESULTS = 100  # and is at most 100
-VANITY = re.compile(r"[A-Za-z0-9]{4,7}")  # brokers.md §2.2: vanity is 4-7 alphanumerics
+VANITY = re.compile(r"[A-Za-z0-9]{4,7}")  # SDK 179.0.0: vanity is 4-7 alphanumerics
 _KEYPAD = {c: d for d, letters in {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO",
                                      "7": "PQRS", "8": "TUV", "9": "WXYZ"}.items() for c in letters}
 NUMBER_PATTERNS = {
     NumberKind.TOLLFREE: re.compile(rf"1(?:{'|'.join(TOLLFREE_PREFIXES)})\d{{7}}"),
     NumberKind.LONGCODE: re.compile(r"1[2-9]\d{2}[2-9]\d{6}"),  # NANP: area and exchange start 2-9
 }
-# Query parameters of longcodes/available (§2.2) that the fake's pool has no geography for: accepted,
+# Query parameters of longcodes/available that the fake's pool has no geography for: accepted,
 # validated as text, and not used to filter (documented in the package docstring).
 UNFILTERED = ("state", "city", "postalCode")
 
@@ -46,7 +47,7 @@ class Search:
 
 
 def normalise(kind: NumberKind, value: str) -> str | None:
-    """The number code without ``+`` (``18445551212``, as §2.2 writes it), or None when malformed."""
+    """The number code without ``+`` (``18445551212``, as the SDK writes it), or None when malformed."""
     code = value[1:] if value.startswith("+") else value
     return code if NUMBER_PATTERNS[kind].fullmatch(code) else None
 

@@ -1,10 +1,10 @@
-"""Sending (``SmsMessageRequest``, brokers.md §2.3) and the webhooks to ``moUrl``/``drUrl`` (§2.4).
+"""Sending (``SmsMessageRequest`` of the SDK 179.0.0) and the webhooks to ``moUrl``/``drUrl``.
 
-The webhook payloads are GAP (§2.4): the default JSON uses the member names of ``SmsMessageRequest``
+The webhook payloads are not public (GAP): the default JSON uses the member names of ``SmsMessageRequest``
 (``messageId``, ``sender``, ``destination``, ``message``) plus ``status``, ``timestamp`` and
 ``correlationInfo``; ``webhooks.mo_fields``/``dr_fields`` rename or (with ``""``) drop members and
 ``webhooks.dr_status`` names each delivery state. Webhooks carry ``Authorization: Basic
-webhookUsername:webhookPassword`` when the number has a username ([I], §2.4: the field names suggest it).
+webhookUsername:webhookPassword`` when the number has a username (our reading: the field names suggest it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fakes.portico.wire import dumps, iso, optional_text, required_text
 __all__ = ["E164", "SmsRequest", "Webhook", "dr_webhook", "mo_webhook", "parse_sms", "wants_receipt"]
 
 E164 = re.compile(r"\+[1-9]\d{1,14}")  # ITU-T E.164: at most 15 digits after "+"
-_SENDER = re.compile(r"\+?(1\d{10})")  # the org's numbers are NANP codes (§2.2), with or without "+"
+_SENDER = re.compile(r"\+?(1\d{10})")  # the org's numbers are NANP codes, with or without "+"
 
 
 @dataclass(frozen=True)

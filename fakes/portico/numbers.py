@@ -1,10 +1,10 @@
-"""The organisation's numbers and provisioning orders (brokers.md §2.2, §2.3), on an injected clock.
+"""The organisation's numbers and provisioning orders (the SDK 179.0.0's), on an injected clock.
 
 Theory of operation: an order (or port-in) is validated whole, then each of its numbers is recorded at
 once as *pending* and turns *active* when the order completes, ``orders.completion_delay`` seconds later
 on the clock. Status is computed from ``now`` on every read, so nothing needs a timer. PATCH changes the
-webhook details of a number (it can reassign, not deprovision); DELETE removes it. Enum values are GAP
-(§2.3), so every one comes from the settings' ``enums``.
+webhook details of a number (it can reassign, not deprovision); DELETE removes it. Enum values are not
+in the SDK (GAP), so every one comes from the settings' ``enums``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fakes.portico.wire import iso, optional_text, url_field
 
 __all__ = ["KEY_FIELD", "PATH_SEGMENT", "NumberBook", "NumberRecord", "Order"]
 
-# §2.3: the Longcode* models mirror the Tollfree* ones with `longcode` in place of `tollfreeNumber`.
+# The SDK's Longcode* models mirror the Tollfree* ones with `longcode` in place of `tollfreeNumber`.
 KEY_FIELD = {NumberKind.TOLLFREE: "tollfreeNumber", NumberKind.LONGCODE: "longcode"}
 LIST_FIELD = {NumberKind.TOLLFREE: "tollfreeNumbers", NumberKind.LONGCODE: "longcodes"}
 PATH_SEGMENT = {NumberKind.TOLLFREE: "tollfreenumbers", NumberKind.LONGCODE: "longcodes"}
@@ -37,7 +37,7 @@ def user(name: str) -> dict[str, str]:
 
 @dataclass
 class NumberRecord:
-    """One provisioned number; ``details`` holds the members of ``TollfreeNumberRequest`` (§2.3)."""
+    """One provisioned number; ``details`` holds the members of ``TollfreeNumberRequest``."""
 
     id: str
     kind: NumberKind
@@ -113,11 +113,11 @@ class NumberBook:
         return record
 
     def listing(self, kind: NumberKind, now: float) -> dict[str, object]:
-        """``TollfreeNumberListResult``: every number of the kind, never with its password (§2.2)."""
+        """``TollfreeNumberListResult``: every number of the kind, never with its password."""
         return {"entities": [self.number_json(r, now) for r in self._numbers.values() if r.kind is kind]}
 
     def number_json(self, r: NumberRecord, now: float) -> dict[str, object]:
-        """``TollfreeNumber`` (or ``Longcode``), §2.3; ``webhookPassword`` is left out on purpose."""
+        """``TollfreeNumber`` (or ``Longcode``); ``webhookPassword`` is left out on purpose."""
         e = self._settings.enums
         body: dict[str, object] = {"id": r.id, "name": r.code, "owner": user(r.owner),
                                    "createdBy": user(r.owner),
@@ -147,7 +147,7 @@ class NumberBook:
                 raise invalid_value(path + KEY_FIELD[kind], f"Number {code} is not available.")
             details = _details(element, path)
             if portin:
-                url_field(element, "loaFileUrl", path, required=True)  # §2.3: required on port-in
+                url_field(element, "loaFileUrl", path, required=True)  # required on port-in
             parsed.append((code, details))
         return self._place(kind, parsed, owner, now, portin)
 
@@ -171,7 +171,7 @@ class NumberBook:
         return self._orders[order_id]
 
     def order_json(self, order: Order, now: float, *, placed: bool) -> dict[str, object]:
-        """``TollfreeNumberOrder`` when just ``placed``, else ``ProvisioningOrder`` (no list field, §2.3)."""
+        """``TollfreeNumberOrder`` when just ``placed``, else ``ProvisioningOrder`` (no list field)."""
         e = self._settings.enums
         body: dict[str, object] = {
             "id": order.id, "name": order.id,
@@ -187,7 +187,7 @@ class NumberBook:
         return body
 
     def patch(self, kind: NumberKind, code: str, changes: object, now: float) -> NumberRecord:
-        """Apply new details to a number (§2.2: PATCH can reassign, cannot deprovision).
+        """Apply new details to a number (PATCH can reassign, cannot deprovision).
 
         Raises:
             ApiError: 404 for an unknown number; 400 for a bad member, another number in the body, or

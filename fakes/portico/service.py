@@ -1,8 +1,8 @@
-"""The Portico fake as a sans-IO service: a ``Request`` and ``now`` in, a ``Reply`` out (STYLE.md habit 8).
+"""The Portico fake as a sans-IO service: a ``Request`` and ``now`` in, a ``Reply`` out.
 
 Theory of operation: ``handle`` finds the route (404 or 405 otherwise), then for ``/api/v2`` checks the
-bearer token (401), counts the request against the token's rate window (429), checks the permission of
-brokers.md §2.2 (403), and calls the handler. Handlers raise ``ApiError``/``OAuthError``; this module is the
+bearer token (401), counts the request against the token's rate window (429), checks the endpoint's
+permission (403), and calls the handler. Handlers raise ``ApiError``/``OAuthError``; this module is the
 one place that turns them into status, body and headers. An accepted send lists its messages in
 ``Reply.sent``, so the shell can capture them and schedule their receipts; a rejected request lists none.
 """

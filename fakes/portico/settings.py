@@ -1,9 +1,9 @@
-"""The Portico fake's settings: read once with ``Reader``, frozen, every GAP of brokers.md §2 a named field.
+"""The Portico fake's settings: read once with ``Reader``, frozen, every GAP of the service a named field.
 
 Example (the ``fakes.portico`` mapping of a lab file; only ``clients`` is required)::
 
     clients:
-      - {id: nexus, secret: s3cret}          # permissions: all of brokers.md §2.2 unless listed
+      - {id: nexus, secret: s3cret}          # permissions: all five unless listed
     numbers:                                 # provisioned and active from the start
       - {number: "18445551212", mo_url: "https://nexus.test/nexus/v3/sms/message",
          dr_url: "https://nexus.test/nexus/v3/sms/receipt", webhook_username: ccid,
@@ -37,7 +37,7 @@ __all__ = [
     "read_portico",
 ]
 
-# brokers.md §2.2 [P, leaked]: the permission each endpoint needs.
+# The permission each endpoint needs (Genesys Cloud JavaScript SDK 179.0.0, withdrawn).
 SEND = "messaging:sms:send"
 VIEW = "messagingProvisioning:phoneNumber:view"
 ADD = "messagingProvisioning:phoneNumber:add"
@@ -45,33 +45,33 @@ EDIT = "messagingProvisioning:phoneNumber:edit"
 DELETE = "messagingProvisioning:phoneNumber:delete"
 ALL_PERMISSIONS = frozenset({SEND, VIEW, ADD, EDIT, DELETE})
 
-# brokers.md §2.2: toll-free codes are North American (NANP toll-free prefixes).
+# Toll-free codes are North American (NANP toll-free prefixes).
 TOLLFREE_PREFIXES = ("800", "833", "844", "855", "866", "877", "888")
-# Long codes: brokers.md §2.2 says US/CA only; a few real geographic area codes of each.
+# Long codes: the SDK says US/CA only; a few real geographic area codes of each.
 AREA_CODES = {"US": ("206", "212", "303", "312", "415", "617", "713"), "CA": ("416", "514", "604")}
 
-# Defaults of the GAP enums (brokers.md §2.3 "enum values … are GAP"): our own choice, each a setting.
+# Defaults of the GAP enums (the SDK does not give their values): our own choice, each a setting.
 DEFAULT_ENUMS = {
     "order_type_order": "Order", "order_type_portin": "PortIn",
     "number_type_tollfree": "TollFree", "number_type_longcode": "LongCode",
     "order_pending": "Pending", "order_complete": "Complete",
     "number_pending": "Pending", "number_active": "Active",
 }
-# Webhook payloads are GAP (brokers.md §2.4): default names follow SmsMessageRequest (§2.3).
+# Webhook payloads are not public (GAP): default names follow SmsMessageRequest.
 MO_FIELDS = ("messageId", "sender", "destination", "message", "timestamp")
 DR_FIELDS = ("messageId", "status", "sender", "destination", "timestamp", "correlationInfo")
 DR_STATUS = {s.value: s.value.upper() for s in DeliveryState}
 
 
 class NumberKind(Enum):
-    """The two number families the fake provisions (brokers.md §2.2)."""
+    """The two number families the fake provisions."""
 
     TOLLFREE = "tollfree"
     LONGCODE = "longcode"
 
 
 class RateMessage(Enum):
-    """The two 429 texts of brokers.md §6; ``retry_in`` (the swagger text) is the default."""
+    """The two known 429 texts; ``retry_in`` (the swagger text) is the default."""
 
     RETRY_IN = "retry_in"
     WITHIN = "within"
@@ -86,7 +86,7 @@ class Receipts(Enum):
 
 @dataclass(frozen=True)
 class Client:
-    """An OAuth client: id, secret, the permissions of §2.2 it holds and the grants it may use."""
+    """An OAuth client: id, secret, the permissions it holds and the grants it may use."""
 
     client_id: str
     secret: str
@@ -96,7 +96,7 @@ class Client:
 
 @dataclass(frozen=True)
 class NumberSetting:
-    """A number provisioned before the fake starts, with its webhooks (``TollfreeNumberRequest``, §2.3)."""
+    """A number provisioned before the fake starts, with its webhooks (``TollfreeNumberRequest``)."""
 
     number: str
     kind: NumberKind = NumberKind.TOLLFREE
@@ -114,9 +114,9 @@ class PorticoSettings:
 
     clients: tuple[Client, ...]
     numbers: tuple[NumberSetting, ...] = ()
-    token_lifetime: int = 86399  # brokers.md §2.5 [S]: the observed expires_in
-    invalid_client_status: int = 401  # brokers.md §6: 400 or 401; RFC 6749 §5.2 says 401 for Basic
-    rate_requests: int = 300  # brokers.md §2.7 [S]: 300 per minute per token
+    token_lifetime: int = 86399  # [S] the expires_in of a GCCX-Utils sample
+    invalid_client_status: int = 401  # reports: 400 or 401; RFC 6749 §5.2 says 401 for Basic
+    rate_requests: int = 300  # [S] community.genesys.com: 300 per minute per token
     rate_window: int = 60
     rate_message: RateMessage = RateMessage.RETRY_IN
     order_delay: float = 2.0  # GAP: how long an order stays pending

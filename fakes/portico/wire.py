@@ -4,7 +4,7 @@ Bad bodies become ``ApiError`` here, so the handlers see only parsed values. The
 platform's exact behaviour is unknown (documented in the package docstring):
 
 * a JSON endpoint given another ``Content-Type`` answers 415 ``unsupported.media.type`` (a code the
-  platform lists, brokers.md §2.6), not 400;
+  platform lists), not 400;
 * a body over the size limit (the shared ``client_max_size``) answers 413
   ``request.entity.too.large`` (code [I]);
 * bytes that are not UTF-8, or text that is not JSON, answer 400 ``bad.request``.

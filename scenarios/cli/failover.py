@@ -1,18 +1,17 @@
 """``smslab failover``: an MO stream across a kill of the active node, through the whole path, measured.
 
-Theory of operation. A lab starts (the embedded default, or ``--config``); a customer's MOs are injected
-at the Kaleyra fake at a steady pace, and the fake pushes each one through the proxy to the active node, as
-the real broker would (brokers.md §1.4, with its retry schedule scaled down). After ``--kill-after`` MOs the
-active node is failed (``kill`` by default: SIGKILL with ``--processes``). The pair detects the loss (TS
-ping, switchover.md §4.2), the backup takes over, the proxy's next probe finds it (§4.8), and the broker's
-retries land there. When every push has settled, the run checks, from the broker's own attempt log and the
-new active node's interactions:
+Theory of operation. A lab starts (the embedded default, or ``--config``); a customer's MOs are injected at
+the Kaleyra fake at a steady pace, and the fake pushes each one through the proxy to the active node, as
+the real broker would (with its retry schedule scaled down). After ``--kill-after`` MOs the active node is
+failed (``kill`` by default: SIGKILL with ``--processes``). The pair detects the loss (TS ping), the backup
+takes over, the proxy's next probe finds it, and the broker's retries land there. When every push has
+settled, the run checks, from the broker's own attempt log and the new active node's interactions:
 
 - every MO the broker got a 2xx for is stored exactly once (none lost, none doubled: a retry of an MO the
   old node had already taken is recognised by the broker's message id);
 - with SMS Interaction Recovery in effect the conversation goes on: one interaction holds every MO, in
-  order; without it the MOs taken by the backup start a new interaction (seed, "Recovery of SMS
-  Interactions in Switchover");
+  order; without it the MOs taken by the backup start a new interaction (SMS Technical Reference,
+  "Recovery of SMS Interactions in Switchover");
 - the failover gap, from the first push that failed to the first one the backup accepted, against its
   expected size: the detection time (from the pair's timeline) plus up to one probe interval and one
   broker retry interval.

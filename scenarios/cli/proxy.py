@@ -1,4 +1,4 @@
-"""``smslab proxy haproxy-config``: write the HAProxy equivalent of the lab's ARR farms (switchover.md §6).
+"""``smslab proxy haproxy-config``: write the HAProxy equivalent of the lab's ARR farms.
 
 With ``--config`` the farms, URL tests and rewrite rules come from the lab file (``proxy:`` and the
 brokers), the members from ``cic.nodes.primary``/``backup`` (host, and the bound port for each incoming

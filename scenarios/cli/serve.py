@@ -2,8 +2,8 @@
 
 ``cic`` (a CIC node) and ``proxy`` (the ARR-style reverse proxy) have their own ``main``; every other
 component name is a fake broker kind, handed to ``fakes.serve``. Each prints one JSON line with its URLs
-once it is ready and serves until SIGINT or SIGTERM (DESIGN.md, "Embedded by default, distributed when
-needed").
+once it is ready and serves until SIGINT or SIGTERM. Every component also runs embedded, on one event
+loop beside the others; this is the distributed form, for faults that must be real (SIGKILL, SIGSTOP).
 """
 
 from __future__ import annotations

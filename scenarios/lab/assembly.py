@@ -6,8 +6,7 @@ farms), one proxy per distinct Incoming HTTP Port, the pair runtime, then the fa
 proxy (MO and DR targets; Portico's number webhooks through its own provisioning API) and the nodes'
 public bases (the ``ExternalDeliveryStatusURI`` they hand the brokers) set to it. Last, the control API
 listens, and ``start`` returns once every proxy has seen the active node healthy. Everything binds port 0
-unless the file says otherwise, so one lab per pytest-xdist worker needs no coordination
-(switchover.md §11).
+unless the file says otherwise, so one lab per pytest-xdist worker needs no coordination.
 
 In process (the default) everything shares this event loop; with ``processes=True`` each fake, node and
 proxy is its own ``smslab serve`` process (``scenarios.lab.processes``), and a kill is a real SIGKILL. The

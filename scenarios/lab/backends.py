@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LabStartError", "LocalBackend", "lab_trust", "provision_webhooks"]
 
-# brokers.md §2.2: the provisioning paths per number kind (fakes/portico/numbers.py PATH_SEGMENT).
+# The provisioning paths per number kind (fakes/portico/numbers.py PATH_SEGMENT).
 _SEGMENT = {"tollfree": "tollfreenumbers", "longcode": "longcodes"}
 
 
@@ -138,7 +138,7 @@ async def provision_webhooks(session: aiohttp.ClientSession, base: str, settings
     """Give each number of a Portico fake the proxy as its ``moUrl``/``drUrl``, through its own API.
 
     The fake's provisioning API is what a Genesys Cloud organisation uses to point a number's webhooks
-    (brokers.md §2.2, ``PATCH .../provisioning/tollfreenumbers/{number}``); a number whose settings name
+    (``PATCH .../provisioning/tollfreenumbers/{number}``); a number whose settings name
     its own URL keeps it.
 
     Returns:

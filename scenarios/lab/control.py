@@ -1,4 +1,4 @@
-"""The lab's control API under ``/_smslab/`` (issue 5 §3; DESIGN.md, "One control plane").
+"""The lab's control API under ``/_smslab/`` (issue 5 §3): the one control plane every client drives.
 
 JSON in and out. Every refusal is ``{"error": "..."}`` with a 4xx status saying what was wrong (an unknown
 broker names the known ones, a bad mode lists the modes, bad JSON says so); a component that cannot be
@@ -279,7 +279,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
 
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The one place refusals become ``{"error": ...}`` answers (STYLE.md habit 4)."""
+    """The one place refusals become ``{"error": ...}`` answers."""
     try:
         return await handler(request)
     except InputError as exc:

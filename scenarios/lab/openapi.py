@@ -14,7 +14,7 @@ from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, STATES
 __all__ = ["FAIL_MODES", "document", "operations"]
 
 #: The node faults the control API takes (issue 5 §3; crash-on-mo from issue 4 §6; isolate: the backup's
-#: NetTest fails, switchover.md §4.3). The same as ``sim.cic.pair.FAULT_MODES`` (a test keeps them equal).
+#: NetTest fails). The same as ``sim.cic.pair.FAULT_MODES`` (a test keeps them equal).
 FAIL_MODES = ("kill", "hang", "slow", "partition", "crash-on-mo", "isolate")
 
 _ERROR = {"description": "What was wrong", "content": {"application/json": {"schema": {

@@ -114,7 +114,7 @@ async def _drain(stream: asyncio.StreamReader | None, into: deque[str]) -> None:
 def _free_port(host: str) -> int:
     # The fakes must know the proxy's URL before they start (they push to it, and a child reads its
     # settings once), so the proxy's port is chosen first. Binding port 0, closing and reusing the number
-    # can race with another process (switchover.md §11); a lost race makes the proxy fail to start, loudly.
+    # can race with another process; a lost race makes the proxy fail to start, loudly.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

@@ -1,8 +1,9 @@
 """ssl-matrix cases that go through the simulated reverse proxy (``sim.proxy.server``): SSL offloading to
 a node over HTTP, and re-encrypting to a node over HTTPS with and without the CIC chain trusted, where an
-untrusted member answers 502.3 at the proxy (switchover.md §2.2; seed, "Reverse Proxy - CIC Server's
-certificate"). They live here, above both the proxy and ``certs``, because they assemble the two;
-``smslab ssl-matrix`` (``scenarios.cli.ssl_matrix``) runs them after the handshake cases of ``certs``.
+untrusted member answers 502.3 at the proxy (IIS support blog, "Troubleshooting SSL certificate issues in
+reverse proxy"; SMS Technical Reference, "Reverse Proxy - CIC Server's certificate"). They live here, above
+both the proxy and ``certs``, because they assemble the two; ``smslab ssl-matrix``
+(``scenarios.cli.ssl_matrix``) runs them after the handshake cases of ``certs``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sim.proxy.server import ProxyServer, ProxySettings, substatus_of
 
 __all__ = ["PROXY_CASES"]
 
-_SOURCE = "seed 002, Reverse Proxy - CIC Server's certificate; switchover.md §2.2"
+_SOURCE = ("SMS Technical Reference, Reverse Proxy - CIC Server's certificate; IIS support blog, "
+           "Troubleshooting SSL certificate issues in reverse proxy")
 
 
 async def _node(request: web.Request) -> web.Response:

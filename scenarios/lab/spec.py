@@ -1,5 +1,7 @@
-"""What a lab is made of, read from its lab file before anything starts (DESIGN.md, "One configuration
-model": a bad value is reported with its path, the value and the reason, before anything starts).
+"""What a lab is made of, read from its lab file before anything starts.
+
+One configuration model: a bad value is reported with its path, the value and the reason, before anything
+starts.
 
 ``read_lab_spec`` reads the two sections ``sim.labfile`` only checks for shape::
 
@@ -11,13 +13,13 @@ model": a bad value is reported with its path, the value and the reason, before 
 and the functions below derive what the lab wires together once the pieces listen:
 
 * what the nodes' SMS listeners speak: the proxy's upstream scheme, HTTP when it offloads SSL and HTTPS
-  when it re-encrypts (switchover.md §2.2), for a node whose ``sms_scheme`` is ``auto``; a node set to the
+  when it re-encrypts, for a node whose ``sms_scheme`` is ``auto``; a node set to the
   other scheme is a problem, as is a re-encrypted node without ``tls_cert``. The scheme chosen is written
   into ``LabSpec.config.data`` too, so a node in its own process (``--processes``) reads the same;
 * one proxy per distinct Incoming HTTP Port of the enabled brokers (``LabSpec.farms``, planned by
   ``sim.proxy.config.plan_farms``), its farm being both nodes' bound port for it, its health test URL the
-  first broker's SMS path on that port with ``?healthcheckignore=1`` (seed, "Health Test for Server
-  Farm"), unless the ``proxy`` section names its own;
+  first broker's SMS path on that port with ``?healthcheckignore=1`` (SMS Technical Reference, "Health
+  Test for Server Farm"), unless the ``proxy`` section names its own;
 * the brokers' gateways: ``mt.gateway: fake:<name>`` is replaced by the URL the fake ``<name>`` listens on
   (``resolve_gateways``); any other gateway is kept as written;
 * where each fake pushes MOs and DRs (``push_targets``): the proxy in front of the broker the fake is the
@@ -106,7 +108,7 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
     for problem in check_proxy_config(proxy, config.cic):
         r.problems.add(problem.path, problem.value, problem.reason)
     if proxy.engine is not Engine.AIOHTTP:
-        # HAProxy cannot report a port-0 bind (switchover.md §11), so the lab runs the simulated ARR.
+        # HAProxy cannot report a port-0 bind, so the lab runs the simulated ARR.
         proxy_r.problem("engine", proxy.engine.value, "must be aiohttp in a lab (HAProxy runs on its own: "
                                                       "smslab proxy haproxy-config)")
     r.raise_if_problems(config.source)
@@ -123,8 +125,8 @@ def _behind(settings: NodeSettings, proxy: ProxyConfig, r: Reader) -> NodeSettin
                   f"must be {wanted.value} or auto: the proxy {mode}")
     if wanted is SmsScheme.HTTPS and not settings.tls_cert:
         r.problem("tls_cert", "", "is required: proxy.offload is false, so the proxy reaches the node over "
-                                  "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
-                                  "Server's certificate\")")
+                                  "HTTPS and verifies its Server certificate (SMS Technical Reference, "
+                                  "\"Reverse Proxy - CIC Server's certificate\")")
     return replace(settings, sms_scheme=wanted)
 
 

@@ -1,10 +1,11 @@
 """The broker definition format, sans-IO: one YAML definition drives both the fake broker and the CIC node.
 
-CIC adds a broker from an XML "broker file" placed in ``i3\\ic\\resources\\i3sms\\`` (seed 002, "Configure a
-New Broker"); that format is not public (brokers.md §4.5, GAP). smslab has its own format instead, one
-YAML file per broker (shipped ones in ``definitions/`` beside this file, described in its README). The
-same file tells the fake how to accept an MT and push MOs and DRs, and tells the simulated CIC node how to
-send an MT and read MOs and DRs (DESIGN.md, "One broker definition drives both ends").
+CIC adds a broker from an XML "broker file" placed in ``i3\\ic\\resources\\i3sms\\`` (PureConnect SMS
+Technical Reference, "Configure a New Broker"); that format is not public (GAP). smslab has its own format
+instead, one YAML file per broker (shipped ones in ``definitions/`` beside this file, described in its
+README). The same file tells the fake how to accept an MT and push MOs and DRs, and tells the simulated
+CIC node how to send an MT and read MOs and DRs: one definition drives both ends, so a new broker is one
+new file.
 
 The format::
 

@@ -2,7 +2,7 @@
 
 ``accept_mt`` reads a request the way the definition says a broker reads it and raises ``MtRefused`` with
 the failure kind when it cannot; ``answer_for``/``failure_answer`` write the definition's answers, so a
-fake turns every refusal into the broker's own status and body in one place (STYLE.md habit 4).
+fake turns every refusal into the broker's own status and body in one place.
 """
 
 from __future__ import annotations

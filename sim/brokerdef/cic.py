@@ -1,6 +1,7 @@
 """The CIC side of a definition, pure: render an MT, read the broker's answer, read MO and DR pushes.
 
-A simulated CIC node calls these around its own sockets (brokers.md §4.2-§4.3): ``render_mt`` builds the
+A simulated CIC node calls these around its own sockets (SMS Technical Reference, "Configure Broker
+Message Terminated settings" and "Configure Broker Message Originated settings"): ``render_mt`` builds the
 request from the Gateway, the Outgoing Path, the account and the broker Options; ``parse_mt_answer``
 decides success or failure; ``parse_mo`` and ``parse_dr`` turn pushes into core values.
 """
@@ -33,8 +34,8 @@ __all__ = [
     "render_mt",
 ]
 
-# The broker option through which CIC passes the DR URL with each MT (brokers.md §4.2, §4.3; seed 002,
-# "Configure Broker Message Terminated settings").
+# The broker option through which CIC passes the DR URL with each MT (SMS Technical Reference, "Configure
+# Broker Message Terminated settings" and "Configure Broker Message Originated settings").
 DR_URI_OPTION = "ExternalDeliveryStatusURI"
 _HEADER_SAFE = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
@@ -124,8 +125,8 @@ def _auth_headers(scheme: AuthScheme, header: str, account: Account) -> Sequence
     if scheme in (AuthScheme.BEARER, AuthScheme.API_KEY):
         token = account.password
         if not _HEADER_SAFE.fullmatch(token):
-            # A token travels as a header value, which cannot hold line breaks or edge spaces (RFC 9110
-            # §5.5); a password like that is a mistake in the account settings, not something to mangle.
+            # A token travels as a header value, which cannot hold line breaks or edge spaces (RFC 9110 §5.5);
+            # a password like that is a mistake in the account settings, not something to mangle.
             raise UsageError(f"account {account.id!r}: its password cannot travel as a {scheme.value} token")
         return [("Authorization", f"Bearer {token}")] if scheme is AuthScheme.BEARER else [(header, token)]
     return []

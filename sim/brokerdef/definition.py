@@ -51,7 +51,7 @@ class Placement(Enum):
 
 
 class AuthScheme(Enum):
-    """How an MT request proves its account (brokers.md §1.2 Basic, §1.6 api-key, §4.6 parameters)."""
+    """How an MT request proves its account (DirectTEXT: Basic; Kaleyra REST: api-key; EzTexting: params)."""
 
     NONE = "none"
     BASIC = "basic"
@@ -61,7 +61,7 @@ class AuthScheme(Enum):
 
 
 class Recipients(Enum):
-    """How one request names several numbers (brokers.md §1.2: repeated ``recipient=`` or comma-joined)."""
+    """How one request names several numbers (DirectTEXT clients: repeated ``recipient=`` or comma-joined)."""
 
     SINGLE = "single"
     REPEAT = "repeat"

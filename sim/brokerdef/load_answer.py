@@ -10,7 +10,7 @@ from sim.core.schema import Reader
 __all__ = ["ANSWER_FIELDS", "read_answer"]
 
 # What an answer can say: the broker's code, a description, and per recipient its number and message id
-# (brokers.md §1.2: one <recipient> with <mobileNumber> and <messageId> per number).
+# (DirectTEXT's answer has one <recipient> with <mobileNumber> and <messageId> per number).
 ANSWER_FIELDS = ("code", "description", "recipient", "message_id")
 _DEFAULT_TYPES = {
     AnswerFormat.BARE: "text/plain; charset=utf-8",

@@ -61,7 +61,7 @@ def read_mt(r: Reader) -> MtSpec | None:
 
 
 def _read_methods(r: Reader, method: Method) -> frozenset[Method]:
-    """The methods the fake accepts (brokers.md §1.2 and §4.6: some brokers take GET and POST alike)."""
+    """The methods the fake accepts (some brokers, DirectTEXT and EzTexting, take GET and POST alike)."""
     out = {method}
     for path, value in r.items("accept_methods", None):
         found = next((m for m in Method if isinstance(value, str) and value.upper() == m.value), None)

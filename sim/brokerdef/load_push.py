@@ -35,8 +35,9 @@ def _require(r: Reader, push: Push, needed: Collection[str], what: str) -> None:
 def read_mo(r: Reader) -> Push:
     """Read and check the ``mo`` section.
 
-    The default path is ``/receivesms.php``, the EzTexting incoming path of seed 002 ("Reverse Proxy -
-    URL Rewrite"); any broker's incoming path is a setting of the CIC node, so this is only a default.
+    The default path is ``/receivesms.php``, the EzTexting incoming path of the SMS Technical Reference
+    ("Reverse Proxy - URL Rewrite"); any broker's incoming path is a setting of the CIC node, so this is
+    only a default.
     """
     push = _read_push(r, MO_FIELDS, "/receivesms.php")
     _require(r, push, ("from", "text"), "an MO")
@@ -46,7 +47,7 @@ def read_mo(r: Reader) -> Push:
 
 def read_dr(r: Reader) -> DrSpec:
     """Read and check the ``dr`` section, with its status vocabulary."""
-    # The Delivery Receipt URL is a CIC setting (brokers.md §4.3); this default path is only a default.
+    # The Delivery Receipt URL is a CIC setting (the MO tab's); this default path is only a default.
     push = _read_push(r, DR_FIELDS, "/smsdr")
     _require(r, push, ("message_id",), "a DR")
     present = {n for _, t in push.fields for n in t.fields}

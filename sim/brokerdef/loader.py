@@ -1,7 +1,7 @@
 """Loading broker definitions: YAML in, a frozen ``Definition`` out, every problem reported at once.
 
 Each problem names the file, the field path and the reason (``ConfigError(problems, source=file)``), so a
-broken definition is refused before any fake or node starts (STYLE.md habit 5).
+broken definition is refused before any fake or node starts.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sim.core.schema import Reader
 
 __all__ = ["DEFINITIONS_DIR", "load_definition", "parse_definition", "shipped", "shipped_names"]
 
-# The shipped definitions live beside the package, one file per broker (DESIGN.md: "a new broker is one
-# new file"); the name of a file is the name of its broker.
+# The shipped definitions live beside the package, one file per broker (so a new broker is one new
+# file); the name of a file is the name of its broker.
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
 

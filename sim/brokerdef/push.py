@@ -36,7 +36,7 @@ def read_push(push: Push, fields: Mapping[str, str] | Sequence[tuple[str, str]],
               required: Collection[str]) -> dict[str, str]:
     """The vocabulary values carried by the wire ``fields`` of a push.
 
-    A field named twice on the wire (e.g. Kaleyra's ``message`` and ``message_orig``, brokers.md §1.4)
+    A field named twice on the wire (e.g. the ``message`` and ``message_orig`` of a Kaleyra MO)
     is read from its first wire name present.
 
     Raises:

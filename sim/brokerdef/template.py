@@ -1,7 +1,7 @@
 """Value templates of broker definitions: ``{name}`` fields over a fixed vocabulary, never evaluated.
 
 A template is parsed once, when its definition is loaded, into literal pieces and field names; a name
-outside the vocabulary of its section is refused then (STYLE.md habit 5: never ``eval`` a rule). The same
+outside the vocabulary of its section is refused then (a rule is never ``eval``-ed). The same
 parsed template renders a value (the sending end) and reads one back (the receiving end), which is how one
 definition drives both the fake broker and the simulated CIC node.
 
@@ -25,16 +25,17 @@ __all__ = [
     "parse_template",
 ]
 
-# The MT vocabulary: what a CIC node knows when it sends one request (brokers.md §4.2-§4.4: the account's
-# ID, Login and Password; the ExternalDeliveryStatusURI option) and what the core's MtRequest carries.
+# The MT vocabulary: what a CIC node knows when it sends one request (the broker's Accounts and Message
+# Terminated tabs: the account's ID, Login and Password; the ExternalDeliveryStatusURI option) and what
+# the core's MtRequest carries.
 # ``option.<Name>`` fields are added per definition, from the option names it declares.
 MT_FIELDS = frozenset({
     "to", "from", "text", "account.id", "account.login", "account.password", "dr_url",
     "reference", "part", "parts", "correlation", "encoding",
 })
-# What a broker tells the CIC node in an MO push (brokers.md §4.3).
+# What a broker tells the CIC node in an MO push.
 MO_FIELDS = frozenset({"from", "to", "text", "message_id"})
-# What a broker tells the CIC node in a DR push (brokers.md §1.5 is the richest example).
+# What a broker tells the CIC node in a DR push (Kaleyra's DR is the richest example).
 DR_FIELDS = frozenset({"message_id", "recipient", "status", "status_code", "correlation"})
 
 _NAME = re.compile(r"[a-z][a-z_]*(\.[A-Za-z][A-Za-z0-9_]*)?")

@@ -34,7 +34,7 @@ _MAX_FIELDS = 1000
 
 @dataclass(frozen=True)
 class Account:
-    """A broker account as CIC holds it (brokers.md §4.4: Account ID, Login, Password)."""
+    """A broker account as CIC holds it (SMS Technical Reference, "Configure Broker Accounts")."""
 
     id: str
     login: str = ""
@@ -77,8 +77,8 @@ class HttpAnswer:
 def join_url(base: str, path: str, query: str = "") -> str:
     """``base`` (a gateway or push URL) joined with ``path`` and ``query``.
 
-    CIC "combines this destination with a service path" (seed 002, "Configure Broker Message Terminated
-    settings"), so the gateway's own path, if any, is kept in front of the outgoing path.
+    CIC "combines this destination with a service path" (SMS Technical Reference, "Configure Broker
+    Message Terminated settings"), so the gateway's own path, if any, is kept in front of the outgoing path.
     """
     url = base.rstrip("/") + path if path else base
     if not query:
@@ -97,7 +97,7 @@ def media_type(content_type: str) -> str:
 
 
 def decode_fields(query: str, content_type: str, body: bytes) -> list[tuple[str, str]]:
-    """The fields of a query string plus a form body (brokers.md §1.2: either may carry them).
+    """The fields of a query string plus a form body (DirectTEXT clients use either).
 
     Raises:
         InputError: a field is not valid UTF-8, or there are too many.

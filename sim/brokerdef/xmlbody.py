@@ -1,4 +1,4 @@
-"""XML body templates: an MT written as literal XML with ``{field}`` placeholders (brokers.md §1.3 shape).
+"""XML body templates: an MT written as literal XML with ``{field}`` placeholders (DirectTEXT's XML API).
 
 At load the template is parsed as XML with each placeholder replaced by a marker, which proves it is
 well-formed and records where every field sits (element text or attribute value, by element path). The

@@ -4,10 +4,10 @@ Theory of operation. ``PairRuntime`` hands the timed commands of ``sim.core.swit
 which waits, acts and says which event came of it:
 
 - ``ping``: after ``after`` seconds, the backup pings the active node's TsServer (``handle.ping``) within
-  ``ts_timeout`` -> PING_OK or PING_FAILED (switchover.md §4.2);
+  ``ts_timeout`` -> PING_OK or PING_FAILED (Automated Switchover Technical Reference, "TS Ping");
 - ``nettest``: a TCP connect to ``nettest`` (host:port; "" always answers, ``sim.cic.nettest``) within
-  ``nettest_timeout`` -> NETTEST_OK or NETTEST_FAILED (§4.3); the ``isolate`` fault on the backup makes it
-  fail;
+  ``nettest_timeout`` -> NETTEST_OK or NETTEST_FAILED ("Switchover NetTest Server Parameters"); the
+  ``isolate`` fault on the backup makes it fail;
 - ``start-subsystems``: ``takeover_time`` seconds, then TAKEOVER_DONE.
 
 At most one timed command is pending; each event starts a new generation, and an outcome from an older one

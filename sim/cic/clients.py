@@ -5,9 +5,9 @@ A broker's ``type`` names its definition (``sim/brokerdef/definitions``): ``kale
 path to a definition file; ``portico`` (Genesys Cloud SMS aggregation) has its own client in
 ``sim.cic.portico_client``.
 
-MTs go out as the definition renders them (brokers.md §4.2-§4.3): Gateway + Outgoing Path, the account,
-the broker Options plus ``ExternalDeliveryStatusURI`` (the node's public DR URL), within the broker's
-Timeout (seed, "Configure Broker Message Terminated settings": 60 s by default). When the broker's Proxy
+MTs go out as the definition renders them: Gateway + Outgoing Path, the account, the broker Options plus
+``ExternalDeliveryStatusURI`` (the node's public DR URL), within the broker's Timeout (SMS Technical
+Reference, "Configure Broker Message Terminated settings": 60 s by default). When the broker's Proxy
 tab names an address the request goes through that corporate proxy with ``Proxy-Authorization: Basic``.
 """
 
@@ -32,7 +32,7 @@ from sim.core.types import DeliveryReceipt, InboundSms, MtRequest
 __all__ = ["TYPE_DEFINITIONS", "BrokerWire", "DefinitionWire", "Http", "SendResult", "account_for",
            "basic", "definition_for", "proxy_url", "unanswered"]
 
-# Broker types whose definition has another name than the type (brief B; brokers.md §1 and §4.6).
+# Broker types whose definition has another name than the type.
 TYPE_DEFINITIONS = {"kaleyra": "kaleyra-directtext", "eztexting": "eztexting"}
 
 

@@ -1,12 +1,15 @@
-"""A real corporate HTTP proxy for the brokers' MT traffic (issue 4 §1; seed, "Configure Broker ...": the
-Proxy tab's address, login and password, sent as ``Proxy-Authorization: Basic``).
+"""A real corporate HTTP proxy for the brokers' MT traffic (issue 4 §1).
+
+SMS Technical Reference, "Configure Broker Proxy settings": the Proxy tab's address, login and password,
+sent as ``Proxy-Authorization: Basic``.
 
 ``CorporateProxy`` runs mitmproxy in its own process (``python -m sim.cic.corpproxy``; the mitmproxy side
-is ``sim.cic.corpproxy_addon``), because mitmproxy allows one master per process and pins its own TLS
-stack (switchover.md §7.1). The child binds port 0 on 127.0.0.1 and prints ``{"url": ...}``; the parent
-reads it, and reads the child's record file (one JSON line per proxied request or CONNECT: method, URL,
-whether ``Proxy-Authorization`` was present and correct, status, forwarded). Starting costs about a
-second or more, so tests share one per session. Stopping sends SIGTERM to the child's PID, then SIGKILL.
+is ``sim.cic.corpproxy_addon``), because mitmproxy allows one master per process (``mitmproxy.ctx.master``)
+and pins its own TLS stack (its ``pyproject.toml``). The child binds port 0 on 127.0.0.1 and prints
+``{"url": ...}``; the parent reads it, and reads the child's record file (one JSON line per proxied request
+or CONNECT: method, URL, whether ``Proxy-Authorization`` was present and correct, status, forwarded).
+Starting costs about a second or more, so tests share one per session. Stopping sends SIGTERM to the
+child's PID, then SIGKILL.
 
 A node using it: for an ``http://`` gateway aiohttp sends the request itself to the proxy, so the
 ``Proxy-Authorization`` header goes with the request's own headers (aiohttp copies ``proxy_headers`` only

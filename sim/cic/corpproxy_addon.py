@@ -1,8 +1,8 @@
 """The corporate HTTP proxy's own process: mitmproxy in regular (forward) mode with proxy authentication.
 
 Issue 4 §1: a broker's Proxy tab sends MT traffic through a corporate HTTP proxy with
-``Proxy-Authorization: Basic``; the lab runs a real one. mitmproxy is embedded as switchover.md §7.1 says
-it must be: one master per process, constructed inside the running loop, addon options set after
+``Proxy-Authorization: Basic``; the lab runs a real one. mitmproxy 11 is embedded the only way it allows:
+one master per process, constructed inside the running loop, addon options set after
 construction, ``listen_host`` 127.0.0.1, ``listen_port`` 0 read back from ``proxyserver.listen_addrs()``.
 HTTPS gateways are tunnelled untouched (``ignore_hosts``: every host), as a corporate proxy that does not
 inspect TLS would, so the node still verifies the broker's own certificate; ``connection_strategy`` eager
@@ -84,7 +84,8 @@ async def serve(login: str, password: str, host: str, record: str, *, confdir: s
     out = out or sys.stdout
     options = Options(listen_host=host, listen_port=0, mode=["regular"], confdir=confdir)
     master = DumpMaster(options, with_termlog=False, with_dumper=False)
-    # Addon options cannot be passed to Options(...) (switchover.md §7.1): set them once the master exists.
+    # Addon options cannot be passed to Options(...) (KeyError: Unknown options): set them once the master
+    # exists.
     master.options.update(  # type: ignore[no-untyped-call]
         proxyauth=f"{login}:{password}", ignore_hosts=[".*"], connection_strategy="eager")
     with open(record, "a", encoding="utf-8", buffering=1) as sink:

@@ -45,7 +45,7 @@ class NodeHandle(Protocol):
     control_url: str
 
     async def ping(self, timeout: float) -> bool:
-        """The TsServer ping (switchover.md §4.2): True when the node answered within ``timeout`` seconds."""
+        """The TsServer ping (switchover's "TS Ping"): True when the node answered within ``timeout`` s."""
         ...
 
     async def set_role(self, role: Role) -> None:

@@ -1,11 +1,11 @@
 """The Web Services idle timeout for SMS chats: pure functions of interactions and ``now``, and a schedule.
 
-Seed, "Configure Web Service Parameters" ("Set Web Services Parameters to Disconnect Chats"): with
-``EnableIdleTimeout`` set, a chat whose customer has been silent for ``PartyIdleTime`` seconds becomes
-idle, and after a further ``PartyIdleGraceTime`` seconds it is disconnected; the Settings: SMS custom
-attributes (``CUSTOM::OPTION:<name>``) override the global values for SMS chats
-(``WebServices.for_sms``). For SMS chats **no idle warning and no disconnect message is sent** to the
-customer, so the node only changes the interaction's state: nothing here produces an MT.
+SMS Technical Reference, "Configure Web Service Parameters" ("Set Web Services Parameters to Disconnect
+Chats"): with ``EnableIdleTimeout`` set, a chat whose customer has been silent for ``PartyIdleTime`` seconds
+becomes idle, and after a further ``PartyIdleGraceTime`` seconds it is disconnected; the Settings: SMS custom
+attributes (``CUSTOM::OPTION:<name>``) override the global values for SMS chats (``WebServices.for_sms``). For
+SMS chats **no idle warning and no disconnect message is sent** to the customer, so the node only changes the
+interaction's state: nothing here produces an MT.
 
 A node keeps an ``IdleSchedule`` (a heap of due times) so that its sweep looks only at the interactions
 whose time has come, in the same time at 50,000 open interactions as at 100 (issue 20); ``idle_changes``

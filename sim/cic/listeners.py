@@ -1,11 +1,11 @@
 """The SMS Server's listeners: one HTTP(S) listener per distinct Incoming HTTP Port, routing by path.
 
-Seed, "Configure Broker Message Originated settings": each broker has an Incoming HTTP Port, an Incoming
-Path and a Delivery Receipt URL; brokers may share a port when those paths differ. A listener routes a
-request to the broker whose path is the request's path or its longest prefix (the reverse proxy appends
-what follows the incoming path, switchover.md §2.1). A listener can close and reopen on the same port:
-a backup that refuses connections, a partitioned node and a "killed" one have no listening socket, and
-closing also drops every open connection, as a dead process would.
+SMS Technical Reference, "Configure Broker Message Originated settings": each broker has an Incoming HTTP
+Port, an Incoming Path and a Delivery Receipt URL; brokers may share a port when those paths differ. A
+listener routes a request to the broker whose path is the request's path or its longest prefix (the reverse
+proxy appends what follows the incoming path: its URL Rewrite's ``{R:0}``). A listener can close and reopen on
+the same port: a backup that refuses connections, a partitioned node and a "killed" one have no listening
+socket, and closing also drops every open connection, as a dead process would.
 """
 
 from __future__ import annotations

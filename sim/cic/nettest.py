@@ -1,4 +1,6 @@
-"""The Switchover NetTest: its address (``host:port``) and the TCP connect that tests it (switchover.md §4.3).
+"""The Switchover NetTest: its address (``host:port``) and the TCP connect that tests it.
+
+Automated Switchover Technical Reference, "Switchover NetTest Server Parameters".
 
 After ``max_failures`` failed pings the backup tests the NetTest address on the active server's segment
 within ``nettest_timeout``: a TCP connect that succeeds means the backup's own network is fine (it takes

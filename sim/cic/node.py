@@ -5,11 +5,11 @@ control API (``control``), opens the SQLite store of ``records`` (a ``sim.cic.re
 the store and the mirror) and starts the timer task (consolidation, idle timeout, daily purge). What a
 listener does with a request depends on the role and the fault, decided in one place (``_gate``): the
 active node serves (MO -> core -> store -> mirror -> 2xx; DR -> core -> store), a backup gives
-``backup_answer`` (switchover.md §4.7), a down node has no sockets at all. A probe carrying
-``healthcheckignore=1`` gets the health answer on the active node and nothing else happens (seed, "Health
-Test for Server Farm"). Every change to an interaction is written to the store and awaited through
-``records.mirror_to`` before the broker is answered, so a 2xx means the backup has it (seed, "Recovery of
-SMS Interactions in Switchover").
+``backup_answer`` (what a real backup answers is not public: a setting), a down node has no sockets at
+all. A probe carrying ``healthcheckignore=1`` gets the health answer on the active node and nothing else
+happens (SMS Technical Reference, "Health Test for Server Farm"). Every change to an interaction is written
+to the store and awaited through ``records.mirror_to`` before the broker is answered, so a 2xx means the
+backup has it (same document, "Recovery of SMS Interactions in Switchover").
 
 Role and fault changes are synchronous: closing sockets happens at once; reopening them is scheduled on
 the loop, and ``await node.settled()`` waits for it.

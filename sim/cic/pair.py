@@ -273,7 +273,7 @@ class PairRuntime:
     # -- status --------------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """ICWS ``switchover-status`` fields (switchover.md §4.5), then the lab's own view of the pair."""
+        """ICWS ``switchover-status`` fields (the ICWS API reference), then the lab's own view of the pair."""
         names = {server: handle.name for server, handle in self.handles.items()}
         roles = {h.name: self.role_of(h.name).value for h in self.handles.values()}
         return switchover_status(self.pair, names, roles=roles, faults=self.faults, recovery=self.recovery,

@@ -6,8 +6,8 @@ The timed commands (``ping``, ``nettest``, ``start-subsystems``) run in the back
 (``sim.cic.backup_watch``); the engine carries out the others itself:
 
 - ``promote``: the new active node recovers the mirrored interactions when SMS Interaction Recovery is in
-  effect, or starts a fresh core when not (seed, "Recovery of SMS Interactions in Switchover"), then takes
-  the ACTIVE role; the old one goes DOWN first, so no two nodes are ever active;
+  effect, or starts a fresh core when not (SMS Technical Reference, "Recovery of SMS Interactions in
+  Switchover"), then takes the ACTIVE role; the old one goes DOWN first, so no two nodes are ever active;
 - ``full-sync``: every record of the active node into the backup's mirror; ``stop-replication``.
 
 While replication is on and the backup is alive, the active node mirrors every change to it (``set_peer``).

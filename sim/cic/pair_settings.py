@@ -1,19 +1,21 @@
 """The switchover pair's settings: ``PairSettings`` and its reading from the lab file.
 
 Settings (lab file, section ``cic.switchover``; every key optional; durations in seconds as on a real server,
-all multiplied by ``time_scale``)::
+all multiplied by ``time_scale``; names and defaults from the Automated Switchover Technical Reference,
+"TS Ping" and "Switchover NetTest Server Parameters")::
 
     cic:
       switchover:
-        ts_timeout: 10        # Switchover TS Timeout (allowed 5-60, switchover.md §4.2)
+        ts_timeout: 10        # Switchover TS Timeout (allowed 5-60)
         retry_delay: 1        # Switchover TS Failure Retry Delay
         max_failures: 2       # Switchover Max TS Failures (the count resets on success)
-        nettest_timeout: 1    # Switchover NetTest Timeout (§4.3)
-        takeover_time: 5      # GAP (§4.4 gives only "less than 30 seconds" for the whole switch)
+        nettest_timeout: 1    # Switchover NetTest Timeout
+        takeover_time: 5      # GAP (PureConnect's "Switchover" page: "less than 30 seconds")
         ping_interval: 1      # GAP: the pause between successful pings
         time_scale: 1.0       # e.g. 0.01 runs a 21 s detection in 0.21 s
         nettest: ""           # Switchover NetTest A/B address, host:port ("" = always reachable)
-        manual_only: false    # the servers run different releases: no takeover on failure (§4.5)
+        manual_only: false    # the servers run different releases: no takeover on failure ("The
+                              # Switchover Control Panel")
 
 ``SMS Interaction Recovery Enabled`` comes from the server parameters; at start it is in effect when set.
 """

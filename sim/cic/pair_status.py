@@ -1,7 +1,7 @@
 """The pair's status as the lab shows it: the ICWS ``switchover-status`` fields, then the lab's own view.
 
 ICWS answers ``GET /icws/{sessionId}/connection/switchover-status`` (Genesys developer docs, ICWS
-``switchover-status``; switchover.md §4.5) with which server is primary and which the backup, whether
+``switchover-status``) with which server is primary and which the backup, whether
 switchover is active, whether the backup is starting, and the upgrade state; the lab adds its watch,
 replication, recovery, roles, faults and timers, so that one answer says where the pair is.
 """
@@ -42,7 +42,8 @@ def switchover_status(pair: SwitchoverPair, names: Mapping[Server, str], *, role
         "isBackupICStarting": starting,
         "isBackupICStopping": False,
         "isManualSwitchOnly": settings.manual_only,
-        # different releases make the backup manual-switch only (§4.5); the lab has no versions otherwise
+        # different releases make the backup manual-switch only ("The Switchover Control Panel"); the lab
+        # has no versions otherwise
         "state": "upgradeHigherManual" if settings.manual_only else "active",
         "subsystemsDown": ["WebProcessor", "SMSServer"] if starting else [],
         "active": active,

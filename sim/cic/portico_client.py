@@ -1,12 +1,13 @@
-"""The node's client for Genesys Cloud SMS aggregation (``type: portico``, brokers.md §2).
+"""The node's client for Genesys Cloud SMS aggregation (``type: portico``).
 
 MT: an OAuth client-credentials token from ``<gateway>/oauth/token`` (the account's Login and Password
-as client id and secret, §2.5), kept until it expires, then ``POST <gateway><outgoing path>`` (default
-``/api/v2/messaging/sms``) with ``Authorization: Bearer`` and an ``SmsMessageRequest`` (§2.3):
+as client id and secret; Digital Channels SMS set-up, Option 3, "Retrieve the Genesys Cloud CX token"),
+kept until it expires, then ``POST <gateway><outgoing path>`` (default ``/api/v2/messaging/sms``) with
+``Authorization: Bearer`` and an ``SmsMessageRequest`` (Genesys Cloud JavaScript SDK 179.0.0, withdrawn):
 ``{"sender", "destination", "message", "requestReceipt": true, "correlationInfo": {"correlation"}}``.
 A 401 (token revoked or expired early) gets one new token and one retry.
 
-MO and DR: the webhook payloads are GAP (§2.4); this reads the fakes/portico defaults, MO
+MO and DR: the webhook payloads are not public (GAP); this reads the fakes/portico defaults, MO
 ``{messageId, sender, destination, message, timestamp}`` and DR ``{messageId, status, sender,
 destination, timestamp, correlationInfo?}`` with ``status`` one of the upper-cased delivery states.
 Portico sends DRs to the number's provisioned ``drUrl``, not to a per-message URL, so
@@ -30,8 +31,8 @@ from sim.core.types import DeliveryReceipt, DeliveryState, InboundSms, MtRequest
 
 __all__ = ["SEND_PATH", "TOKEN_PATH", "PorticoWire"]
 
-TOKEN_PATH = "/oauth/token"  # brokers.md §2.5
-SEND_PATH = "/api/v2/messaging/sms"  # brokers.md §2.2
+TOKEN_PATH = "/oauth/token"  # Digital Channels SMS set-up, Option 3
+SEND_PATH = "/api/v2/messaging/sms"  # the SDK 179.0.0 MessagingApi
 TOKEN_MARGIN = 30.0  # seconds before expiry a token is renewed, so none expires in flight
 
 
@@ -138,7 +139,7 @@ def _verdict(base: SendResult, status: int, answer: bytes) -> SendResult:
 
 
 def _e164(number: str) -> str:
-    # §2.3: destination must be E.164 with "+"; a bare-digit FQTN from the core gets its "+" here.
+    # SmsMessageRequest's destination must be E.164 with "+"; a bare-digit FQTN from the core gets one.
     return f"+{number}" if number.isdigit() else number
 
 

@@ -4,9 +4,9 @@
 the sockets, the role and the faults, handing it what it needs of them as callables (whether the node is
 active, its log, a broker's delivery-receipt URL). Each change to an interaction is committed the same way
 (``_commit``): its record (``Interaction.to_dict()`` plus the node's ``deliveries`` and
-``disconnect_reason``) is written to SQLite, then awaited through ``mirror_to`` (a failed mirror is logged,
-not fatal: the active node keeps serving when its backup is gone, seed "Recovery of SMS Interactions in
-Switchover").
+``disconnect_reason``) is written to SQLite, then awaited through ``mirror_to`` (the backup's copy that
+SMS Interaction Recovery uses: SMS Technical Reference, "Recovery of SMS Interactions in Switchover"). A
+failed mirror is logged, not fatal (our choice): the active node keeps serving when its backup is gone.
 
 Every per-message path (an MO, an agent send, the commit after its MTs, a DR, the idle sweep) finds the
 interactions it changes by id (``SmsCore.interaction``; a DR's broker message id through the store's
@@ -113,7 +113,7 @@ class Records:
         return self.store
 
     async def purge(self) -> list[str]:
-        """Delete data older than ``sms.purge_days`` (seed, "Configure SMS Purge Data setting"), in chunks.
+        """Delete data older than ``sms.purge_days`` ("Configure SMS Purge Data setting"), in chunks.
 
         What is deleted from the store leaves the core too.
         """

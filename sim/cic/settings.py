@@ -9,9 +9,9 @@ They sit in the lab file under ``cic.nodes.<name>`` (``primary`` or ``backup``);
           ports: {8080: 0}         # configured Incoming HTTP Port -> port to bind (0 = any free port);
                                    # a configured port not listed binds to 0
           control_port: 0          # the node's control API (/_smslab/node/...)
-          health_status: 200       # GAP (switchover.md §3): the active SMS Server's answer to a probe
+          health_status: 200       # not public: the active SMS Server's answer to a probe
           health_body: OK
-          backup_answer: "503"     # GAP (switchover.md §4.7): refuse | 503 | 404 | hang
+          backup_answer: "503"     # not public: refuse | 503 | 404 | hang
           store: ""                # SQLite file; "" = a file in a temp dir the node owns and removes
           slow_delay: 2.0          # seconds the "slow" fault adds to each SMS request
           tls_cert: ""             # PEM certificate and key of the HTTPS SMS listeners
@@ -23,18 +23,18 @@ They sit in the lab file under ``cic.nodes.<name>`` (``primary`` or ``backup``);
           log_limit: 1000          # entries kept in the node's error log
           client_max_size: 1048576 # bytes an SMS request body may have (413 beyond)
 
-Where the real behaviour is unknown (GAP in switchover.md), the setting names the lab's documented choice:
+Where the real behaviour is not public (GAP), the setting names the lab's documented choice:
 the health answer is 200 "OK" (what an ARR health test with a status-code range of 200-399 and a
 response-match of "OK" accepts), and a backup answers 503, which makes a farm member unhealthy without
 resetting connections.
 
-``sms_scheme`` says what the SMS Server's listeners speak. ``auto``: each port follows its brokers'
-Encryption (HTTPS brokers need ``tls_cert``/``tls_key``). ``http``: plain HTTP whatever the Encryption,
-as behind a proxy with "Enable SSL offloading" (seed, "Reverse Proxy - CIC Server's certificate": "It is
-not a requirement that you use HTTPS between the web server and the CIC server"). ``https``: every port
-HTTPS, as behind a re-encrypting proxy (switchover.md §2.2). Whether the SMS Server itself can listen on
-HTTP while its broker is set to HTTPS is not documented (GAP); in a lab, ``scenarios.lab.spec`` makes
-``auto`` follow the proxy's ``offload``.
+``sms_scheme`` says what the SMS Server's listeners speak. ``auto``: each port follows its brokers' Encryption
+(HTTPS brokers need ``tls_cert``/``tls_key``). ``http``: plain HTTP whatever the Encryption, as behind a proxy
+with "Enable SSL offloading" (SMS Technical Reference, "Reverse Proxy - CIC Server's certificate": "It is not
+a requirement that you use HTTPS between the web server and the CIC server"). ``https``: every port HTTPS, as
+behind a re-encrypting proxy (ARR with SSL offloading off). Whether the SMS Server itself can listen on HTTP
+while its broker is set to HTTPS is not documented (GAP); in a lab, ``scenarios.lab.spec`` makes ``auto``
+follow the proxy's ``offload``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ __all__ = ["BackupAnswer", "NodeSettings", "SmsScheme", "read_node_settings"]
 
 
 class BackupAnswer(Enum):
-    """What a backup node's SMS Server does with any SMS request (switchover.md §4.7, GAP)."""
+    """What a backup node's SMS Server does with any SMS request (not public, hence a setting)."""
 
     REFUSE = "refuse"
     UNAVAILABLE = "503"

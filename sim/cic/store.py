@@ -5,11 +5,11 @@ the columns a page is filtered on), ``mirror`` (records mirrored to this node wh
 what deciding whether a copy is newer needs), ``deliveries`` (broker message id -> the interaction and
 message it reports on, so a DR lands on its interaction) and ``meta`` (the file's listing name).
 
-Writes happen on the event loop's thread: one MO is one upsert and one commit, a fraction of a millisecond
-in WAL mode with ``synchronous=OFF``, which keeps a committed MO through a process crash (the lab's "kill"
-is SIGKILL, not a power cut), and keeps the periodic checkpoint a short copy. Whatever touches many rows
-(a page, a full sync, a recovery, the purge) reads or deletes in bounded chunks, so a caller can hand the
-event loop back between them (issue 20). Purge follows the seed's "Configure SMS Purge Data setting":
+Writes happen on the event loop's thread: one MO is one upsert and one commit, a fraction of a millisecond in
+WAL mode with ``synchronous=OFF``, which keeps a committed MO through a process crash (the lab's "kill" is
+SIGKILL, not a power cut), and keeps the periodic checkpoint a short copy. Whatever touches many rows (a page,
+a full sync, a recovery, the purge) reads or deletes in bounded chunks, so a caller can hand the event loop
+back between them (issue 20). Purge follows the SMS Technical Reference, "Configure SMS Purge Data setting":
 data last updated more than ``purge_days`` days ago is deleted.
 
 A file written by an earlier smslab (``PRAGMA user_version`` 0, no ``seq``) is brought to this schema when

@@ -1,7 +1,7 @@
 """The CIC SMS configuration as frozen, typed objects: what Interaction Administrator's SMS and Broker
 dialogs, the server parameters and the Web Services parameters hold.
 
-The YAML shape mirrors the dialogs (seed, "Configure SMS" and "Configure SMS Brokers")::
+The YAML shape mirrors the dialogs (SMS Technical Reference, "Configure SMS" and "Configure SMS Brokers")::
 
     sms:
       inbound_routes:            # priority order (Move Up / Move Down)
@@ -16,7 +16,7 @@ The YAML shape mirrors the dialogs (seed, "Configure SMS" and "Configure SMS Bro
     brokers:
       - name: kaleyra
         type: kaleyra            # the broker definition (shipped name or definition file)
-        encryption: HTTP         # HTTP | HTTPS, for MO and MT alike (seed, "Using SSL")
+        encryption: HTTP         # HTTP | HTTPS, for MO and MT alike ("Using SSL")
         accounts: [{id: main, local_address: "3175550100", login: u, password: p}]
         mo: {incoming_port: 8080, incoming_path: /kaleyra/mo, delivery_receipt_url: /kaleyra/dr}
         mt: {gateway: "http://127.0.0.1:9001", message_parsing: split}
@@ -60,7 +60,8 @@ __all__ = [
 
 SMS_RECOVERY = "SMS Interaction Recovery Enabled"
 CHAT_RECOVERY = "Chat Interaction Recovery Enabled"
-DEFAULT_GATEWAY = "http://www.24x.com"  # seed, "Configure Broker Message Terminated settings"
+# SMS Technical Reference, "Configure Broker Message Terminated settings": the default gateway.
+DEFAULT_GATEWAY = "http://www.24x.com"
 DEFAULT_TIMEOUT = 60.0  # seconds, same section: "The default is 60 seconds."
 
 
@@ -168,7 +169,7 @@ class ServerParameters:
 
 @dataclass(frozen=True)
 class IdleTimeout:
-    """Effective idle handling for SMS chats (seed, "Set Web Services Parameters to Disconnect Chats")."""
+    """Effective idle handling for SMS chats (SMS Technical Reference, "Set Web Services Parameters ...")."""
 
     enabled: bool
     party_idle_time: float

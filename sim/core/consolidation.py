@@ -1,10 +1,10 @@
 """Consolidate Messages: short MTs for one destination combined while they wait (sans-IO).
 
-Seed, "Configure Outbound Routing", step 8: "If a new message comes in and another message is waiting to be
-sent, it can be added to the waiting message if the combined length is less than the SMS maximum length of
-160 characters." How long a message waits, and what joins two texts, the documents do not say (GAP): both are
-settings. The consolidator keeps no clock: every call passes ``now``, and ``due(now)`` releases what waited
-long enough; ``next_due()`` tells a shell when to call again.
+SMS Technical Reference, "Configure Outbound Routing", step 8: "If a new message comes in and another message
+is waiting to be sent, it can be added to the waiting message if the combined length is less than the SMS
+maximum length of 160 characters." How long a message waits, and what joins two texts, the documents do not
+say (GAP): both are settings. The consolidator keeps no clock: every call passes ``now``, and ``due(now)``
+releases what waited long enough; ``next_due()`` tells a shell when to call again.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class ConsolidationSettings:
         enabled: the check box on the Outbound Routing tab (off by default, as in CIC).
         separator: what joins two consolidated texts (GAP; default one space).
         window: seconds a short message waits for company (GAP; default 2 s).
-        max_length: the combined length must stay below this many characters (the seed's 160).
+        max_length: the combined length must stay below this many characters (160, as that section says).
     """
 
     enabled: bool = False

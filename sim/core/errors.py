@@ -1,4 +1,4 @@
-"""The two kinds of error the core raises (STYLE.md habit 4).
+"""The two kinds of error the core raises: misuse by the caller, and bad input from a peer or a file.
 
 ``UsageError`` means the caller misused the core (a bug on our side or the plugged-in core's caller);
 ``InputError`` means a peer or a file sent something invalid, and carries the HTTP status a shell should

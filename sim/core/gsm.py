@@ -1,7 +1,7 @@
 """The GSM 7-bit default alphabet and its extension table (3GPP TS 23.038 §6.2.1).
 
-Tables follow brokers.md §5.1 (AOSP ``GsmAlphabet`` language table 0). A character of the basic table costs
-one septet; a character of the extension table is sent as ESC (0x1B) plus a code, so it costs two. ESC
+Tables follow AOSP ``GsmAlphabet`` (``sLanguageTables[0]``, the default table). A character of the basic table
+costs one septet; a character of the extension table is sent as ESC (0x1B) plus a code, so it costs two. ESC
 itself is not a character a text can contain.
 """
 
@@ -29,7 +29,7 @@ BASIC: frozenset[str] = frozenset(_BASIC_TABLE) - {"\x1b"}
 """Characters that cost one septet."""
 
 EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
-"""Characters of the extension table: ESC + code, two septets each (brokers.md §5.1)."""
+"""Characters of the extension table: ESC + code, two septets each (TS 23.038 §6.2.1; AOSP)."""
 
 # Compiled once: finding the first character outside both tables is the hot path of encoding choice.
 NON_GSM: re.Pattern[str] = re.compile(

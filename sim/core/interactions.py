@@ -3,7 +3,8 @@
 An inbound SMS continues the open interaction between the same customer (ANI) and local address (DNIS), or
 starts a new one. An interaction's snapshot is plain JSON-able data; a CIC node mirrors snapshots to the
 backup, and when SMS Interaction Recovery is in effect the backup restores them, so the same interaction,
-transcript intact, goes on after a switchover (seed, "Recovery of SMS Interactions in Switchover").
+transcript intact, goes on after a switchover (SMS Technical Reference, "Recovery of SMS Interactions in
+Switchover").
 """
 
 from __future__ import annotations

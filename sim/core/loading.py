@@ -1,4 +1,4 @@
-"""Finding an SMS core class by the name the lab config gives (DESIGN.md, "The plug point").
+"""Finding an SMS core class by the name the lab config gives (README, "Plugging in your own SMS core").
 
 ``core: reference`` (or any other entry-point name) is looked up in the group ``smslab.cores``;
 ``core: package.module:Class`` is imported directly.

@@ -1,9 +1,9 @@
 """Internationalising telephone numbers to FQTN (``+CCdddddddd``).
 
 The broker's Message Terminated tab has "Internationalize Telephone Numbers": numbers are sent to the broker
-as FQTN (seed, "Configure Broker Message Terminated settings"). How CIC turns a dialed string into FQTN
-comes from its regional dial plan, which the documents do not give (GAP), so the rules are settings with
-North American defaults: country code 1, ten-digit national numbers, international prefix 011.
+as FQTN (SMS Technical Reference, "Configure Broker Message Terminated settings"). How CIC turns a dialed
+string into FQTN comes from its regional dial plan, which the documents do not give (GAP), so the rules are
+settings with North American defaults: country code 1, ten-digit national numbers, international prefix 011.
 """
 
 from __future__ import annotations

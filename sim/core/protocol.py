@@ -1,4 +1,4 @@
-"""The plug point: what an SMS core receives and what it returns (DESIGN.md, "The plug point").
+"""The plug point: what an SMS core receives and what it returns (README, "Plugging in your own SMS core").
 
 A core is sans-IO. A CIC node (or a test, or ``smslab route``) gives it inbound messages, send requests,
 delivery receipts and the time; it answers with plain values: routing decisions, the MT requests to make,

@@ -1,9 +1,9 @@
 """The reference SMS core: the CIC documents' rules, composed from the core's pure parts.
 
-Inbound: an MO continues the open interaction between its ANI and DNIS, else it is routed (seed,
-"Configure Inbound Routing") and starts one; a repeated broker message id is a retried push and is not
-added twice. Outbound: route and access control (seed, "Configure Outbound Routing"), the Formatted Number,
-FQTN when the broker's MT tab asks (seed, "Configure Broker Message Terminated settings"), Consolidate
+Inbound: an MO continues the open interaction between its ANI and DNIS, else it is routed (SMS Technical
+Reference, "Configure Inbound Routing") and starts one; a repeated broker message id is a retried push and
+is not added twice. Outbound: route and access control ("Configure Outbound Routing"), the Formatted
+Number, FQTN when the broker's MT tab asks ("Configure Broker Message Terminated settings"), Consolidate
 Messages, then the broker's Message Parsing mode.
 """
 

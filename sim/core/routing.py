@@ -1,15 +1,16 @@
-"""Inbound and outbound SMS routing, as small pattern objects over ordered tables (STYLE.md habit 6).
+"""Inbound and outbound SMS routing, as small pattern objects over ordered tables.
 
-Inbound (seed, "Configure Inbound Routing"): routes of type ANI, Body or DNIS are tried in priority order;
-a route's regular expression must match the whole field (``317.*`` selects ANIs whose first three digits are
-317), Body with DOTALL so a multi-line text can match; the first match wins, else the default route. With
-no inbound routes at all, messages go to email routing. Every outcome is an explicit value.
+Inbound (SMS Technical Reference, "Configure Inbound Routing"): routes of type ANI, Body or DNIS are tried
+in priority order; a route's regular expression must match the whole field (``317.*`` selects ANIs whose
+first three digits are 317), Body with DOTALL so a multi-line text can match; the first match wins, else
+the default route. With no inbound routes at all, messages go to email routing. Every outcome is an
+explicit value.
 
-Outbound (seed, "Configure Outbound Routing"): the highest-ranking route whose regular expression matches the
-whole DNIS wins; its Formatted Number replaces ``$0`` with the whole input and ``$1``..``$9`` with the groups,
-every other character literal; the route names the broker and account. Access control: the sender's
-phone-number classification must be one the route permits, else the send is refused; there is no
-fall-through to a lower route (an agent sees an error, per the seed's note).
+Outbound (same document, "Configure Outbound Routing"): the highest-ranking route whose regular expression
+matches the whole DNIS wins; its Formatted Number replaces ``$0`` with the whole input and ``$1``..``$9``
+with the groups, every other character literal; the route names the broker and account. Access control:
+the sender's phone-number classification must be one the route permits, else the send is refused; there
+is no fall-through to a lower route (an agent sees an error, per that section's note).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every configuration in smslab (the CIC SMS settings, broker definitions, fake se
 with a ``Reader``: it walks the mapping, converts and checks each field, and records a ``Problem`` with the
 field path, the value and the reason for anything wrong, instead of stopping at the first one. The caller
 builds its frozen objects from what the reader returns and calls ``Reader.raise_if_problems`` once at the
-end (STYLE.md habit 5: parse up front, errors name the path, the value and the reason).
+end: everything is parsed up front, and each error names the path, the value and the reason.
 
 Example::
 

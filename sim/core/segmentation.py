@@ -1,16 +1,17 @@
 """Encoding choice and segmentation of SMS text (3GPP TS 23.038, TS 23.040), as a pure function.
 
 Theory of operation. A message is GSM-7 when every character is in the default alphabet or its extension
-table, otherwise UCS-2 for the whole message (brokers.md §5.2: the choice is all-or-nothing). Sizes are
-counted in encoded units, never in characters: septets for GSM-7 (an extension character costs two: ESC plus
-its code), UTF-16 code units for UCS-2 (an astral character such as an emoji is a surrogate pair and costs
-two). A cut is only ever made between characters, so neither an escape pair nor a surrogate pair can
-straddle two parts; in UCS-2 the cut also moves back to the start of a grapheme cluster (a flag, a ZWJ
-sequence, a letter and its combining marks) whenever the part before it stays non-empty (brokers.md §5.4).
+table, otherwise UCS-2 for the whole message (the choice is all-or-nothing: Twilio, "What is UCS-2
+character encoding"). Sizes are counted in encoded units, never in characters: septets for GSM-7 (an
+extension character costs two: ESC plus its code), UTF-16 code units for UCS-2 (an astral character such
+as an emoji is a surrogate pair and costs two). A cut is only ever made between characters, so neither an
+escape pair nor a surrogate pair can straddle two parts; in UCS-2 the cut also moves back to the start of
+a grapheme cluster (a flag, a ZWJ sequence, a letter and its combining marks) whenever the part before it
+stays non-empty (as AOSP's ``SmsMessageBase.findNextUnicodePosition`` does).
 
-The three Message Parsing modes of the broker's Message Terminated tab (seed, "Configure Broker Message
-Terminated settings") are ``NONE`` ("Do not alter": one message, unchanged, however long), ``SPLIT``
-(concatenated parts) and ``TRUNCATE`` (what fits in one part, by the same rules).
+The three Message Parsing modes of the broker's Message Terminated tab (SMS Technical Reference, "Configure
+Broker Message Terminated settings") are ``NONE`` ("Do not alter": one message, unchanged, however long),
+``SPLIT`` (concatenated parts) and ``TRUNCATE`` (what fits in one part, by the same rules).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Capacity:
 
 # 140 octets of user data per SMS (TS 23.040 §9.2.3.16): 160 septets or 70 UTF-16 units in one part. A
 # concatenated part loses its UDH: 6 octets (8-bit reference) leave 153 septets (with fill bits) or 67
-# units; 7 octets (16-bit reference) leave 152 septets or 66 units (brokers.md §5.2).
+# units; 7 octets (16-bit reference) leave 152 septets or 66 units (TS 23.040 §9.2.3.24.1, §9.2.3.24.8).
 _CAPACITIES = {
     (Encoding.GSM7, ReferenceSize.EIGHT_BIT): Capacity(160, 153),
     (Encoding.GSM7, ReferenceSize.SIXTEEN_BIT): Capacity(160, 152),
@@ -143,7 +144,7 @@ class Segmentation:
 
 
 class ReferenceCounter:
-    """Concatenation references from a counter, so runs are reproducible (STYLE.md: no global random).
+    """Concatenation references from a counter, so runs are reproducible (no global random generator).
 
     Args:
         start: the first reference handed out.

@@ -1,21 +1,24 @@
-"""The CIC switchover pair and SMS interaction recovery, as transition tables (STYLE.md habit 3).
+"""The CIC switchover pair and SMS interaction recovery, as transition tables.
 
 Theory of operation. Two servers, A and B; one holds the ACTIVE role, the other is the BACKUP and watches it
-(switchover.md §4.2, "TS ping"): the backup asks the active server's TsServer for an answer and waits up to
-``ts_timeout`` (default 10 s); a failure is followed by ``retry_delay`` (1 s) and another try; after
-``max_failures`` (2) failures in a row the backup pings the NetTest address on the active server's segment
-(§4.3, 1 s timeout). If that ping fails, the backup assumes its *own* network is broken: it does not switch,
-and stops replication until it is restarted (ISOLATED). If it succeeds, the backup takes over: its subsystems
-start (``takeover_time``, GAP: the documents give only "less than 30 seconds" for the whole switch, §4.4) and
-then it holds the ACTIVE role; the old active server is down until it is restored, and comes back as the
-backup. A manual switchover skips detection. A backup on another release is manual-switch only (§4.5).
+(Automated Switchover Technical Reference, "TS Ping"): the backup asks the active server's TsServer for an
+answer and waits up to ``ts_timeout`` (default 10 s); a failure is followed by ``retry_delay`` (1 s) and
+another try; after ``max_failures`` (2) failures in a row the backup pings the NetTest address on the
+active server's segment ("Switchover NetTest Server Parameters", 1 s timeout). If that ping fails, the
+backup assumes its *own* network is broken: it does not switch, and stops replication until it is
+restarted (ISOLATED). If it succeeds, the backup takes over: its subsystems start (``takeover_time``, GAP:
+PureConnect's "Switchover" help page gives only "less than 30 seconds" for the whole switch) and then it
+holds the ACTIVE role; the old active server is down until it is restored, and comes back as the backup.
+A manual switchover skips detection. A backup on another release is manual-switch only ("The Switchover
+Control Panel").
 
 The watch goes MONITORING -> RETRYING -> NET_TEST -> TAKING_OVER -> (roles swap). The role changes in one
 step at TAKEOVER_DONE, so exactly one server holds the ACTIVE role at every moment, even while the old one is
 dead and the new one is still starting: in that window no server answers the SMS URL, and the proxy returns
-502.4 (switchover.md §4.8).
+502.4.
 
-Recovery (seed, "Recovery of SMS Interactions in Switchover"): ``SMS Interaction Recovery Enabled`` = 1 takes
+Recovery (Automated Switchover Technical Reference, "Recovery of SMS Interactions"; SMS Technical
+Reference, "Recovery of SMS Interactions in Switchover"): ``SMS Interaction Recovery Enabled`` = 1 takes
 effect only once the WebProcessor has been restarted on the active server *and* the backup has been
 restarted; a change back to 0 is likewise pending until both restarts.
 
@@ -103,7 +106,10 @@ TRANSITIONS: dict[tuple[Watch, Event], Watch] = {
 
 @dataclass(frozen=True)
 class Timers:
-    """The switchover server parameters (switchover.md §4.2-§4.4), in seconds; every one scalable for tests.
+    """The switchover server parameters, in seconds; every one scalable for tests.
+
+    Defaults from the Automated Switchover Technical Reference ("TS Ping", "Switchover NetTest Server
+    Parameters").
 
     Attributes:
         ts_timeout: ``Switchover TS Timeout`` (default 10, allowed 5-60 on a real server).
@@ -170,7 +176,7 @@ class SwitchoverPair:
         if event is Event.PING_FAILED and self.failures + 1 >= self.timers.max_failures:
             event = Event.PING_FAILED_LAST
         if event is Event.PING_FAILED_LAST and self.manual_only:
-            event = Event.PING_FAILED  # manual-switch only: keep failing, never take over (§4.5)
+            event = Event.PING_FAILED  # manual-switch only ("The Switchover Control Panel"): keep failing
         key = (self.watch, event)
         if key not in TRANSITIONS:
             raise UsageError(f"event {event.value} cannot happen while the backup is {self.watch.value}")
@@ -218,7 +224,8 @@ class Recovery:
     """``SMS Interaction Recovery Enabled``: the configured value and the value in effect.
 
     A new value takes effect once the WebProcessor has restarted on the active server and the backup has
-    restarted, in either order, after it was set (seed, "Recovery of SMS Interactions in Switchover").
+    restarted, in either order, after it was set (Automated Switchover Technical Reference, "Recovery of
+    SMS Interactions").
     """
 
     configured: bool = False

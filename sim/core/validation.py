@@ -51,15 +51,15 @@ def check_cic_config(config: CicConfig, problems: Problems) -> None:
 
 
 def _default_route(config: CicConfig, problems: Problems) -> None:
-    # Seed, "Configure Inbound Routing": "If you configure one or more inbound routes, you must also
-    # configure a default inbound route." ("Note: You cannot delete the default route.")
+    # SMS Technical Reference, "Configure Inbound Routing": "If you configure one or more inbound routes, you
+    # must also configure a default inbound route." ("Note: You cannot delete the default route.")
     if config.sms.inbound_routes and config.sms.default_route is None:
         problems.add("sms.default_route", None,
                      "is required once any inbound route exists, and cannot be removed")
 
 
 def _purge_days(config: CicConfig, problems: Problems) -> None:
-    # Seed, "Configure SMS Purge Data setting": "type a number greater than 1".
+    # SMS Technical Reference, "Configure SMS Purge Data setting": "type a number greater than 1".
     if config.sms.purge_days <= 1:
         problems.add("sms.purge_days", config.sms.purge_days, "must be greater than 1")
 
@@ -67,7 +67,7 @@ def _purge_days(config: CicConfig, problems: Problems) -> None:
 def _outbound_routes(config: CicConfig, problems: Problems) -> None:
     for i, route in enumerate(config.sms.outbound_routes):
         path = f"sms.outbound_routes[{i}]"
-        # Seed, "Configure Outbound Routing", note to step 6.
+        # SMS Technical Reference, "Configure Outbound Routing", note to step 6.
         if not route.classifications:
             problems.add(f"{path}.classifications", [],
                          "must list at least one phone number classification")
@@ -85,9 +85,9 @@ def _outbound_routes(config: CicConfig, problems: Problems) -> None:
 
 
 def _accounts(config: CicConfig, problems: Problems) -> None:
-    # Seed, "Configure Broker Accounts": the Account ID "must be unique among all other account IDs on
-    # this broker"; a Local Address, when given, must be unique too (it pairs inbound messages with an
-    # account, so the lab keeps it unique across every broker).
+    # SMS Technical Reference, "Configure Broker Accounts": the Account ID "must be unique among all other
+    # account IDs on this broker"; a Local Address, when given, must be unique too (it pairs inbound messages
+    # with an account, so the lab keeps it unique across every broker).
     addresses = []
     for i, broker in enumerate(config.brokers):
         unique(problems, [(f"brokers[{i}].accounts[{j}].id", a.id) for j, a in enumerate(broker.accounts)],
@@ -98,9 +98,10 @@ def _accounts(config: CicConfig, problems: Problems) -> None:
 
 
 def _shared_ports(config: CicConfig, problems: Problems) -> None:
-    # Seed, "Configure Broker Message Originated settings": brokers sharing an Incoming HTTP Port must have
-    # Incoming Path and Delivery Receipt URL values unique among them. A path used by one broker as its
-    # incoming path and by another as its DR URL would be just as ambiguous, so both kinds share one pool.
+    # SMS Technical Reference, "Configure Broker Message Originated settings": brokers sharing an Incoming
+    # HTTP Port must have Incoming Path and Delivery Receipt URL values unique among them. A path used by one
+    # broker as its incoming path and by another as its DR URL would be just as ambiguous, so both kinds share
+    # one pool.
     by_port: dict[int, list[tuple[int, BrokerConfig]]] = defaultdict(list)
     for i, broker in enumerate(config.brokers):
         if broker.mo.enabled and broker.mo.incoming_port:
@@ -124,8 +125,9 @@ def _shared_ports(config: CicConfig, problems: Problems) -> None:
 
 
 def _same_scheme(broker: BrokerConfig, path: str, problems: Problems) -> None:
-    # Seed, "Using SSL": "both MO and MT from the CIC server can use either HTTP or HTTPS, but you must use
-    # the same for both." The Encryption choice sets the MO listener; the MT gateway's scheme must match.
+    # SMS Technical Reference, "Using SSL": "both MO and MT from the CIC server can use either HTTP or HTTPS,
+    # but you must use the same for both." The Encryption choice sets the MO listener; the MT gateway's scheme
+    # must match.
     if not (broker.mo.enabled and broker.mt.enabled):
         return
     scheme = urlsplit(broker.mt.gateway).scheme.upper()

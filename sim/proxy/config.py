@@ -1,24 +1,25 @@
-"""The lab file's ``proxy:`` section: the ARR reverse proxy in front of the CIC pair (switchover.md §1-§2).
+"""The lab file's ``proxy:`` section: the ARR reverse proxy in front of the CIC pair.
 
-Every key, with its default (the ARR default where one is documented, a GAP default otherwise)::
+Every key, with its default (the ARR default where TechNet's "Health Test Page" documents one, a GAP default
+otherwise; the quoted section titles are those of the SMS Technical Reference)::
 
     proxy:
-      engine: aiohttp            # aiohttp (the simulated ARR) | haproxy (the real load balancer, §6)
+      engine: aiohttp            # aiohttp (the simulated ARR) | haproxy (the real load balancer)
       host: 127.0.0.1            # address the proxy listens on
       port: 0                    # bind port when the brokers use one incoming port (0 = any free port)
       ports: {}                  # incoming HTTP port -> proxy bind port, when the brokers use several
       offload: true              # SSL offloading: HTTP to the members; false = HTTPS, verified (re-encrypt)
-      timeout: 30                # ARR proxy time-out for a forwarded request, seconds (§1.4: default 30)
-      tls: {cert: "", key: ""}   # PEM files of the proxy's HTTPS listener (seed, "SMS Reverse Proxy Setup")
+      timeout: 30                # ARR proxy time-out for a forwarded request, seconds (ARR default 30)
+      tls: {cert: "", key: ""}   # PEM files of the proxy's HTTPS listener ("SMS Reverse Proxy Setup")
       upstream_ca: ""            # PEM bundle the proxy trusts when re-encrypting ("" = system default)
-      health:                    # the farm's URL test (§1.1)
+      health:                    # the farm's URL test (ARR's Health Test)
         url: ""                  # path+query or absolute URL; "" = the farm's first broker incoming path
-                                 #   with ?healthcheckignore=1 (seed, "Health Test for Server Farm")
+                                 #   with ?healthcheckignore=1 ("Health Test for Server Farm")
         interval: 30             # seconds between probes (ARR default 30)
         timeout: 30              # seconds before a probe without answer fails (ARR default 30)
         acceptable: "200-399"    # acceptable status codes (GAP in ARR's documentation)
         response_match: ""       # text the body must contain ("" = any body)
-        min_servers: 0           # ARR's Minimum servers (§1.3)
+        min_servers: 0           # ARR's Minimum servers
         min_servers_mode: honor  # honor | disregard (which reading of Minimum servers; GAP)
         burst: 1                 # probes per interval (about 15 reproduces the reported bursts)
       rewrite:                   # URL rewrite rules, first match wins; [] = one rule per broker path
@@ -26,8 +27,9 @@ Every key, with its default (the ARR default where one is documented, a GAP defa
            append_query_string: true, port: 0}   # port: the incoming port it applies to (0 = every farm)
 
 The proxy runs one farm per distinct incoming HTTP port of the brokers (brokers may share a port when their
-paths differ; seed, "Configure Broker Message Originated settings"). ``plan_farms`` derives each farm's
-bind port, scheme, health URL and rules; ``proxy_settings`` turns one plan into the server's settings.
+paths differ; SMS Technical Reference, "Configure Broker Message Originated settings"). ``plan_farms``
+derives each farm's bind port, scheme, health URL and rules; ``proxy_settings`` turns one plan into the
+server's settings.
 """
 
 from __future__ import annotations
@@ -49,13 +51,13 @@ __all__ = ["Engine", "FarmPlan", "ProxyConfig", "RuleSetting", "check_proxy_conf
            "default_rules", "health_url_for", "incoming_ports", "plan_farms", "proxy_settings",
            "read_proxy_settings", "server_ssl_context", "upstream_ssl_context"]
 
-HEALTH_FLAG = "healthcheckignore=1"  # seed, "Health Test for Server Farm"
+HEALTH_FLAG = "healthcheckignore=1"  # SMS Technical Reference, "Health Test for Server Farm"
 _MODES = {"honor": MinServers.HONOR_HEALTH, "honor-health": MinServers.HONOR_HEALTH,
           "disregard": MinServers.DISREGARD_HEALTH, "disregard-health": MinServers.DISREGARD_HEALTH}
 
 
 class Engine(Enum):
-    """What serves the farm: smslab's simulated ARR, or HAProxy (switchover.md §7.3)."""
+    """What serves the farm: smslab's simulated ARR, or HAProxy."""
 
     AIOHTTP = "aiohttp"
     HAPROXY = "haproxy"
@@ -211,8 +213,9 @@ def _paths(cic: CicConfig, incoming_port: int) -> list[tuple[str, str]]:
 def default_rules(cic: CicConfig, incoming_port: int) -> tuple[RewriteRule, ...]:
     """One rule per broker path on the port: defined at that path, pattern ``.*``, action ``<path>{R:0}``.
 
-    Seed, "Reverse Proxy - URL Rewrite": the action is ``/receivesms.php{R:0}``; a rule defined at the
-    path itself leaves ``{R:0}`` as what follows the path, so nothing is doubled (switchover.md §2.1).
+    SMS Technical Reference, "Reverse Proxy - URL Rewrite": the action is ``/receivesms.php{R:0}``; IIS
+    matches a rule's pattern below where the rule is defined, so a rule defined at the path itself leaves
+    ``{R:0}`` as what follows the path, and nothing is doubled.
     """
     seen: dict[str, RewriteRule] = {}
     for _, path in _paths(cic, incoming_port):
@@ -238,8 +241,8 @@ def incoming_ports(cic: CicConfig) -> list[int]:
 def plan_farms(cic: CicConfig, proxy: ProxyConfig) -> list[FarmPlan]:
     """One farm per distinct incoming port: bind port, scheme, URL test and rewrite rules.
 
-    A farm listens over HTTPS when its brokers use HTTPS (seed, "Using SSL": the broker's Encryption
-    applies to the path it pushes on, which is the proxy's listener).
+    A farm listens over HTTPS when its brokers use HTTPS (SMS Technical Reference, "Using SSL": the
+    broker's Encryption applies to the path it pushes on, which is the proxy's listener).
     """
     plans = []
     for port in incoming_ports(cic):

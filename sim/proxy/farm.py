@@ -1,14 +1,15 @@
-"""An ARR server farm and its health test, sans-IO (switchover.md §1).
+"""An ARR server farm and its health test, sans-IO (TechNet "Health Test Page").
 
 Theory of operation. The proxy probes every member with the URL test; ``judge`` decides from the answer
 (status in the acceptable set, body containing the response-match text, an answer at all) and ``Farm``
 flips a member's health on a single probe: one failure takes it offline, one success brings it back; no
-counter is documented (§1.2). The live-traffic test can only mark a member unhealthy. ``pick`` chooses the
-member for a request by round robin over the members that may take traffic, or says why none may (502.4).
-Minimum servers (§1.3) is a setting with both documented branches: honour health (never route to an
-unhealthy member) or disregard health (route to every available member while fewer than ``min_servers`` are
-healthy). Member states 0..3 follow ARR's ``SetState``: Available, Drain, Unavailable, Unavailable
-Gracefully.
+counter is documented (TechNet "Health Test Page"; richma, "Application Request Routing health check
+features"). The live-traffic test can only mark a member unhealthy. ``pick`` chooses the member for a
+request by round robin over the members that may take traffic, or says why none may (502.4). Minimum
+servers (Won Yoo, "Meaning of Minimum servers") is a setting with both documented branches: honour health
+(never route to an unhealthy member) or disregard health (route to every available member while fewer than
+``min_servers`` are healthy). Member states 0..3 follow ARR's ``SetState``: Available, Drain, Unavailable,
+Unavailable Gracefully.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class MemberState(Enum):
 
 
 class MinServers(Enum):
-    """The two readings of ARR's Minimum servers (switchover.md §1.3, not confirmed: a setting)."""
+    """The two readings of ARR's Minimum servers (which one ARR takes is not public: a setting)."""
 
     HONOR_HEALTH = "honor-health"
     DISREGARD_HEALTH = "disregard-health"

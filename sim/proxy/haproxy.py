@@ -1,11 +1,12 @@
-"""The HAProxy equivalent of the ARR farm (switchover.md §6.1/§6.2), and HAProxy run as a lab process.
+"""The HAProxy equivalent of the ARR farm, and HAProxy run as a lab process.
 
-``haproxy_config`` writes one frontend and one backend per farm: ``option httpchk GET <probe>`` with
-``http-check expect status`` (the acceptable ranges) and ``http-check expect string`` (the response match),
-``fall 1 rise 1`` because one ARR probe flips a member's health (§1.2), ``inter``/``timeout check`` equal to
-the ARR interval and time-out, ``backup`` on every member after the first, ``option forwardfor`` for ARR's
-X-Forwarded-For (§2.3), ``replace-path`` for the rewrite rules (first match wins, 404 when none does),
-``bind ... ssl crt`` for the HTTPS listener, ``ssl verify required ca-file`` on the servers when
+``haproxy_config`` writes (haproxy ``doc/configuration.txt``) one frontend and one backend per farm:
+``option httpchk GET <probe>`` with ``http-check expect status`` (the acceptable ranges) and
+``http-check expect string`` (the response match), ``fall 1 rise 1`` because one ARR probe flips a
+member's health (TechNet "Health Test Page"), ``inter``/``timeout check`` equal to the ARR interval and
+time-out, ``backup`` on every member after the first, ``option forwardfor`` for ARR's X-Forwarded-For
+("Preserve client IP in header"), ``replace-path`` for the rewrite rules (first match wins, 404 when none
+does), ``bind ... ssl crt`` for the HTTPS listener, ``ssl verify required ca-file`` on the servers when
 re-encrypting, and an admin ``stats socket`` for the runtime API. ``address_problems`` lists the addresses
 of the farms that ``haproxy -c`` refuses (port 0: HAProxy cannot listen on any free port) or that make
 HAProxy send a farm's traffic to itself or to the same node twice, so a caller writes no such file.
@@ -15,12 +16,12 @@ What HAProxy cannot reproduce, kept as comments in the generated file too:
   ``http-request return status 502`` while the backend has no usable server (``nbsrv``), but a member
   that goes down between that test and the connection still gets HAProxy's 503.
 - ARR's 502.3 (upstream time-out, refused connection, untrusted member certificate) is HAProxy's 504 or 503.
-- Minimum servers (§1.3) and probe bursts have no HAProxy setting; ARR round-robins between healthy
+- Minimum servers and probe bursts have no HAProxy setting; ARR round-robins between healthy
   members where HAProxy sends everything to the first server and uses ``backup`` only when it is down.
 - ARR's live-traffic test has no exact equivalent (``observe layer7`` is close but counts differently).
 
-HAProxy cannot report a port-0 bind, so ``worker_ports`` gives each pytest-xdist worker its own block of
-ports below the ephemeral range (switchover.md §11).
+HAProxy cannot report a port-0 bind, so ``worker_ports`` gives each pytest-xdist worker (by its
+``worker_id``) its own block of ports below the ephemeral range.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ __all__ = ["AddressProblem", "HaproxyError", "HaproxyFarm", "HaproxyProcess", "a
 
 _RULE_VAR = "txn.smslab_rule"
 _MAX_BACKREF = 9  # HAProxy's regex back-references in a format string are \0 to \9
-_NBSRV_NOTE = ("# ARR answers 502.4 itself when no member is healthy (switchover.md §1.4); HAProxy would "
+_NBSRV_NOTE = ("# ARR answers 502.4 itself when no member is healthy; HAProxy would "
                "answer 503, so the page is returned here while the backend has no usable server.")
 
 
@@ -85,7 +86,7 @@ def translate_rule(rule: RewriteRule) -> tuple[str, str]:
     """The HAProxy ``replace-path`` regex and format equivalent to ``rule``.
 
     IIS matches the pattern against the path below the rule's base, leading slashes removed, and
-    ``{R:0}`` is the match itself (switchover.md §2.1). The default pattern ``.*`` becomes a POSIX-safe
+    ``{R:0}`` is the match itself (IIS URL Rewrite). The default pattern ``.*`` becomes a POSIX-safe
     regex; other patterns need HAProxy built with PCRE (lazy ``.*?``), as Debian's package is.
 
     Raises:
@@ -118,7 +119,7 @@ def rewrite_directives(rules: Sequence[RewriteRule]) -> list[str]:
     """``http-request`` lines applying ``rules`` first-match-wins, then 404 when none matched.
 
     A transaction variable remembers the rule that matched, so a rewritten path is not matched again by a
-    later rule (ARR stops at the first matching rule; seed, "Reverse Proxy - URL Rewrite").
+    later rule (ARR stops at the first matching rule; SMS Technical Reference, "Reverse Proxy - URL Rewrite").
     """
     lines = []
     for i, rule in enumerate(rules):
@@ -142,7 +143,7 @@ def _check_lines(health: HealthTest) -> list[str]:
     codes = ",".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in health.acceptable)
     lines.append(f"http-check expect status {codes}")
     if health.response_match:
-        # Plain "body contains", exactly like ARR's Response match (switchover.md §6.1).
+        # Plain "body contains", exactly like ARR's Response match (configuration.txt, "http-check expect").
         lines.append(f"http-check expect string {quote(health.response_match)}")
     lines.append(f"timeout check {_ms(health.timeout)}")
     return lines
@@ -153,7 +154,7 @@ def _server_name(i: int) -> str:
 
 
 def _server_lines(farm: HaproxyFarm, offload: bool, upstream_ca: str) -> list[str]:
-    # fall 1 rise 1: one failed probe takes a member offline, one success brings it back (§1.2).
+    # fall 1 rise 1: one failed probe takes a member offline, one success brings it back (as in ARR).
     check = f"check inter {_ms(farm.health.interval)} fall 1 rise 1"
     tls = "" if offload else f" ssl verify required ca-file {upstream_ca or '@system-ca'}"
     lines = []
@@ -189,7 +190,7 @@ def haproxy_config(farms: Sequence[HaproxyFarm], *, offload: bool = True, upstre
         stats_socket: a UNIX socket path for the runtime API ("" = none).
         arr_errors: return ARR's 502.4 page while a backend has no usable server.
     """
-    lines = ["# Generated by smslab: the HAProxy equivalent of the ARR server farm (switchover.md §6).",
+    lines = ["# Generated by smslab: the HAProxy equivalent of the ARR server farm.",
              "# ARR's 502.3 (time-out, refused, untrusted certificate) is HAProxy's 504/503 here.",
              "global", "    maxconn 4096"]
     if stats_socket:
@@ -310,7 +311,7 @@ def _member_problems(farm: HaproxyFarm, binds: list[tuple[HaproxyFarm, tuple[str
 # -- running HAProxy ----------------------------------------------------------------------------------
 
 PORT_BASE = 24000  # below Linux's default ephemeral range (32768-60999), so no client socket takes them
-PORTS_PER_WORKER = 20  # switchover.md §11: base + 20 x worker index
+PORTS_PER_WORKER = 20  # base + 20 x worker index
 
 
 class HaproxyError(RuntimeError):

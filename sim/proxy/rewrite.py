@@ -1,11 +1,12 @@
-"""URL Rewrite as ARR applies it before routing to the server farm (switchover.md §2.1).
+"""URL Rewrite as ARR applies it before routing to the server farm (IIS URL Rewrite module documentation).
 
 IIS matches a rule's pattern against the URL path *relative to where the rule is defined*, without the
-leading slash and without the query string; ``{R:0}`` is the whole match and ``{R:1}``..``{R:9}`` its groups;
-the query string is appended (``appendQueryString`` defaults to true). The seed ("Reverse Proxy - URL
-Rewrite") gives the action path ``/receivesms.php{R:0}`` for EzTexting. With a rule defined at the broker's
-incoming path and the pattern ``.*``, ``{R:0}`` is what follows that path, so nothing is doubled. The real
-pattern lives in the production ``web.config`` (GAP): ``base`` and ``pattern`` are settings.
+leading slash and without the query string; ``{R:0}`` is the whole match and ``{R:1}``..``{R:9}`` its
+groups; the query string is appended (``appendQueryString`` defaults to true). The SMS Technical Reference
+("Reverse Proxy - URL Rewrite") gives the action path ``/receivesms.php{R:0}`` for EzTexting. With a rule
+defined at the broker's incoming path and the pattern ``.*``, ``{R:0}`` is what follows that path, so
+nothing is doubled. The real pattern lives in the production ``web.config`` (GAP): ``base`` and ``pattern``
+are settings.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ARR-style reverse proxy on aiohttp: URL rewrite, server farm with its URL test, TLS offload or
-re-encrypt, and ARR's own 502.3 / 502.4 answers (switchover.md §1-§2, seed "SMS Reverse Proxy Setup" and
-"Server Farm and Switchover Considerations").
+re-encrypt, and ARR's own 502.3 / 502.4 answers (IIS ARR documentation; SMS Technical Reference, "SMS
+Reverse Proxy Setup" and "Server Farm and Switchover Considerations").
 
 The decisions live in the sans-IO ``Farm`` and ``RewriteRule``; this shell only moves bytes: it probes each
 member every ``interval`` (``burst`` probes at a time), forwards each request to the member ``Farm.pick``
@@ -100,7 +100,9 @@ class ProxyServer:
     def __init__(self, settings: ProxySettings) -> None:
         self.settings = settings
         self.farm = Farm(list(settings.members), settings.health)
-        self.failed_requests = 0  # ARR's "Failed Requests" counter: 502.3 only, never 502.4 (§1.4)
+        # ARR's "Failed Requests" counter: 502.3 only, never 502.4 (Scott Forsyth, "What the Failed Requests
+        # counter in ARR really means").
+        self.failed_requests = 0
         self._session: aiohttp.ClientSession | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None

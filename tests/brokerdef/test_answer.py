@@ -15,7 +15,7 @@ JSON = (("Content-Type", "application/json"),)
 
 
 def test_eztexting_success_is_the_bare_integer_one() -> None:
-    """A sent message is answered 200 with the body '1' (§4.6)."""
+    """A sent message is answered 200 with the body '1' (EzTexting's API docs)."""
     assert HttpAnswer(200, TEXT, b"1") == success_answer(shipped("eztexting"), ["5551234567"], ["x"])
 
 
@@ -30,7 +30,7 @@ def test_eztexting_failures_are_bare_negative_integers(kind: Failure, body: byte
 
 
 def test_kaleyra_success_lists_one_recipient_element_per_number() -> None:
-    """The XML answer has code 100 and a recipient with number and id for each number (§1.2)."""
+    """The XML answer has code 100 and a recipient with number and id for each number (as DirectTEXT clients read it)."""
     answer = success_answer(shipped("kaleyra-directtext"), ["+1", "+2"], ["m1", "m2"])
     assert HttpAnswer(200, XML, (
         b'<?xml version="1.0" encoding="UTF-8"?><httpApiResponse><code>100</code>'
@@ -41,7 +41,7 @@ def test_kaleyra_success_lists_one_recipient_element_per_number() -> None:
 
 
 def test_kaleyra_bad_credentials_are_a_401_with_the_xml_error() -> None:
-    """Auth failures answer 401 (brokers.md §1 checklist) in the same XML shape, without recipients."""
+    """Auth failures answer 401 (our choice) in the same XML shape, without recipients."""
     assert HttpAnswer(401, XML, (
         b'<?xml version="1.0" encoding="UTF-8"?><httpApiResponse><code>401</code>'
         b"<description>Authentication failed</description></httpApiResponse>")) == failure_answer(

@@ -51,13 +51,13 @@ def test_an_eztexting_post_is_read_with_its_credentials() -> None:
 
 
 def test_an_eztexting_get_is_read_from_the_query() -> None:
-    """EzTexting takes GET as well as POST (§4.6)."""
+    """EzTexting takes GET as well as POST."""
     received = accept_mt(EZ, HttpRequest("GET", "/api/sending?" + EZ_BODY.decode()))
     assert ("5551234567", "Hello there") == (received.recipients[0], received.text)
 
 
 def test_kaleyra_reads_query_and_form_and_both_recipient_styles() -> None:
-    """Query fields plus form fields, repeated and comma-joined recipients together (§1.2, §6)."""
+    """Query fields plus form fields, repeated and comma-joined recipients together (DirectTEXT clients send each form)."""
     request = HttpRequest("POST", "/a2w_preRouter/httpApiRouter?recipient=%2B1&recipient=%2B2,%2B3", (FORM,),
                           b"reply_to=123&body=hi")
     received = accept_mt(KALEYRA, request)
@@ -184,7 +184,7 @@ def test_without_accounts_any_credentials_pass_but_none_do_not() -> None:
     ("a" * 131, 130, "the message weighs 131 characters (limit 130)"),
 ])
 def test_eztexting_message_rules(text: str, limit: int | None, detail: str) -> None:
-    """Empty texts, refused characters and overlong texts (double-weight characters) are invalid (§4.6)."""
+    """Empty texts, refused characters and overlong texts (double-weight characters) are invalid (EzTexting's rules, after the Zabbix alerter)."""
     with pytest.raises(MtRefused) as caught:
         check_text(EZ.text_rules, text, limit)
     assert (Failure.INVALID_MESSAGE, detail) == (caught.value.kind, str(caught.value))
@@ -197,7 +197,7 @@ def test_eztexting_message_rules_accept_the_limit_exactly() -> None:
 
 
 def test_mo_and_dr_pushes_are_written_exactly() -> None:
-    """The fake writes Kaleyra's MO and DR form fields in the definition's order (§1.4, §1.5)."""
+    """The fake writes Kaleyra's MO and DR form fields in the definition's order."""
     mo = render_mo(KALEYRA, InboundSms("k", "+1555", "12345", "Hi!", "MO9"), "http://cic/mo")
     assert HttpRequest("POST", "http://cic/mo", (FORM,), (
         b"device_address=%2B1555&inbound_address=12345&router=MMX&carrier=tmobile&channel=sms&message_orig=Hi%21"

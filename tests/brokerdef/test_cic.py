@@ -17,7 +17,7 @@ FORM = ("Content-Type", "application/x-www-form-urlencoded")
 
 
 def test_eztexting_mt_is_a_form_post_with_credentials_as_parameters() -> None:
-    """EzTexting gets User, Pass, PhoneNumber, Subject, Message and Express, in that order (§4.6)."""
+    """EzTexting gets User, Pass, PhoneNumber, Subject, Message and Express, in that order."""
     request = render_mt(shipped("eztexting"), ACCOUNT, MT, "https://app.eztexting.com")
     assert HttpRequest("POST", "https://app.eztexting.com/api/sending", (FORM,),
                        b"User=user&Pass=s3cret&PhoneNumber=5551234567&Subject=&Message=Hi+%26+bye+%E2%82%AC"
@@ -31,7 +31,7 @@ def test_the_outgoing_path_setting_and_the_gateway_path_are_kept() -> None:
 
 
 def test_kaleyra_mt_uses_basic_auth_and_the_reporting_key() -> None:
-    """DirectTEXT gets Basic credentials and reply_to, recipient, body, reporting_key1 (§1.2)."""
+    """DirectTEXT gets Basic credentials and reply_to, recipient, body, reporting_key1."""
     request = render_mt(shipped("kaleyra-directtext"), ACCOUNT, MT, "https://directtext.mgage.com")
     assert "https://directtext.mgage.com/a2w_preRouter/httpApiRouter" == request.url
     assert "Basic dXNlcjpzM2NyZXQ=" == request.header("authorization")
@@ -39,7 +39,7 @@ def test_kaleyra_mt_uses_basic_auth_and_the_reporting_key() -> None:
 
 
 def test_generic_form_sends_the_dr_url_only_when_the_option_is_set() -> None:
-    """The ExternalDeliveryStatusURI option becomes the status_callback parameter (§4.5)."""
+    """The ExternalDeliveryStatusURI option becomes the status_callback parameter."""
     definition = shipped("generic-form")
     plain = render_mt(definition, ACCOUNT, MT, "http://gw")
     with_dr = render_mt(definition, ACCOUNT, MT, "http://gw",
@@ -115,7 +115,7 @@ def test_unreadable_answers_are_rejections(name: str, body: bytes) -> None:
 
 
 def test_mo_fields_become_an_inbound_sms() -> None:
-    """Kaleyra's MO fields map to ani, dnis, body and message id (§1.4)."""
+    """Kaleyra's MO fields map to ani, dnis, body and message id."""
     fields = {"device_address": "+15551230000", "inbound_address": "12345", "message": "Hello",
               "message_orig": "Hello", "message_id": "MO1", "status": "MO Success"}
     sms = parse_mo(shipped("kaleyra-directtext"), fields, broker="k1", received_at=5.0)
@@ -129,7 +129,7 @@ def test_an_mo_without_its_text_field_is_refused() -> None:
 
 
 def test_dr_fields_become_a_delivery_receipt() -> None:
-    """The status and its code are mapped through the definition's vocabulary (§1.5)."""
+    """The status and its code are mapped through the definition's vocabulary."""
     fields = [("message_id", "M1"), ("device_address", "+1555"), ("status", "Carrier Success"),
               ("status_code", "200")]
     receipt = parse_dr(shipped("kaleyra-directtext"), fields, broker="k1", at=3.0)

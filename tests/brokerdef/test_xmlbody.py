@@ -7,7 +7,7 @@ import pytest
 from sim.brokerdef.template import MT_FIELDS, TemplateError
 from sim.brokerdef.xmlbody import parse_xml_template, read_xml_body, render_xml_body
 
-# The shape of the older DirectTEXT XML API (brokers.md §1.3).
+# The shape of the older DirectTEXT XML API (from public client code).
 SOURCE = """<?xml version="1.0" encoding="UTF-8"?>
 <router-api client_id="{account.id}" version="2.0">
   <request request_id="r-{correlation}">

@@ -8,7 +8,7 @@ from certs.layout import TRUST_BUNDLES, PkiError, PkiOptions, plan
 
 
 def test_default_options_are_valid() -> None:
-    """The defaults build a PKI and name the proxy webportal.smslab.test (seed 002, "URI")."""
+    """The defaults build a PKI and name the proxy webportal.smslab.test (SMS Technical Reference, "URI")."""
     options = PkiOptions()
     assert options.problems() == []
     assert options.proxy_fqdn == "webportal.smslab.test"

@@ -61,7 +61,7 @@ async def local_pair(**settings: Any) -> AsyncIterator[Pair]:
 
 
 async def mo(node: CicNode, text: str, message_id: str) -> int:
-    """Push one Kaleyra MO form (brokers.md §1.4) to ``node``; the HTTP status it answered."""
+    """Push one Kaleyra MO form (Acoustic's fields) to ``node``; the HTTP status it answered."""
     fields = {"device_address": HANDSET, "inbound_address": LOCAL, "carrier": "Verizon", "channel": "SMS",
               "message": text, "message_orig": text, "message_id": message_id, "message_subid": "0",
               "a2w_mo_ref_id": message_id, "router": "MMX", "status": "MO Success", "status_code": "100",
@@ -159,7 +159,7 @@ async def test_manual_only_never_takes_over_on_failure() -> None:
         assert status["state"] == "upgradeHigherManual"
         assert pair.events("promote") == []
         assert pair.backup.role is Role.BACKUP
-        await pair.runtime.manual_switchover()  # the button still works (switchover.md §4.5)
+        await pair.runtime.manual_switchover()  # the button still works ("The Switchover Control Panel")
         await pair.promoted()
         assert pair.backup.role is Role.ACTIVE
 

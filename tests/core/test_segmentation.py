@@ -21,7 +21,7 @@ from sim.core.segmentation import (
     units,
 )
 
-# brokers.md §5.5, from the Twilio segment calculator's tests.
+# From the tests of TwilioDevEd/message-segment-calculator.
 VECTORS = [
     ("a" * 160, "GSM-7", 1),
     ("a" * 161, "GSM-7", 2),
@@ -63,7 +63,7 @@ def test_characters_outside_both_tables_force_ucs2(char: str) -> None:
 
 
 def test_escape_pair_is_never_split() -> None:
-    """With 152 septets used, a euro sign starts the next part (brokers.md §5.4 example)."""
+    """With 152 septets used, a euro sign starts the next part (as AOSP's findGsmSeptetLimitIndex cuts)."""
     result = segment("a" * 152 + "€" + "b" * 10)
     assert [s.units for s in result.segments] == [152, 12]
     assert result.segments[1].text.startswith("€")
@@ -193,7 +193,7 @@ def test_truncate_is_a_prefix_that_fits(text: str) -> None:
 
 
 def test_gsm_tables_have_the_documented_surprises() -> None:
-    """0x09 is upper-case C-cedilla; lower-case c-cedilla and backtick are absent (brokers.md §5.1)."""
+    """0x09 is upper-case C-cedilla; lower-case c-cedilla and backtick are absent (AOSP GsmAlphabet)."""
     assert "Ç" in gsm.BASIC
     assert "ç" not in gsm.BASIC
     assert "`" not in gsm.BASIC | gsm.EXTENSION

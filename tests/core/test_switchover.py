@@ -37,7 +37,7 @@ def test_default_detection_and_takeover_time() -> None:
         else:
             commands = pair.handle(Event.TAKEOVER_DONE, now)
     assert (now, pair.active) == (10 + 1 + 10 + 5, Server.B)
-    assert now < 30  # switchover.md §4.4: "in less than 30 seconds"
+    assert now < 30  # PureConnect "Switchover" help: "in less than 30 seconds"
 
 
 def test_failure_count_resets_on_success() -> None:

@@ -107,7 +107,7 @@ def test_outbound_route_needs_a_classification() -> None:
 
 
 def test_mo_and_mt_must_share_the_scheme() -> None:
-    """A broker with HTTPS encryption (MO) and an http:// gateway (MT) is refused (seed, "Using SSL")."""
+    """A broker with HTTPS encryption (MO) and an http:// gateway (MT) is refused (SMS Technical Reference, "Using SSL")."""
     data = changed(brokers__0__encryption="HTTPS")
     assert ("brokers[0].mt.gateway", "http://127.0.0.1:9001",
             "must use https like the broker's encryption HTTPS (MO and MT must both be HTTP or both HTTPS)") in \

@@ -84,7 +84,7 @@ class Receiver:
 
 
 async def test_an_eztexting_mt_is_answered_one_and_captured(aiohttp_client: Client) -> None:
-    """A good request gets the bare '1' and is captured with its wire fields (§4.6)."""
+    """A good request gets the bare '1' and is captured with its wire fields (EzTexting's API docs)."""
     client = await aiohttp_client(fake().app())
     assert (200, "1") == await send(client, GOOD)
     [record] = await captured(client)
@@ -95,7 +95,7 @@ async def test_an_eztexting_mt_is_answered_one_and_captured(aiohttp_client: Clie
 
 
 async def test_a_get_request_is_accepted_too(aiohttp_client: Client) -> None:
-    """EzTexting takes its parameters by GET as well (§4.6)."""
+    """EzTexting takes its parameters by GET as well."""
     client = await aiohttp_client(fake().app())
     response = await client.get("/api/sending?" + GOOD)
     assert (200, "1") == (response.status, await response.text())
@@ -136,7 +136,7 @@ async def test_opted_out_numbers_get_minus_five(aiohttp_client: Client) -> None:
 
 
 async def test_the_length_limit_is_a_setting(aiohttp_client: Client) -> None:
-    """max_length 130 (the old API's limit, §6) refuses 131 characters with -7."""
+    """max_length 130 (the old API's limit) refuses 131 characters with -7."""
     client = await aiohttp_client(fake(max_length=130).app())
     assert (200, "-7") == await send(client, GOOD.replace("Hello+there", "a" * 131))
     assert (200, "1") == await send(client, GOOD.replace("Hello+there", "a" * 130))
@@ -174,7 +174,7 @@ async def test_kaleyra_answers_one_recipient_element_per_number(aiohttp_client: 
 
 
 async def test_a_dr_goes_to_the_per_message_url_when_due(aiohttp_client: Client, aiohttp_server: Server) -> None:
-    """generic-form sends the DR to status_callback after the DLR delay, in its form fields (§4.5)."""
+    """generic-form sends the DR to status_callback after the DLR delay, in its form fields."""
     receiver = Receiver()
     server = await aiohttp_server(receiver.app())
     clock = ManualClock()

@@ -99,7 +99,7 @@ def test_opted_out_numbers_are_refused_before_credit_is_spent() -> None:
 
 
 def test_the_rate_is_per_client_over_a_sliding_second() -> None:
-    """Two requests a second per client pass; the third waits until the first is a second old (§4.6)."""
+    """Two requests a second per client pass; the third waits until the first is a second old (EzTexting's limit)."""
     model = HttpDefModel(HttpDefSettings(EZ, ("/",), rate=2), random.Random(1))
     model.admit("a", 10.0)
     model.admit("a", 10.5)

@@ -87,7 +87,7 @@ async def test_form_post_is_accepted_with_exact_xml(aiohttp_client):
 
 
 async def test_query_string_and_get_are_accepted(aiohttp_client):
-    """Parameters in the query string of a POST, or a GET, are read the same way (brokers.md §6)."""
+    """Parameters in the query string of a POST, or a GET, are read the same way (public clients do all three)."""
     client = await _client(aiohttp_client, _settings())
     query = {"reply_to": "55555", "recipient": "+16505550001", "body": "a+b c"}
     post = await client.post(HTTP_API_PATH, headers=AUTH, params=query)
@@ -156,7 +156,7 @@ async def test_codes_and_rejects_are_settings(aiohttp_client):
 
 
 async def test_dr_push_fields_exactly(aiohttp_client, sink):
-    """When due, the DR is a form post with every field of brokers.md §1.5, in order."""
+    """When due, the DR is a form post with every field of the MMX router's DR fixture, in order."""
     client = await _client(aiohttp_client, _settings(sink, push={"auth": {"username": "cic", "password": "pw"}}))
     await client.post(HTTP_API_PATH, headers=AUTH, data={"reply_to": "55555", "recipient": "+16505550001",
                                                          "body": "hi", "reporting_key1": "corr-9"})
@@ -199,7 +199,7 @@ async def test_one_dr_per_segment_when_asked(aiohttp_client):
     ("processing", "Processing", "10", []),
 ])
 async def test_mo_push_fields_per_status_variant(aiohttp_client, sink, case):
-    """An injected MO is a form post with the §1.4 fields; the status variant is selectable."""
+    """An injected MO is a form post with Acoustic's fields; the status variant is selectable."""
     variant, status, code, router = case
     client = await _client(aiohttp_client, _settings(sink, mo={"status": variant}))
     resp = await client.post("/_smslab/mo", json={"from": "+16505550001", "to": "55555", "text": "STOP ça"})

@@ -48,7 +48,7 @@ def test_message_ids_are_seeded_or_counted():
     ("x" * 160, True, 1), ("x" * 161, True, 2), ("€" * 80, True, 1), ("€" * 81, True, 2), ("😜" * 36, True, 2), ("x" * 161, False, 1),
 ])
 def test_dr_parts_follow_segmentation(body, per_segment, parts):
-    """One DR per segment, counted in septets or UTF-16 units (brokers.md §5), when asked."""
+    """One DR per segment, counted in septets or UTF-16 units, when asked."""
     assert parts == dr_parts(body, per_segment)
 
 

@@ -1,4 +1,4 @@
-"""Tests for fakes.kaleyra.xml and the older XML API routes (brokers.md §1.3)."""
+"""Tests for fakes.kaleyra.xml and the older XML API routes."""
 
 import base64
 

@@ -141,7 +141,7 @@ def test_tokens_have_separate_windows() -> None:
 
 
 def test_the_older_rate_limit_text_can_be_chosen() -> None:
-    """rate_limit.message: within gives the older text of brokers.md §6."""
+    """rate_limit.message: within gives the older of the two known 429 texts."""
     a = authority(rate_limit={"requests": 1, "window": 10, "message": "within"})
     token = live_token(a)
     a.admit(token, 0.0)

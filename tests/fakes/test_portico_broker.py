@@ -275,7 +275,7 @@ async def test_an_error_fault_uses_the_platform_code_for_its_status(aiohttp_clie
 
 
 async def test_health_names_the_chosen_variants(aiohttp_client: Client, sink: tuple[Sink, str]) -> None:
-    """The health endpoint says which disputed variants are in effect (brokers.md §6)."""
+    """The health endpoint says which disputed variants are in effect."""
     client = await aiohttp_client(build(sink[1], token={"invalid_client_status": 400}).app())
     health = await (await client.get("/_smslab/health")).json()
     variants = {"invalid_client_status": 400, "rate_message": "retry_in", "receipts": "requested"}

@@ -40,7 +40,7 @@ def test_error_body_has_every_member_of_the_platform_error_body() -> None:
 
 
 def test_oauth_error_repeats_the_text_in_both_description_members() -> None:
-    """The login service writes description and error_description with the same text (brokers.md §2.5)."""
+    """The login service writes description and error_description with the same text."""
     status, body, headers = render_oauth_error(OAuthError(401, "invalid_client", "client not found"))
     assert (401, {}) == (status, headers)
     assert (b'{"error":"invalid_client","description":"client not found",'
@@ -48,7 +48,7 @@ def test_oauth_error_repeats_the_text_in_both_description_members() -> None:
 
 
 def test_missing_permission_names_the_permission() -> None:
-    """A 403 says which permission of brokers.md §2.2 is missing."""
+    """A 403 says which permission is missing."""
     error = missing_permissions("messaging:sms:send")
     assert (403, "missing.permissions") == (error.status, error.code)
     assert "You are missing the following permission(s): [messaging:sms:send]" == error.message
@@ -56,7 +56,7 @@ def test_missing_permission_names_the_permission() -> None:
 
 
 def test_rate_limit_texts_follow_the_chosen_variant() -> None:
-    """The two 429 texts of brokers.md §6, with Retry-After added to the given headers."""
+    """The two known 429 texts, with Retry-After added to the given headers."""
     first = too_many_requests("retry_in", 42, 300, 60, {"inin-ratelimit-count": "301"})
     second = too_many_requests("within", 42, 300, 60, {})
     assert "Rate limit exceeded the maximum. Retry the request in [42] seconds" == first.message

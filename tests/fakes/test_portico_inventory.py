@@ -25,7 +25,7 @@ def refused(kind: NumberKind, query: dict[str, str]) -> tuple[int, str, str, str
 
 
 def test_the_query_defaults_to_ten_results() -> None:
-    """numberOfResults defaults to 10 (brokers.md §2.2); vanity is upper-cased."""
+    """numberOfResults defaults to 10 (as in the SDK 179.0.0); vanity is upper-cased."""
     assert Search(TF, 10, "") == parse_search(TF, {})
     assert Search(TF, 100, "SMSLAB") == parse_search(TF, {"numberOfResults": "100", "vanity": "smslab"})
     assert Search(LC, 5, "", "312", "555", "CA", "12", "1312") == parse_search(

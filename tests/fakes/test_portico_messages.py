@@ -32,7 +32,7 @@ def refusal(data: object, path: str = "", **extra: object) -> tuple[str, str]:
 
 
 def test_a_full_request_is_read() -> None:
-    """Every SmsMessageRequest member of brokers.md §2.3 is read; the sender loses its '+'."""
+    """Every SmsMessageRequest member is read; the sender loses its '+'."""
     assert SmsRequest("18445551212", "+447700900123", "Hello", "m-1", True, {"ticket": "42"}, "att") == \
         parse_sms({"sender": "+18445551212", "destination": "+447700900123", "message": "Hello",
                    "messageId": "m-1", "requestReceipt": True, "correlationInfo": {"ticket": "42"},

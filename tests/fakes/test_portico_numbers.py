@@ -34,7 +34,7 @@ def refused(call: object) -> tuple[int, str, str]:
 
 
 def test_a_configured_number_is_listed_without_its_password() -> None:
-    """The list holds TollfreeNumber entities; webhookPassword is never returned (brokers.md §2.2)."""
+    """The list holds TollfreeNumber entities; webhookPassword is never returned."""
     assert {"entities": [{
         "id": "id-1", "name": "18445551212", "owner": NEXUS, "createdBy": NEXUS, "status": "Active",
         "dateCreated": "1970-01-01T00:00:00.000Z", "dateModified": "1970-01-01T00:00:00.000Z",

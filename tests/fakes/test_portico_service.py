@@ -166,7 +166,7 @@ def test_authentication_comes_before_permissions_and_the_rate_limit() -> None:
 
 
 def test_provisioning_transcript() -> None:
-    """List (the seed's trailing slash too), search, order, read the order, patch and delete."""
+    """List (with the trailing slash of Digital Channels SMS set-up's curl too), search, order, read the order, patch and delete."""
     p = make(orders={"completion_delay": 0})
     auth = token(p)
     listed = json.loads(call(p, "GET", TFN + "/", auth).body)

@@ -15,7 +15,7 @@ def test_seed_rule_keeps_path_and_query() -> None:
 
 
 def test_rule_at_the_root_would_double_the_path() -> None:
-    """The same action on a rule defined at the site root doubles the path, as switchover.md §2.1 warns."""
+    """The same action on a rule defined at the site root doubles the path (IIS matches below the rule's base)."""
     rule = RewriteRule.build("/", ".*", "/receivesms.php{R:0}")
     assert rule.apply("/receivesms.php") == "/receivesms.phpreceivesms.php"
 

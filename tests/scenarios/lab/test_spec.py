@@ -176,7 +176,7 @@ def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder() -> No
         parse_lab_config(data, "lab.yaml")
     assert [(p.path, p.reason) for p in info.value.problems] == [
         ("fakes.k1.tls.cert", "is required: broker 'k' uses HTTPS, so its gateway must serve HTTPS "
-                              "(seed, \"Using SSL\")")]
+                              "(SMS Technical Reference, \"Using SSL\")")]
 
 
 def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_problem() -> None:
@@ -189,5 +189,5 @@ def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_proble
     data["proxy"]["offload"] = False
     assert _problems(data) == {
         ("cic.nodes.backup.tls_cert", "is required: proxy.offload is false, so the proxy reaches the node over "
-                                      "HTTPS and verifies its Server certificate (seed, \"Reverse Proxy - CIC "
-                                      "Server's certificate\")")}
+                                      "HTTPS and verifies its Server certificate (SMS Technical Reference, "
+                                      "\"Reverse Proxy - CIC Server's certificate\")")}
