@@ -88,8 +88,11 @@ class Records:
         self._idle = IdleSchedule(config.web_services.for_sms())
         self._reasons: dict[str, str] = {}
         # correlation -> interaction id, for the DRs of MTs a send did not name an interaction for
-        # (consolidated, or joined by the core to the customer's open interaction); bounded, oldest first out
+        # (consolidated, or joined by the core to the customer's open interaction). An entry lives until its
+        # MTs are sent, or its interaction is let go (``_owned``: interaction id -> its correlations), so the
+        # map follows the open interactions; OWNERS_LIMIT is only the last bound, oldest first out.
         self._owners: OrderedDict[str, str] = OrderedDict()
+        self._owned: dict[str, set[str]] = {}
         self._next_purge = 0.0
         # Set when a send is held for consolidation, so the timer task wakes for its window rather than
         # at the next tick.
@@ -185,6 +188,8 @@ class Records:
         """The core and the node's tables forget an interaction (its record is in the store, or purged)."""
         self.core.forget(interaction_id)
         self._reasons.pop(interaction_id, None)
+        for correlation in self._owned.pop(interaction_id, ()):
+            self._owners.pop(correlation, None)
 
     # -- pushes ---------------------------------------------------------------------------------------
 
@@ -288,8 +293,17 @@ class Records:
 
     def _remember_owner(self, correlation: str, interaction_id: str) -> None:
         self._owners[correlation] = interaction_id
+        self._owned.setdefault(interaction_id, set()).add(correlation)
         if len(self._owners) > OWNERS_LIMIT:
-            self._owners.popitem(last=False)
+            oldest, owner = self._owners.popitem(last=False)
+            self._drop_owned(oldest, owner)
+
+    def _drop_owned(self, correlation: str, interaction_id: str) -> None:
+        owned = self._owned.get(interaction_id)
+        if owned is not None:
+            owned.discard(correlation)
+            if not owned:
+                del self._owned[interaction_id]
 
     def _with_account(self, requests: Sequence[MtRequest], account: str) -> list[MtRequest]:
         out = []
@@ -316,6 +330,9 @@ class Records:
             for message_id in result.message_ids:
                 self._db().put_delivery(mt.broker, message_id, owner, mt.correlation, at=self.clock())
                 touched.add(owner)
+        for correlation in {mt.correlation for mt in requests}:  # sent: their DRs find them in the store
+            if (owner := self._owners.pop(correlation, None)) is not None:
+                self._drop_owned(correlation, owner)
         await self._commit(self._lookup(sorted(touched - {""})))
         return results
 
@@ -463,6 +480,7 @@ class Records:
         self._idle.clear()
         self._reasons.clear()
         self._owners.clear()
+        self._owned.clear()
         await self._clear(("interactions", "deliveries"))
 
     async def reset(self) -> None:

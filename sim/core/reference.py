@@ -34,6 +34,7 @@ from sim.core.types import DeliveryReceipt, DeliveryState, InboundSms, MtRequest
 __all__ = ["ReferenceCore"]
 
 SEEN_IDS_LIMIT = 100_000  # broker message ids remembered for duplicate detection; bounded memory
+DELIVERY_STATES_LIMIT = 10_000  # latest DR states kept for inspection (the node's store keeps every one)
 
 
 class _MtKey(NamedTuple):
@@ -160,10 +161,10 @@ class ReferenceCore:
     # -- receipts, interactions, recovery -------------------------------------------------------------
 
     def delivery_receipt(self, receipt: DeliveryReceipt, now: float) -> None:
-        """Record the latest state of a message (bounded, oldest forgotten first)."""
+        """Record the latest state of a message (the latest ``DELIVERY_STATES_LIMIT``, oldest out first)."""
         self._deliveries[receipt.message_id] = receipt.state
         self._deliveries.move_to_end(receipt.message_id)
-        if len(self._deliveries) > SEEN_IDS_LIMIT:
+        if len(self._deliveries) > DELIVERY_STATES_LIMIT:
             self._deliveries.popitem(last=False)
 
     def delivery_state(self, message_id: str) -> DeliveryState | None:
@@ -184,8 +185,19 @@ class ReferenceCore:
         return changed
 
     def forget(self, interaction_id: str) -> bool:
-        """Drop an ended interaction and its routing decision (the node's store keeps its record)."""
+        """Drop an ended interaction, its routing decision and its MOs' broker message ids.
+
+        The node's store keeps its record. What the core remembers of an interaction goes with it, so the
+        core's memory follows the open interactions, not every message ever received.
+        """
         self._decisions.pop(interaction_id, None)
+        interaction = self.book.get(interaction_id)
+        if interaction is not None:
+            for entry in interaction.transcript:
+                if entry.direction is Direction.INBOUND and entry.message_id:
+                    key = (interaction.broker, entry.message_id)
+                    if self._seen.get(key) == interaction_id:
+                        del self._seen[key]
         return self.book.forget(interaction_id)
 
     def interactions(self) -> list[Interaction]:

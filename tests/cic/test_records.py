@@ -435,6 +435,25 @@ async def test_a_disconnected_interaction_leaves_the_core_and_stays_listed(tmp_p
     made.records.close_store()
 
 
+async def test_what_the_node_remembers_of_a_send_goes_once_its_mts_are_sent_or_its_chat_ends(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    """A sent MT's owner entry is dropped at once; a held one lives until its interaction is let go."""
+    cfg = config(kaleyra(), route_to=("kaleyra", "main"), web_services=IDLE_ON)
+    held = replace(cfg, sms=replace(cfg.sms, consolidation=ConsolidationSettings(enabled=True, window=5.0)))
+    for lab_config, after_send in ((cfg, 0), (held, 1)):
+        (tmp_path / str(after_send)).mkdir()
+        made = Kit(lab_config, tmp_path / str(after_send))
+        async with aiohttp.ClientSession() as session:
+            made.records.http = Http(session)
+            assert (200, "OK") == await push(aiohttp_client, made.records, MO_ROUTE, MO)
+            answer = await made.records.send("13175550123", "Hi", classification="Local")
+            assert (len(made.records._owners), len(made.records._owned)) == (after_send, after_send)
+            made.clock.now += 181
+            assert [answer["interaction_id"]] == await made.records.sweep_idle(made.clock.now)
+        assert (made.records._owners, made.records._owned) == ({}, {})
+        made.records.close_store()
+
+
 async def test_a_late_dr_lands_on_the_stored_record_of_an_ended_interaction(tmp_path: Path, aiohttp_client: Any) -> None:
     """A DR that comes after the disconnect updates the stored record's delivery and is mirrored; the core stays without it."""
     made = await ended_kit(tmp_path)

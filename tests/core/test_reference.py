@@ -62,11 +62,32 @@ def test_requests_carry_broker_account_and_options() -> None:
 
 def test_delivery_receipts_are_bounded(monkeypatch: Any) -> None:
     """Recorded delivery states are capped; the oldest are forgotten first."""
-    monkeypatch.setattr(reference, "SEEN_IDS_LIMIT", 3)
+    monkeypatch.setattr(reference, "DELIVERY_STATES_LIMIT", 3)
     c = core()
     for n in range(5):
         c.delivery_receipt(DeliveryReceipt("b1", f"m{n}", DeliveryState.DELIVERED), float(n))
     assert [c.delivery_state(f"m{n}") for n in range(5)] == [None, None] + [DeliveryState.DELIVERED] * 3
+
+
+def test_the_default_cap_on_delivery_states_is_ten_thousand() -> None:
+    """The core keeps the latest 10,000 DR states: the 10,001st receipt pushes out the first."""
+    c = core()
+    for n in range(10_001):
+        c.delivery_receipt(DeliveryReceipt("b1", f"m{n}", DeliveryState.DELIVERED), 0.0)
+    assert (c.delivery_state("m0"), c.delivery_state("m1"), c.delivery_state("m10000")) == (
+        None, DeliveryState.DELIVERED, DeliveryState.DELIVERED)
+
+
+def test_forget_lets_go_of_what_the_core_remembers_of_the_interaction() -> None:
+    """Forgetting an interaction drops its decision and its MOs' message ids, not another's."""
+    c = core()
+    first = c.receive(InboundSms("b1", "3175550001", "8005550100", "hi", message_id="mo-1"), 0.0).interaction
+    c.receive(InboundSms("b1", "3175550001", "8005550100", "again", message_id="mo-2"), 1.0)
+    other = c.receive(InboundSms("b1", "3175550002", "8005550100", "hi", message_id="mo-3"), 2.0).interaction
+    assert (len(c._seen), len(c._decisions)) == (3, 2)
+    assert c.forget(first.id) is True
+    assert (set(c._seen), set(c._decisions)) == ({("b1", "mo-3")}, {other.id})
+    assert c.receive(InboundSms("b1", "3175550002", "8005550100", "hi", message_id="mo-3"), 3.0).duplicate
 
 
 def test_interactions_come_in_creation_order() -> None:
