@@ -330,9 +330,9 @@ class Records:
             for message_id in result.message_ids:
                 self._db().put_delivery(mt.broker, message_id, owner, mt.correlation, at=self.clock())
                 touched.add(owner)
-        for correlation in {mt.correlation for mt in requests}:  # sent: their DRs find them in the store
-            if (owner := self._owners.pop(correlation, None)) is not None:
-                self._drop_owned(correlation, owner)
+        sent = {mt.correlation for mt in requests} & self._owners.keys()  # their DRs read the store now
+        for correlation in sent:
+            self._drop_owned(correlation, self._owners.pop(correlation))
         await self._commit(self._lookup(sorted(touched - {""})))
         return results
 
