@@ -111,3 +111,12 @@ def test_nodes_on_one_address_are_flagged(tmp_path: Path, capsys: pytest.Capture
     assert 0 == main(["haproxy-config", "--config", str(write(tmp_path, lab))])
     err = capsys.readouterr().err
     assert "farm 8080 lists the same member twice (127.0.0.1:8080, 127.0.0.1:8080)" in err
+
+
+def test_a_lab_file_that_extends_the_default_gives_the_default_farm(capsys: pytest.CaptureFixture[str]) -> None:
+    """A shipped lab (extends: default) is read with the default lab's brokers: one farm on 8080."""
+    lab = Path(__file__).parents[3] / "scenarios" / "builtin" / "labs" / "no-recovery.yaml"
+    assert 0 == main(["haproxy-config", "--config", str(lab), "--member", "cic-a", "--member", "cic-b"])
+    lines = capsys.readouterr().out.splitlines()
+    assert ["frontend fe_8080", "backend cic_8080"] == [x for x in lines if x.startswith(("frontend", "backend"))]
+    assert "    option httpchk GET '/kaleyra/mo?healthcheckignore=1'" in lines
