@@ -5,6 +5,11 @@ fake through ``fakes.registry`` (relative certificate and CA paths read against 
 ``smslab up`` reads them), starts it, prints one JSON line ``{"name", "kind", "url"}`` once it
 listens (so a parent process can read the real port), and serves until SIGINT or SIGTERM; exit 0.
 A bad configuration prints every problem to stderr and exits 2.
+
+The lab file is read with ``sim.labfile``, the one reader of lab files (``extends`` followed).
+``smslab serve`` hands ``main`` the lab's own check as ``read`` (``scenarios.lab.check.serve_fake``), so the
+file gets the verdict ``smslab check-config`` gives it; ``python -m fakes.serve`` (a ``--processes`` lab's
+child) reads ``fakes.NAME`` alone.
 """
 
 from __future__ import annotations
@@ -13,19 +18,21 @@ import argparse
 import asyncio
 import ssl
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
-
-import yaml
 
 from fakes import registry
 from fakes.common import FakeBroker, server_tls
 from sim.cliargs import port
 from sim.core.errors import ConfigError, Problem
-from sim.labfile import resolve_files
+from sim.labfile import read_lab_data
 from sim.serving import announce, stop_event
 
-__all__ = ["build", "main", "run"]
+__all__ = ["Load", "build", "load", "main", "run"]
+
+#: What reads the lab file for a fake: (file, fake name) -> the fake's settings mapping.
+Load = Callable[[Path, str], Mapping[str, Any]]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,33 +57,36 @@ DEMO_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _settings(config: Path | None, name: str, kind: str) -> tuple[Any, str]:
-    if config is None:
-        return DEMO_SETTINGS.get(kind, {}), ""
-    source = str(config)
-    try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem("(file)", source, f"cannot be read as YAML: {exc}")], source) from exc
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ConfigError([Problem("(top)", data, "must be a mapping")], source)
-    data = resolve_files(data, config.resolve().parent)  # tls.cert, tls.key, push.ca: beside the lab file
+def load(config: Path, name: str) -> Any:
+    """The mapping at ``fakes.NAME`` of the lab file (``{}`` when absent; paths read beside the file).
+
+    Raises:
+        ConfigError: the file cannot be read, or its ``fakes`` section is not a mapping.
+    """
+    data = read_lab_data(config)  # tls.cert, tls.key, push.ca: beside the lab file
     fakes = data.get("fakes") or {}
-    if not isinstance(fakes, dict):
-        raise ConfigError([Problem("fakes", fakes, "must be a mapping of fake names to settings")], source)
-    return fakes.get(name) or {}, source
+    if not isinstance(fakes, Mapping):
+        problem = Problem("fakes", fakes, "must be a mapping of fake names to settings")
+        raise ConfigError([problem], str(config))
+    return fakes.get(name) or {}
 
 
-def build(kind: str, name: str, config: Path | None = None) -> FakeBroker:
+def build(kind: str, name: str, config: Path | None = None, read: Load | None = None) -> FakeBroker:
     """The fake ``kind`` named ``name``, configured from ``config``'s ``fakes.NAME``.
+
+    Args:
+        kind: the kind of fake.
+        name: its name in the lab file.
+        config: the lab file (defaults without one).
+        read: what reads ``config`` (``load`` when ``None``).
 
     Raises:
         ConfigError: the file cannot be read, or its settings have problems.
     """
-    settings, source = _settings(config, name, kind)
+    settings = (read or load)(config, name) if config is not None else DEMO_SETTINGS.get(kind, {})
+    source = str(config or "")
     path = f"fakes.{name}"
-    if isinstance(settings, dict) and settings.get("kind", kind) != kind:
+    if isinstance(settings, Mapping) and settings.get("kind", kind) != kind:
         wrong = Problem(f"{path}.kind", settings["kind"], f"must be {kind!r} to serve it as {kind}")
         raise ConfigError([wrong], source)
     try:
@@ -98,14 +108,19 @@ async def run(fake: FakeBroker, host: str = "127.0.0.1", port: int = 0, *, tls: 
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``smslab serve``; 0 after a signal, 2 for a bad configuration or bad TLS files."""
+def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:
+    """Run ``smslab serve``; 0 after a signal, 2 for a bad configuration or bad TLS files.
+
+    Args:
+        argv: the arguments after ``serve``; ``sys.argv[1:]`` when ``None``.
+        read: what reads ``--config`` (``load`` when ``None``; ``smslab`` gives the lab's check).
+    """
     args = _parser().parse_args(argv)
     if (args.cert is None) != (args.key is None):
         print("smslab serve: --cert and --key go together", file=sys.stderr)
         return 2
     try:
-        fake = build(args.kind, args.name, args.config)
+        fake = build(args.kind, args.name, args.config, read)
         tls = server_tls(fake.settings)
         if args.cert is not None:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

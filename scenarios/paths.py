@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["BUILTIN_DIR", "DEFAULT_LAB", "EXAMPLES_DIR", "PACKAGE_DIR"]
+__all__ = ["BUILTIN_DIR", "DEFAULT_LAB", "EXAMPLES_DIR", "NAMED_LABS", "PACKAGE_DIR"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The embedded default lab: what ``smslab up`` and ``smslab run`` use without ``--config``.
@@ -13,3 +14,5 @@ DEFAULT_LAB = PACKAGE_DIR / "labs" / "default.yaml"
 BUILTIN_DIR = PACKAGE_DIR / "builtin"
 #: Example lab files a user starts from.
 EXAMPLES_DIR = PACKAGE_DIR / "examples"
+#: The labs a lab file may ``extends:`` by name (``sim.labfile``), for every ``smslab`` command.
+NAMED_LABS: Mapping[str, Path] = {"default": DEFAULT_LAB}

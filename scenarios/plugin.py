@@ -173,10 +173,14 @@ class LabThread:
     def start(self) -> str:
         """Start the loop thread and the lab on it; returns the control API's URL."""
         from scenarios.lab.assembly import Lab  # noqa: PLC0415 - heavy; only when a lab is wanted
-        from sim.labfile import load_lab_config  # noqa: PLC0415
+        from scenarios.lab.check import load_lab  # noqa: PLC0415
 
+        try:
+            config = load_lab(self.config) if self.config else None  # every problem, before a thread starts
+        except BaseException:
+            self._loop.close()
+            raise
         self._thread.start()
-        config = load_lab_config(self.config) if self.config else None
         self.lab = Lab(config, processes=self.processes)
         try:
             self.url = asyncio.run_coroutine_threadsafe(self.lab.start(), self._loop).result(120)

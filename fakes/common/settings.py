@@ -144,6 +144,11 @@ def _push(r: Reader) -> PushSettings:
         verify=r.boolean("verify", True), ca=r.text("ca", ""),
     )
     r.done()
+    if out.ca:
+        try:  # now, so that a missing or broken bundle is a problem with its path, not a traceback later
+            ssl.create_default_context(cafile=out.ca)
+        except (OSError, ssl.SSLError) as exc:
+            r.problem("ca", out.ca, f"cannot be loaded as a PEM bundle: {exc}")
     return out
 
 
@@ -202,7 +207,9 @@ def _delay(r: Reader, default_seconds: float) -> DelayModel:
             r.problem("median", median, "must be above 0")
         out = LogNormalDelay(median if median > 0 else 1.0, r.number("sigma", minimum=0.0), maximum)
     else:
+        # Which other keys belong depends on the distribution, so none of them is reported as unknown.
         r.problem("distribution", kind, f"must be one of {', '.join(_DISTRIBUTIONS)}")
+        r.used.update(str(key) for key in r.data)
     r.done()
     return out
 

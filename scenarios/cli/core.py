@@ -9,6 +9,7 @@ import sys
 from typing import Any, TextIO
 
 from scenarios import conformance
+from scenarios.paths import NAMED_LABS
 from sim.core.errors import ConfigError, InputError
 from sim.core.routing import (
     AccessDenied,
@@ -152,7 +153,7 @@ def cmd_route(args: argparse.Namespace) -> int:
         print("smslab route: --config FILE is required (the lab file whose routes decide)", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        cic = load_lab_config(args.config).cic
+        cic = load_lab_config(args.config, named=NAMED_LABS).cic
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
@@ -216,13 +217,14 @@ def _outbound_json(cic: Any, decision: OutboundDecision) -> dict[str, Any]:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """``smslab check-config``: "ok" on stdout and 0, or every problem on stderr and 2.
 
-    The whole lab file is checked as ``smslab up`` would read it: the CIC sections, the ``cic`` and ``proxy``
-    sections, and each fake's settings (the lab is built, nothing is started).
+    The whole lab file is checked as ``smslab up`` checks it, every problem at once
+    (``scenarios.lab.check``): the CIC sections, the ``cic`` and ``proxy`` sections, each fake's settings
+    and the files the lab names (the fakes are built, nothing is started).
     """
-    from scenarios.lab.assembly import Lab  # noqa: PLC0415  (the lab layer: aiohttp and the fakes, only here)
+    from scenarios.lab.check import check_lab_file  # noqa: PLC0415  (the lab layer: aiohttp and the fakes)
 
     try:
-        Lab(load_lab_config(args.file))
+        check_lab_file(args.file)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG

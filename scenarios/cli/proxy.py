@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from scenarios.paths import NAMED_LABS
 from sim.cic.settings import read_node_settings
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.labfile import load_lab_config
-from sim.proxy.config import FarmPlan, ProxyConfig, plan_farms, read_proxy_settings
+from sim.proxy.config import FarmPlan, ProxyConfig, check_farm_tls, plan_farms, read_proxy_settings
 from sim.proxy.haproxy import AddressProblem, HaproxyFarm, address_problems, haproxy_config
 from sim.proxy.rewrite import RewriteRule
 
@@ -53,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _lab(path: Path) -> tuple[list[FarmPlan], ProxyConfig, dict[str, tuple[str, dict[int, int]]]]:
-    lab = load_lab_config(path)
+    # The files the configuration names are the HAProxy host's, so they need not exist here.
+    lab = load_lab_config(path, named=NAMED_LABS, check_files=False)
     r = Reader(lab.proxy_section, "proxy")
     proxy = read_proxy_settings(r)
     nodes_r = Reader(lab.cic_section, "cic", r.problems).child("nodes", None)
@@ -104,10 +106,9 @@ def build_config(args: argparse.Namespace) -> str:
     for plan in plans:
         bind = args.bind or f"{proxy.host}:{plan.bind_port or plan.incoming_port}"
         crt = args.crt or proxy.tls_cert
-        if plan.https and not crt:
-            reason = (f"is required: the farm of port {plan.incoming_port} serves HTTPS brokers "
-                      f"({', '.join(plan.brokers)}); or give --crt")
-            raise ConfigError([Problem("proxy.tls.cert", "", reason)])
+        problems = check_farm_tls([plan], replace(proxy, tls_cert=crt), "or give --crt")
+        if problems:
+            raise ConfigError(problems)
         if plan.https and not args.crt and proxy.tls_key not in (proxy.tls_cert, f"{proxy.tls_cert}.key"):
             # HAProxy's bind has no key setting: the key is in the crt file or in <crt>.key beside it.
             reason = (f"is its own file, but HAProxy reads the key from the certificate's file or from "

@@ -4,6 +4,11 @@
 component name is a fake broker kind, handed to ``fakes.serve``. Each prints one JSON line with its URLs
 once it is ready and serves until SIGINT or SIGTERM. Every component also runs embedded, on one event
 loop beside the others; this is the distributed form, for faults that must be real (SIGKILL, SIGSTOP).
+
+Each component's ``main`` is handed the lab's own check of ``--config`` as its ``read``
+(``scenarios.lab.check``: ``serve_node``, ``serve_proxy``, ``serve_fake``), so a lab file gets the same
+verdict here as from ``smslab check-config`` and ``smslab up``, every problem at once, and may
+``extends: default``.
 """
 
 from __future__ import annotations
@@ -12,11 +17,16 @@ import importlib
 import sys
 from collections.abc import Callable
 
-__all__ = ["COMPONENTS", "main"]
+from scenarios.lab import check
+
+__all__ = ["COMPONENTS", "READERS", "main"]
 
 # component -> module whose main(argv) serves it; anything else is a fake broker kind.
 COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve"}
 _FAKES = "fakes.serve"
+#: module -> the function of scenarios.lab.check its main reads --config with.
+READERS: dict[str, str] = {"sim.cic.serve": "serve_node", "sim.proxy.serve": "serve_proxy",
+                           _FAKES: "serve_fake"}
 
 
 def usage() -> str:
@@ -46,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         module, rest = COMPONENTS[args[0]], args[1:]
     else:
         module, rest = _FAKES, args
-    entry: Callable[[list[str]], int] = importlib.import_module(module).main
-    return int(entry(rest) or 0)
+    entry: Callable[..., int] = importlib.import_module(module).main
+    read = getattr(check, READERS[module])
+    return int(entry(rest, read=read) or 0)
 
 
 if __name__ == "__main__":

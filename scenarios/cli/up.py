@@ -20,7 +20,7 @@ from rich.table import Table
 
 from sim.cliargs import port
 from sim.core.errors import ConfigError
-from sim.labfile import LabConfig, load_lab_config
+from sim.labfile import LabConfig
 from sim.serving import announce, stop_event
 
 __all__ = ["endpoint_table", "main", "serve"]
@@ -86,8 +86,10 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
 def main(argv: list[str] | None = None) -> int:
     """Run ``smslab up``; returns the exit status."""
     args = _parser().parse_args(argv)
+    from scenarios.lab.check import load_lab  # noqa: PLC0415 - `smslab up --help` does not pay for the lab
+
     try:
-        config = load_lab_config(args.config) if args.config is not None else None
+        config = load_lab(args.config) if args.config is not None else None
         return asyncio.run(serve(config, host=args.host, port=args.port, processes=args.processes,
                                  as_json=args.json))
     except ConfigError as exc:

@@ -26,9 +26,9 @@ from typing import Any
 
 import aiohttp
 
-from fakes import registry
 from fakes.common import FakeBroker
 from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
+from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.spec import (
     NODE_NAMES,
@@ -36,12 +36,10 @@ from scenarios.lab.spec import (
     default_lab_config,
     public_bases,
     push_targets,
-    read_lab_spec,
     resolve_gateways,
 )
 from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
-from sim.core.errors import ConfigError, Problem
 from sim.core.switchover import Watch
 from sim.labfile import LabConfig
 
@@ -58,15 +56,16 @@ class Lab:
         ready_timeout: seconds ``start`` waits for the farm to see the active node healthy.
 
     Raises:
-        ConfigError: the lab file's ``cic``/``proxy`` sections or a fake's settings have problems (before
-            anything starts).
+        ConfigError: the lab file's ``cic``/``proxy`` sections or a fake's settings have problems, every one
+            of them (``scenarios.lab.check``), before anything starts.
     """
 
     def __init__(self, config: LabConfig | None = None, *, processes: bool = False, host: str = "127.0.0.1",
                  port: int = 0, ready_timeout: float = 10.0) -> None:
-        self.spec = read_lab_spec(config or default_lab_config())
+        checked = check_lab(config or default_lab_config())
+        self.spec = checked.spec
         self.config = self.spec.config  # as read: the nodes' SMS scheme chosen (scenarios.lab.spec)
-        self.built = _build_fakes(self.config)
+        self.built: dict[str, FakeBroker] = dict(checked.fakes)
         self.trust = lab_trust(self.config, self.spec.proxy)  # the lab's own client: its components' certs
         self.processes, self.host, self.port, self.ready_timeout = processes, host, port, ready_timeout
         self.url = ""
@@ -267,22 +266,6 @@ class Lab:
 
 def _healthy(farm: Mapping[str, Any], member: str) -> bool:
     return any(m.get("member") == member and m.get("healthy") for m in farm.get("members", ()))
-
-
-def _build_fakes(config: LabConfig) -> dict[str, FakeBroker]:
-    """Every fake of the lab file, built (so their settings are checked before anything starts)."""
-    built: dict[str, FakeBroker] = {}
-    problems: list[Problem] = []
-    for name, settings in config.fakes.items():
-        path = f"fakes.{name}"
-        try:
-            factory = registry.factory(str(settings.get("kind", "")), f"{path}.kind")
-            built[name] = factory(name, settings, path)
-        except ConfigError as exc:
-            problems += exc.problems
-    if problems:
-        raise ConfigError(problems, config.source)
-    return built
 
 
 def _process_backend(spec: LabSpec, host: str) -> Any:

@@ -3,7 +3,9 @@
 One configuration model: a bad value is reported with its path, the value and the reason, before anything
 starts.
 
-``read_lab_spec`` reads the two sections ``sim.labfile`` only checks for shape::
+``read_lab_spec`` reads the two sections ``sim.labfile`` only checks for shape (``read_lab_sections``
+records their problems for ``scenarios.lab.check``, which reports them with every other problem of the
+file)::
 
     cic:
       nodes: {primary: {...}, backup: {...}}   # sim.cic.settings.read_node_settings, one per node
@@ -19,7 +21,9 @@ and the functions below derive what the lab wires together once the pieces liste
 * one proxy per distinct Incoming HTTP Port of the enabled brokers (``LabSpec.farms``, planned by
   ``sim.proxy.config.plan_farms``), its farm being both nodes' bound port for it, its health test URL the
   first broker's SMS path on that port with ``?healthcheckignore=1`` (SMS Technical Reference, "Health
-  Test for Server Farm"), unless the ``proxy`` section names its own;
+  Test for Server Farm"), unless the ``proxy`` section names its own. A farm of HTTPS brokers listens over
+  HTTPS, so the proxy then needs ``tls.cert`` (``sim.proxy.config.check_farm_tls``, the rule ``smslab serve
+  proxy`` and ``smslab proxy haproxy-config`` apply too);
 * the brokers' gateways: ``mt.gateway: fake:<name>`` is replaced by the URL the fake ``<name>`` listens on
   (``resolve_gateways``); any other gateway is kept as written;
 * where each fake pushes MOs and DRs (``push_targets``): the proxy in front of the broker the fake is the
@@ -39,19 +43,22 @@ from scenarios.paths import DEFAULT_LAB
 from sim.cic.pair_settings import PairSettings, read_pair_settings
 from sim.cic.settings import NodeSettings, SmsScheme, read_node_settings
 from sim.core.config import BrokerConfig, CicConfig
-from sim.core.schema import Reader
-from sim.labfile import LabConfig, parse_lab_config
+from sim.core.errors import ConfigError
+from sim.core.schema import Problems, Reader
+from sim.labfile import LabConfig, in_file_order, parse_lab_config
 from sim.proxy.config import (
     Engine,
     FarmPlan,
     ProxyConfig,
+    check_farm_tls,
     check_proxy_config,
     plan_farms,
     read_proxy_settings,
 )
 
 __all__ = ["DEFAULT_LAB_SOURCE", "NODE_NAMES", "LabSpec", "PushTarget", "default_lab_config", "fake_broker",
-           "public_bases", "push_targets", "read_lab_spec", "resolve_gateways"]
+           "lab_spec", "public_bases", "push_targets", "read_lab_sections", "read_lab_spec",
+           "resolve_gateways"]
 
 #: How the embedded default lab is named in messages (it is a package resource, not a file on disk).
 DEFAULT_LAB_SOURCE = "smslab:labs/default.yaml"
@@ -94,7 +101,26 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
     Raises:
         ConfigError: every problem in both sections, each with its path, value and reason.
     """
-    r = Reader(config.cic_section, "cic")
+    problems = Problems()
+    nodes, pair, proxy = read_lab_sections(config, problems)
+    if problems:
+        raise ConfigError(in_file_order(problems, config.data), config.source)
+    return lab_spec(config, nodes, pair, proxy)
+
+
+def read_lab_sections(config: LabConfig, problems: Problems, *, cross_checks: bool = True,
+                      ) -> tuple[dict[str, NodeSettings], PairSettings, ProxyConfig]:
+    """The nodes' settings (their SMS scheme chosen), the pair's and the proxy's; problems on ``problems``.
+
+    Args:
+        config: the lab configuration.
+        problems: where every problem of the two sections is recorded (the caller raises them).
+        cross_checks: apply the rules that look across these sections and the CIC ones (the proxy's ports
+            and rules against the brokers' incoming ports, a certificate for farms of HTTPS brokers);
+            they need ``config.cic`` as the file gives it, so a caller whose CIC sections have problems
+            skips them.
+    """
+    r = Reader(config.cic_section, "cic", problems)
     nodes_r = r.child("nodes", None)
     read = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES}
     nodes_r.done()
@@ -102,31 +128,40 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
     pair = read_pair_settings(switch_r, config.cic.server_parameters)
     switch_r.done()
     r.done()
-    proxy_r = Reader(config.proxy_section, "proxy", r.problems)
+    proxy_r = Reader(config.proxy_section, "proxy", problems)
     proxy = read_proxy_settings(proxy_r)
-    nodes = {name: _behind(settings, proxy, nodes_r.child(name, None)) for name, settings in read.items()}
-    for problem in check_proxy_config(proxy, config.cic):
-        r.problems.add(problem.path, problem.value, problem.reason)
+    nodes = {name: _behind(settings, proxy, problems) for name, settings in read.items()}
+    if cross_checks:
+        for problem in (*check_proxy_config(proxy, config.cic), *check_farm_tls(plan_farms(config.cic, proxy),
+                                                                                 proxy)):
+            problems.add(problem.path, problem.value, problem.reason)
     if proxy.engine is not Engine.AIOHTTP:
         # HAProxy cannot report a port-0 bind, so the lab runs the simulated ARR.
         proxy_r.problem("engine", proxy.engine.value, "must be aiohttp in a lab (HAProxy runs on its own: "
                                                       "smslab proxy haproxy-config)")
-    r.raise_if_problems(config.source)
+    return nodes, pair, proxy
+
+
+def lab_spec(config: LabConfig, nodes: Mapping[str, NodeSettings], pair: PairSettings,
+             proxy: ProxyConfig) -> LabSpec:
+    """The ``LabSpec`` of sections read without problems (``read_lab_sections``)."""
     config = replace(config, data=_with_schemes(config.data, nodes))
     return LabSpec(config, nodes, pair, proxy, tuple(plan_farms(config.cic, proxy)))
 
 
-def _behind(settings: NodeSettings, proxy: ProxyConfig, r: Reader) -> NodeSettings:
-    """The node's settings with its SMS listeners speaking what the proxy sends (problems on ``r``)."""
+def _behind(settings: NodeSettings, proxy: ProxyConfig, problems: Problems) -> NodeSettings:
+    """The node's settings with its SMS listeners speaking what the proxy sends."""
     wanted = SmsScheme.HTTP if proxy.offload else SmsScheme.HTTPS
+    at = f"cic.nodes.{settings.name}"
     if settings.sms_scheme not in (SmsScheme.AUTO, wanted):
         mode = "offloads SSL (HTTP to the nodes)" if proxy.offload else "re-encrypts (HTTPS to the nodes)"
-        r.problem("sms_scheme", settings.sms_scheme.value,
-                  f"must be {wanted.value} or auto: the proxy {mode}")
+        problems.add(f"{at}.sms_scheme", settings.sms_scheme.value,
+                     f"must be {wanted.value} or auto: the proxy {mode}")
     if wanted is SmsScheme.HTTPS and not settings.tls_cert:
-        r.problem("tls_cert", "", "is required: proxy.offload is false, so the proxy reaches the node over "
-                                  "HTTPS and verifies its Server certificate (SMS Technical Reference, "
-                                  "\"Reverse Proxy - CIC Server's certificate\")")
+        problems.add(f"{at}.tls_cert", "", "is required: proxy.offload is false, so the proxy reaches the "
+                                           "node over HTTPS and verifies its Server certificate (SMS "
+                                           "Technical Reference, \"Reverse Proxy - CIC Server's "
+                                           "certificate\")")
     return replace(settings, sms_scheme=wanted)
 
 

@@ -7,10 +7,8 @@ an in-process lab started for that file, one per distinct file, in the order the
 against a lab that is already up (``url``) cannot start one, so those scenarios are skipped and say why.
 
 A scenario's lab file may begin with ``extends: default`` (the embedded lab) or ``extends: <file>``
-(relative to it): the file's other sections are merged over that lab's, so a variant states only its
-difference. Mappings merge key by key; a list of named mappings (``brokers``) merges item by item by
-``name`` (a named item not in the base is added at the end); any other value, other lists included
-(``inbound_routes``, ``outbound_routes``), replaces the base's whole::
+(relative to it), as any lab file may (``sim.labfile`` reads them for every command): the file's other
+sections are merged over that lab's, so a variant states only its difference::
 
     extends: default
     server_parameters: {SMS Interaction Recovery Enabled: 0}
@@ -23,7 +21,7 @@ import asyncio
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +31,8 @@ from scenarios.lab.client import LabClient, LabError
 from scenarios.paths import DEFAULT_LAB
 from scenarios.scenario.scenario_file import Scenario
 from scenarios.scenario.steps import Context, check, run_step
-from sim.core.errors import ConfigError, Problem
-from sim.labfile import LabConfig, parse_lab_config, read_yaml
+from sim.core.errors import ConfigError
+from sim.labfile import LabConfig
 
 __all__ = ["DEFAULT_LAB", "CheckResult", "ScenarioResult", "in_process_lab", "load_lab_file", "run_all",
            "run_scenario"]
@@ -75,54 +73,18 @@ class ScenarioResult:
 # -- lab files and in-process labs --------------------------------------------------------------------
 
 
-def _named(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(item, Mapping) and isinstance(item.get("name"), str) for item in value)
-
-
-def _merge_value(base: Any, over: Any) -> Any:
-    if isinstance(base, Mapping) and isinstance(over, Mapping):
-        return _merge(base, over)
-    if _named(base) and _named(over):
-        merged = {item["name"]: item for item in base}
-        for item in over:
-            merged[item["name"]] = _merge_value(merged.get(item["name"], {}), item)
-        return list(merged.values())
-    return over
-
-
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge_value(out[key], value) if key in out else value
-    return out
-
-
-def _lab_data(path: Path, chain: tuple[Path, ...] = ()) -> Any:
-    data = read_yaml(path)
-    if not isinstance(data, Mapping) or "extends" not in data:
-        return data
-    parent = data["extends"]
-    if not isinstance(parent, str) or not parent:
-        raise ConfigError([Problem("extends", parent, "must be 'default' or a lab file path")], str(path))
-    base = DEFAULT_LAB if parent == "default" else (path.parent / parent).resolve()
-    if base in (*chain, path.resolve()):
-        raise ConfigError([Problem("extends", parent, "makes a loop of lab files")], str(path))
-    if not base.is_file():
-        raise ConfigError([Problem("extends", parent, f"is not a file (looked for {base})")], str(path))
-    inherited = _lab_data(base, (*chain, path.resolve()))
-    return _merge(inherited if isinstance(inherited, Mapping) else {},
-                  {k: v for k, v in data.items() if k != "extends"})
-
-
 def load_lab_file(path: str | Path | None = None) -> LabConfig:
-    """Read a lab file (the embedded default when ``None``), following ``extends``.
+    """Read a lab file (the embedded default when ``None``), following ``extends``, checked in full.
+
+    The one reader of lab files (``sim.labfile``) and the one check (``scenarios.lab.check``): every
+    problem of the file at once.
 
     Raises:
         ConfigError: the file or one it extends is unreadable or invalid; every problem is listed.
     """
-    file = Path(path) if path is not None else DEFAULT_LAB
-    return parse_lab_config(_lab_data(file), str(file))
+    from scenarios.lab.check import load_lab  # noqa: PLC0415 - the CIC side and the fakes load only when used
+
+    return load_lab(Path(path) if path is not None else DEFAULT_LAB)
 
 
 @contextmanager
@@ -265,11 +227,8 @@ def run_all(scenarios: list[Scenario], *, url: str = "", config: str | Path | No
             else:
                 _run_group(group, client, progress, results)
         return [results[id(s)] for s in scenarios]
-    from scenarios.lab.spec import read_lab_spec  # noqa: PLC0415 - the CIC side loads only for a real run
-
+    # Every lab file checked in full before the first lab starts.
     configs = {lab_file: load_lab_file(lab_file or config) for lab_file in groups}
-    for lab_config in configs.values():
-        read_lab_spec(lab_config)  # every lab file checked in full before the first lab starts
     for lab_file, group in groups.items():
         try:
             with in_process_lab(configs[lab_file]) as lab_url:

@@ -1,9 +1,14 @@
 """``smslab serve cic --role primary|backup``: run one CIC node standalone until signalled.
 
-Reads the lab file (``--config``): the CIC sections (``sms``, ``brokers``, ``server_parameters``,
-``web_services``, ``core``) and the node's own settings at ``cic.nodes.<role>``; other sections are left to
-their owners; certificate paths are read against the lab file's folder, as in a lab
-(``sim.labfile.FILE_KEYS``). ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the
+Reads the lab file (``--config``) with ``sim.labfile``, the one reader of lab files: the CIC sections
+(``sms``, ``brokers``, ``server_parameters``, ``web_services``, ``core``) and the node's own settings at
+``cic.nodes.<role>``; certificate paths are read against the lab file's folder, as in a lab
+(``sim.labfile.FILE_KEYS``), and must exist. A broker's ``mt.gateway: fake:<name>`` is refused: only a
+whole lab has the fake to resolve it. ``smslab serve cic`` hands ``main`` the lab's own check as ``read``
+(``scenarios.lab.check.serve_node``), so the file gets the verdict ``smslab check-config`` gives it, every
+problem at once, and the node's SMS listeners speak what they speak in that lab (the proxy's offload);
+``python -m sim.cic.serve`` (a ``--processes`` lab's child, whose file the lab wrote) reads the node's
+settings as they are. ``--port-map 8080=0`` (repeatable) and ``--control-port`` override the
 file's ports, so that a restarted node can take the ports of the process it replaces. The node starts
 ACTIVE when it is the primary and BACKUP when it is the backup, unless ``--start-as`` says otherwise;
 ``--peer`` makes it mirror to another node's control API from the start; ``--public-base BROKER=URL`` sets
@@ -21,11 +26,10 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
-
-import yaml
 
 from sim.cic.node import CicNode
 from sim.cic.roles import Role
@@ -34,14 +38,16 @@ from sim.cliargs import http_url, port
 from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
-from sim.core.validation import load_cic_config
-from sim.labfile import resolve_files
+from sim.labfile import in_file_order, read_lab, read_yaml
 from sim.serving import announce, stop_event
 
-__all__ = ["CIC_SECTIONS", "build", "load", "main", "ready_line", "run"]
+__all__ = ["CIC_SECTIONS", "Load", "build", "load", "main", "ready_line", "run"]
 
 CIC_SECTIONS = ("sms", "brokers", "server_parameters", "web_services", "core")
 """The top-level sections of the lab file that make the CIC configuration."""
+
+#: What reads the lab file for a node: (file, role) -> the CIC configuration and the node's settings.
+Load = Callable[[Path, str], tuple[CicConfig, NodeSettings]]
 
 
 def _port_pair(text: str) -> tuple[int, int]:
@@ -89,42 +95,27 @@ def load(config: Path | None, name: str) -> tuple[CicConfig, NodeSettings]:
         ConfigError: the file cannot be read, or has problems (every one listed).
     """
     source = str(config) if config is not None else ""
-    data = _read_yaml(config) if config is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError([Problem("(top)", data, "must be a mapping of sections")], source)
-    problems: list[Problem] = []
-    try:
-        cic = load_cic_config(data, source, sections=tuple(k for k in data if k not in CIC_SECTIONS))
-    except ConfigError as exc:
-        problems += exc.problems
-        cic = CicConfig()
-    nodes = Reader(data.get("cic"), "cic").child("nodes", None)
+    reading = read_lab(read_yaml(config) if config is not None else {}, source, alone=True)
+    nodes = Reader(reading.config.cic_section, "cic").child("nodes", None)
     settings = read_node_settings(nodes, name)
-    problems += nodes.problems
+    problems = in_file_order([*reading.problems, *nodes.problems], reading.config.data)
     if problems:
         raise ConfigError(problems, source)
-    return cic, settings
+    return reading.config.cic, settings
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problem = Problem("(file)", str(path), f"cannot be read as YAML: {exc}")
-        raise ConfigError([problem], str(path)) from exc
-    if data is None:
-        return {}
-
-    return resolve_files(data, path.resolve().parent)  # tls_cert, tls_key, mt_ca: beside the lab file
-
-
-def build(args: argparse.Namespace) -> CicNode:
+def build(args: argparse.Namespace, read: Load | None = None) -> CicNode:
     """The node the arguments describe (not started).
+
+    Args:
+        args: the parsed arguments.
+        read: what reads ``--config`` (``load`` when ``None``, or without ``--config``).
 
     Raises:
         ConfigError: the configuration has problems.
     """
-    config, settings = load(args.config, args.role)
+    config, settings = (read or load)(args.config, args.role) if args.config is not None \
+        else load(None, args.role)
     changes: dict[str, Any] = {"ports": {**settings.ports, **dict(args.port_map)}}
     if args.control_port is not None:
         changes["control_port"] = args.control_port
@@ -168,11 +159,16 @@ async def run(node: CicNode, *, peer: str = "", stop: asyncio.Event | None = Non
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``smslab serve cic``; 0 after a signal, 2 for a bad configuration or a port that is taken."""
+def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:
+    """Run ``smslab serve cic``; 0 after a signal, 2 for a bad configuration or a port that is taken.
+
+    Args:
+        argv: the arguments after ``serve cic``; ``sys.argv[1:]`` when ``None``.
+        read: what reads ``--config`` (``load`` when ``None``; ``smslab`` gives the lab's check).
+    """
     args = _parser().parse_args(argv)
     try:
-        return asyncio.run(_main(args))
+        return asyncio.run(_main(args, read))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -181,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-async def _main(args: argparse.Namespace) -> int:
+async def _main(args: argparse.Namespace, read: Load | None) -> int:
     # CicNode needs a running loop (its sockets and timer task), so it is built inside asyncio.run.
-    return await run(build(args), peer=args.peer or "")
+    return await run(build(args, read), peer=args.peer or "")
 
 
 if __name__ == "__main__":

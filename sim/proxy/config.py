@@ -47,7 +47,7 @@ from sim.proxy.farm import HealthTest, MinServers, parse_status_ranges
 from sim.proxy.rewrite import RewriteRule
 from sim.proxy.server import ProxySettings
 
-__all__ = ["Engine", "FarmPlan", "ProxyConfig", "RuleSetting", "check_proxy_config",
+__all__ = ["Engine", "FarmPlan", "ProxyConfig", "RuleSetting", "check_farm_tls", "check_proxy_config",
            "default_rules", "health_url_for", "incoming_ports", "plan_farms", "proxy_settings",
            "read_proxy_settings", "server_ssl_context", "upstream_ssl_context"]
 
@@ -274,6 +274,30 @@ def check_proxy_config(proxy: ProxyConfig, cic: CicConfig, path: str = "proxy") 
             problems.append(Problem(f"{path}.rewrite[{i}].port", setting.port,
                                     "must be an incoming port of an enabled broker, or 0 for every farm"))
     return problems
+
+
+def check_farm_tls(plans: Sequence[FarmPlan], proxy: ProxyConfig, alternative: str = "",
+                   path: str = "proxy") -> list[Problem]:
+    """A problem when farms of HTTPS brokers have no certificate for the proxy to serve them with.
+
+    Such a farm's listener is HTTPS (``plan_farms``: the broker's Encryption applies to the path it pushes
+    on, SMS Technical Reference, "Using SSL"), and the same document puts the certificate on the reverse
+    proxy ("SSL Certificate": "apply the certificate there"); without ``tls.cert`` the proxy could only
+    listen over plain HTTP.
+
+    Args:
+        plans: the farms (``plan_farms``).
+        proxy: the ``proxy:`` section.
+        alternative: another way to give the certificate, added to the reason (e.g. "or give --crt").
+        path: where the ``proxy:`` section is.
+    """
+    https = [plan for plan in plans if plan.https]
+    if proxy.tls_cert or not https:
+        return []
+    farms = [f"{plan.incoming_port} serves HTTPS brokers ({', '.join(plan.brokers)})" for plan in https]
+    reason = (f"is required: the farm of port {' and the farm of port '.join(farms)}, so the proxy listens "
+              "there over HTTPS, presenting the certificate the brokers verify")
+    return [Problem(f"{path}.tls.cert", "", reason + (f"; {alternative}" if alternative else ""))]
 
 
 # -- building the server's settings -------------------------------------------------------------------

@@ -6,6 +6,12 @@ rules, offload/re-encrypt, time-out and TLS come from the lab file's ``proxy:`` 
 is forwarded as it is and probed at ``--health-url``. Once it listens it prints one JSON line
 ``{"name": "proxy", "url": ...}`` (so a parent process reads the real port, as ``smslab serve`` does for
 the fakes), serves until SIGINT or SIGTERM, and exits 0. A bad configuration exits 2.
+
+The lab file is read with ``sim.labfile``, the one reader of lab files. ``smslab serve proxy`` hands
+``main`` the lab's own check as ``read`` (``scenarios.lab.check.serve_proxy``), so the file gets the
+verdict ``smslab check-config`` gives it, every problem at once (``--cert``/``--key`` count as the
+section's ``tls``); ``python -m sim.proxy.serve`` (a ``--processes`` lab's child) reads the ``proxy:``
+section alone.
 """
 
 from __future__ import annotations
@@ -14,17 +20,20 @@ import argparse
 import asyncio
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from sim.cliargs import port
+from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Reader
 from sim.labfile import load_lab_config
 from sim.proxy.config import (
     FarmPlan,
     ProxyConfig,
+    check_farm_tls,
     plan_farms,
     proxy_settings,
     read_proxy_settings,
@@ -34,7 +43,11 @@ from sim.proxy.rewrite import RewriteRule
 from sim.proxy.server import ProxyServer, ProxySettings
 from sim.serving import announce, stop_event
 
-__all__ = ["build", "main", "run"]
+__all__ = ["Load", "build", "load", "main", "run"]
+
+#: What reads the lab file for the proxy: (file, ``--cert``/``--key`` or None) -> the CIC configuration
+#: (its brokers make the farms) and the ``proxy:`` section.
+Load = Callable[[Path, tuple[str, str] | None], tuple[CicConfig, ProxyConfig]]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,17 +66,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _plan(config: Path | None, farm: int | None, health_url: str) -> tuple[ProxyConfig, FarmPlan]:
+def load(config: Path, tls: tuple[str, str] | None = None) -> tuple[CicConfig, ProxyConfig]:
+    """The CIC configuration and the ``proxy:`` section of the lab file (``tls`` is applied by the caller).
+
+    Raises:
+        ConfigError: the file cannot be read, or has problems (every one listed).
+    """
+    lab = load_lab_config(config)
+    r = Reader(lab.proxy_section, "proxy")
+    proxy = read_proxy_settings(r)
+    r.raise_if_problems(str(config))
+    return lab.cic, proxy
+
+
+def _plan(config: Path | None, farm: int | None, health_url: str, read: Load | None = None,
+          tls: tuple[str, str] | None = None) -> tuple[ProxyConfig, FarmPlan]:
     if config is None:
         proxy = ProxyConfig()
         return proxy, FarmPlan(0, 0, False, (), proxy.health.probing(health_url),
                                (RewriteRule.build("/", ".*", "/{R:0}"),))
 
-    lab = load_lab_config(config)
-    r = Reader(lab.proxy_section, "proxy")
-    proxy = read_proxy_settings(r)
-    r.raise_if_problems(str(config))
-    plans = plan_farms(lab.cic, proxy)
+    cic, proxy = (read or load)(config, tls)
+    plans = plan_farms(cic, proxy)
     chosen = next((p for p in plans if farm is None or p.incoming_port == farm), None)
     if chosen is None:
         ports = ", ".join(str(p.incoming_port) for p in plans) or "none"
@@ -73,8 +97,17 @@ def _plan(config: Path | None, farm: int | None, health_url: str) -> tuple[Proxy
 
 
 def build(members: list[str], config: Path | None = None, farm: int | None = None,
-          health_url: str = "/?healthcheckignore=1") -> tuple[ProxySettings, ProxyConfig, FarmPlan]:
+          health_url: str = "/?healthcheckignore=1", *, read: Load | None = None,
+          tls: tuple[str, str] | None = None) -> tuple[ProxySettings, ProxyConfig, FarmPlan]:
     """The proxy's settings for ``members`` from the lab file (or the defaults without one).
+
+    Args:
+        members: the farm's members, primary first.
+        config: the lab file.
+        farm: the incoming port whose farm to serve (the first when ``None``).
+        health_url: the URL test without a lab file.
+        read: what reads ``config`` (``load`` when ``None``).
+        tls: ``--cert`` and ``--key``, handed to ``read`` (the caller applies them to the settings).
 
     Raises:
         ConfigError: the file, a member or the farm is wrong.
@@ -82,7 +115,7 @@ def build(members: list[str], config: Path | None = None, farm: int | None = Non
     bad = [m for m in members if not (m.rpartition(":")[2].isdigit() and m.rpartition(":")[0])]
     if bad:
         raise ConfigError([Problem("--member", m, "must be HOST:PORT") for m in bad])
-    proxy, plan = _plan(config, farm, health_url)
+    proxy, plan = _plan(config, farm, health_url, read, tls)
     return proxy_settings(proxy, members, plan.rules, health_url=plan.health.url), proxy, plan
 
 
@@ -100,21 +133,27 @@ async def run(server: ProxyServer, host: str = "127.0.0.1", port: int = 0, *,
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``smslab serve proxy``; 0 after a signal, 2 for a bad configuration or bad TLS files."""
+def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:
+    """Run ``smslab serve proxy``; 0 after a signal, 2 for a bad configuration or bad TLS files.
+
+    Args:
+        argv: the arguments after ``serve proxy``; ``sys.argv[1:]`` when ``None``.
+        read: what reads ``--config`` (``load`` when ``None``; ``smslab`` gives the lab's check).
+    """
     args = _parser().parse_args(argv)
     if (args.cert is None) != (args.key is None):
         print("smslab serve proxy: --cert and --key go together", file=sys.stderr)
         return 2
+    given = (str(args.cert), str(args.key)) if args.cert is not None else None
     try:
-        settings, proxy, plan = build(args.member, args.config, args.farm, args.health_url)
-        if args.cert is not None:
-            proxy = replace(proxy, tls_cert=str(args.cert), tls_key=str(args.key))
+        settings, proxy, plan = build(args.member, args.config, args.farm, args.health_url, read=read,
+                                      tls=given)
+        if given is not None:
+            proxy = replace(proxy, tls_cert=given[0], tls_key=given[1])
         tls = server_ssl_context(proxy)
-        if plan.https and tls is None:
-            reason = (f"is required: the farm of port {plan.incoming_port} serves HTTPS brokers "
-                      f"({', '.join(plan.brokers)}); or give --cert and --key")
-            raise ConfigError([Problem("proxy.tls.cert", "", reason)])
+        problems = check_farm_tls([plan], proxy, "or give --cert and --key")
+        if problems:
+            raise ConfigError(problems, str(args.config or ""))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2

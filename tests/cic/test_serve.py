@@ -182,10 +182,36 @@ def test_real_subprocess_prints_its_line_and_exits_0_on_sigterm(lab_file: Path) 
 
 def test_certificate_paths_are_read_beside_the_lab_file(tmp_path: Path) -> None:
     """tls_cert, tls_key and mt_ca given relative to the lab file are read from its folder."""
-    nodes = {"primary": {"tls_cert": "certs/n.pem", "tls_key": "certs/n.key", "mt_ca": "/etc/ca.pem"}}
+    elsewhere = tmp_path.resolve() / "elsewhere" / "ca.pem"
+    for file in (tmp_path / "certs" / "n.pem", tmp_path / "certs" / "n.key", elsewhere):
+        file.parent.mkdir(exist_ok=True)
+        file.write_text("", encoding="utf-8")
+    nodes = {"primary": {"tls_cert": "certs/n.pem", "tls_key": "certs/n.key", "mt_ca": str(elsewhere)}}
     path = tmp_path / "lab.yaml"
     path.write_text(yaml.safe_dump({**LAB, "cic": {"nodes": nodes}}), encoding="utf-8")
     _, settings = serve.load(path, "primary")
     base = tmp_path.resolve()
     assert (settings.tls_cert, settings.tls_key, settings.mt_ca) == (
-        str(base / "certs/n.pem"), str(base / "certs/n.key"), "/etc/ca.pem")
+        str(base / "certs/n.pem"), str(base / "certs/n.key"), str(elsewhere))
+
+
+def test_extends_default_outside_smslab_is_a_clear_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Run without smslab (python -m sim.cic.serve), extends: default names a lab it cannot know: said so."""
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("extends: default\n", encoding="utf-8")
+    assert serve.main(["--role", "primary", "--config", str(lab)]) == 2
+    assert capsys.readouterr().err == (
+        f"{lab}: extends: names the embedded lab, which only the smslab command knows (this file is read without "
+        "it, e.g. by python -m); run it through smslab, or extend a lab file by its path (got 'default')\n")
+
+
+def test_fake_gateways_are_refused_saying_where_they_resolve(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A fake:<name> gateway cannot be resolved by a node alone: the reason says where it can and what to give."""
+    lab = tmp_path / "lab.yaml"
+    data = {**LAB, "brokers": [{**LAB["brokers"][0], "mt": {"gateway": "fake:k"}}]}
+    lab.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert serve.main(["--role", "primary", "--config", str(lab)]) == 2
+    assert capsys.readouterr().err == (
+        f"{lab}: brokers[0].mt.gateway: names a fake of the lab: fake:<name> gateways resolve only inside "
+        "`smslab up`/`smslab run`; give the broker's real gateway URL to serve a node alone (got 'fake:k')\n")

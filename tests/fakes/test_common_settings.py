@@ -96,3 +96,21 @@ def test_tls_contexts(tmp_path):
     assert isinstance(client_tls(s.push), ssl.SSLContext)
     assert (None, None, False) == (server_tls(CommonSettings()), client_tls(PushSettings()),
                                    client_tls(PushSettings(verify=False)))
+
+
+def test_an_unknown_distribution_is_the_delays_only_problem():
+    """A distribution that is not known is reported; the keys beside it are not called unknown."""
+    with pytest.raises(ConfigError) as info:
+        _read({"dlr": {"delay": {"distribution": "nosuch", "seconds": 1, "mean": 2}}})
+    assert ["fakes.k1.dlr.delay.distribution"] == [p.path for p in info.value.problems]
+
+
+def test_a_push_ca_that_cannot_be_loaded_is_a_problem_with_its_path(tmp_path):
+    """push.ca naming no file, or a file that is no PEM bundle, is a problem at fakes.NAME.push.ca."""
+    (tmp_path / "junk.pem").write_text("not a certificate", encoding="utf-8")
+    for ca in (str(tmp_path / "absent.pem"), str(tmp_path / "junk.pem")):
+        with pytest.raises(ConfigError) as info:
+            _read({"push": {"ca": ca}})
+        [problem] = info.value.problems
+        assert (problem.path, problem.value) == ("fakes.k1.push.ca", ca)
+        assert problem.reason.startswith("cannot be loaded as a PEM bundle: ")

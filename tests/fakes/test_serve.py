@@ -58,7 +58,7 @@ def test_relative_certificate_paths_are_read_beside_the_config_file(tmp_path, mo
     ("fakes:\n  k1:\n    dlr: {delay: {seconds: -1}}\n", "lab.yaml: fakes.k1.dlr.delay.seconds: must be at least 0"),
     ("fakes:\n  k1:\n    kind: portico\n", "fakes.k1.kind: must be 'kaleyra' to serve it as kaleyra"),
     ("fakes: [1]\n", "fakes: must be a mapping"),
-    ("fakes: {k1: [unclosed\n", "cannot be read as YAML"),
+    ("fakes: {k1: [unclosed\n", "is not valid YAML"),
 ])
 def test_bad_config_prints_problems_and_exits_2(tmp_path, capsys, text, message):
     """A bad configuration prints its problems, with the file and path, to stderr and exits 2."""

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from labfiles import STAGED, STAGED_PROBLEMS, write
 
 pytest_plugins = ["pytester"]
 
@@ -138,3 +139,12 @@ def test_smslab_url_uses_a_lab_already_up(inner: pytest.Pytester, tmp_path: Path
         runner.stop()
     result.assert_outcomes(passed=4)
     assert {json.loads(p.read_text())["url"] for p in notes.glob("*.json")} == {url}
+
+
+def test_a_bad_lab_file_is_refused_with_every_problem_at_once(inner: pytest.Pytester, tmp_path: Path) -> None:
+    """--smslab-config with problems in every section: the lab fixture errors, listing all of them in order."""
+    lab = write(tmp_path, STAGED)
+    inner.makepyfile(test_lab="def test_uses_the_lab(smslab):\n    pass\n")
+    result = inner.runpytest_inprocess(*_ARGS, f"--smslab-config={lab}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*{lab}: {problem}" for problem in STAGED_PROBLEMS])

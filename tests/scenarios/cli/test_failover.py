@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from labfiles import STAGED, STAGED_PROBLEMS, problems, write
 
 from scenarios.cli import failover
 from scenarios.cli import main as cli
@@ -72,3 +73,10 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """A kill point outside the stream is refused before anything starts."""
     assert failover.main(["--count", "5", "--kill-after", "5"]) == 2
     assert "--kill-after" in capsys.readouterr().err
+
+
+def test_a_bad_lab_file_lists_every_problem_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid --config: exit 2 with the problems of the CIC sections, a fake, proxy and cic together."""
+    lab = write(tmp_path, STAGED)
+    assert cli.main(["failover", "--config", str(lab)]) == 2
+    assert problems(capsys.readouterr().err, lab) == STAGED_PROBLEMS

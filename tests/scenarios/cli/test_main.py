@@ -9,8 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from labfiles import (
+    HTTPS_WITHOUT_PROXY_CERT,
+    HTTPS_WITHOUT_PROXY_CERT_PROBLEM,
+    STAGED,
+    STAGED_PROBLEMS,
+    problems,
+    write,
+)
 
 from scenarios.cli.main import main
+from scenarios.paths import BUILTIN_DIR, EXAMPLES_DIR
 
 EXAMPLE = str(Path(__file__).parents[3] / "scenarios" / "examples" / "lab.yaml")
 
@@ -240,3 +249,103 @@ def test_check_config_reads_the_lab_sections_and_the_fakes(tmp_path: Path, capsy
     bad.write_text("fakes:\n  k: {kind: kaleyra, time_scale: -1}\n", encoding="utf-8")
     assert main(["check-config", str(bad)]) == 2
     assert "fakes.k.time_scale" in capsys.readouterr().err
+
+
+def test_check_config_reports_the_problems_of_every_section_at_once(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Problems in the CIC sections, a fake, proxy and cic are all reported in one run, in file order."""
+    bad = write(tmp_path, STAGED)
+    code, out, err = run(capsys, "check-config", str(bad))
+    assert (code, out) == (2, "")
+    assert problems(err, bad) == STAGED_PROBLEMS
+
+
+def check(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, list[str]]:
+    """check-config on ``path``: its exit status and the problems it printed about the file."""
+    code, _, err = run(capsys, "check-config", str(path))
+    return code, problems(err, path)
+
+
+def test_check_config_lab_sections_must_be_mappings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """proxy: [], cic: [] and fakes: [] are each a problem, not an empty section."""
+    bad = write(tmp_path, "proxy: []\ncic: []\nfakes: []\n")
+    assert check(capsys, bad) == (2, ["proxy: must be a mapping (got [])", "cic: must be a mapping (got [])",
+                                      "fakes: must be a mapping of fake names to their settings (got [])"])
+
+
+def test_check_config_reports_each_problem_once_and_only_the_wrong_field(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A node that is not a mapping is reported once; a bad distribution, not the seconds beside it."""
+    bad = write(tmp_path, "fakes:\n  k: {kind: kaleyra, dlr: {delay: {distribution: nosuch, seconds: 1}}}\n"
+                          "cic: {nodes: {primary: 3}}\n")
+    assert check(capsys, bad) == (2, [
+        "fakes.k.dlr.delay.distribution: must be one of fixed, uniform, exponential, lognormal (got 'nosuch')",
+        "cic.nodes.primary: must be a mapping (got 3)"])
+
+
+@pytest.mark.parametrize("lab", sorted((BUILTIN_DIR / "labs").glob("*.yaml")), ids=lambda p: p.name)
+def test_check_config_accepts_every_shipped_lab(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each lab under scenarios/builtin/labs (extends: default) is ok, as smslab run reads it."""
+    assert run(capsys, "check-config", str(lab)) == (0, "ok\n", "")
+
+
+def test_check_config_reads_the_lab_a_file_extends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """extends: default and extends: <file> merge the base under the file; a problem in either is named."""
+    write(tmp_path, "extends: default\ncic: {nodes: {primary: {backup_answer: maybe}}}\n", "base.yaml")
+    child = write(tmp_path, "extends: base.yaml\nproxy: {timeout: 0}\n")
+    assert check(capsys, child) == (2, [
+        "proxy.timeout: must be at least 0.01 (got 0)",
+        "cic.nodes.primary.backup_answer: must be one of refuse, 503, 404, hang (got 'maybe')"])
+
+
+def test_route_reads_a_lab_that_extends_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    """route --config on a shipped lab (extends: default) routes with the default lab's routes."""
+    code, out, _ = run(capsys, "route", "--config", str(BUILTIN_DIR / "labs" / "no-recovery.yaml"), "--json",
+                       "outbound", "--dnis", "3175551212", "--classification", "Local")
+    assert (code, json.loads(out)["broker"]) == (0, "kaleyra")
+
+
+def test_every_command_refuses_an_https_farm_without_a_proxy_certificate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check-config, up, serve cic and serve proxy give an HTTPS broker behind a certless proxy one verdict."""
+    lab = write(tmp_path, HTTPS_WITHOUT_PROXY_CERT)
+    for argv in (["check-config", str(lab)], ["up", "--config", str(lab)],
+                 ["serve", "cic", "--config", str(lab), "--role", "primary"],
+                 ["serve", "proxy", "--config", str(lab), "--member", "h:1", "--member", "h:2", "--farm", "8080"]):
+        code, out, err = run(capsys, *argv)
+        assert (argv[0], code, out, problems(err, lab)) == (argv[0], 2, "", [HTTPS_WITHOUT_PROXY_CERT_PROBLEM])
+
+
+def test_the_example_lab_is_served_as_it_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    """The example lab passes check-config, and the proxy's farms for it are the plain HTTP ones it names."""
+    assert run(capsys, "check-config", EXAMPLE) == (0, "ok\n", "")
+    code, out, _ = run(capsys, "proxy", "haproxy-config", "--config", EXAMPLE, "--member", "127.0.0.2",
+                       "--member", "127.0.0.3")  # the example's nodes share one host: name them apart
+    assert code == 0
+    assert [line for line in out.splitlines() if line.startswith("    bind ")] == [
+        "    bind 127.0.0.1:8080", "    bind 127.0.0.1:8081"]
+
+
+def test_check_config_names_every_missing_certificate_and_how_to_make_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTTPS example before smslab certs: each file it names, where it was looked for, the command."""
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    text = (EXAMPLES_DIR / "https-lab.yaml").read_text(encoding="utf-8")
+    lab = write(folder, text.replace("timeout: 3\n  health", "timeout: 0\n  health"), "https-lab.yaml")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "check-config", str(lab))
+    certs = folder.resolve() / "certs"
+    how = "names no file; make it with `smslab certs --out lab/certs`"
+    assert (code, out, "Traceback" in err) == (2, "", False)
+    assert problems(err, lab) == [
+        f"fakes.kaleyra.tls.cert: {how} (got '{certs}/broker-kaleyra-chain.pem')",
+        f"fakes.kaleyra.tls.key: {how} (got '{certs}/broker-kaleyra.key')",
+        f"fakes.kaleyra.push.ca: {how} (got '{certs}/trust-broker.pem')",
+        f"proxy.tls.cert: {how} (got '{certs}/proxy-named-chain.pem')",
+        f"proxy.tls.key: {how} (got '{certs}/proxy-named.key')",
+        f"proxy.upstream_ca: {how} (got '{certs}/trust-proxy.pem')",
+        "proxy.timeout: must be at least 0.01 (got 0)",
+        *(f"cic.nodes.{node}.{key}: {how} (got '{certs}/{file}')" for node in ("primary", "backup")
+          for key, file in (("tls_cert", f"node-{node}-chain.pem"), ("tls_key", f"node-{node}.key"),
+                            ("mt_ca", "trust-node.pem")))]

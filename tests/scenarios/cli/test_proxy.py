@@ -216,3 +216,12 @@ def test_a_key_haproxy_cannot_find_is_refused(lab_dir: Path, tmp_path: Path,
             f"{certs}/proxy-named-chain.pem.key; pass --crt with one PEM holding the chain and the key (got "
             f"'{certs}/proxy-named.key')"] == capsys.readouterr().err.splitlines()
     assert not target.exists()
+
+
+def test_a_lab_file_that_extends_the_default_gives_the_default_farm(capsys: pytest.CaptureFixture[str]) -> None:
+    """A shipped lab (extends: default) is read with the default lab's brokers: one farm on 8080."""
+    lab = Path(__file__).parents[3] / "scenarios" / "builtin" / "labs" / "no-recovery.yaml"
+    assert 0 == main(["haproxy-config", "--config", str(lab), "--member", "cic-a", "--member", "cic-b"])
+    lines = capsys.readouterr().out.splitlines()
+    assert ["frontend fe_8080", "backend cic_8080"] == [x for x in lines if x.startswith(("frontend", "backend"))]
+    assert "    option httpchk GET '/kaleyra/mo?healthcheckignore=1'" in lines

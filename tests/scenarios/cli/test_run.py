@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from labfiles import STAGED, STAGED_PROBLEMS, problems, write
 from rich.console import Console
 
 from scenarios.cli.run import builtin_files, main
@@ -53,6 +54,14 @@ def test_a_bad_lab_file_exits_2(tmp_path):
     code, text = _run([str(tmp_path / "s.yaml"), "--config", str(tmp_path / "lab.yaml")])
     assert 2 == code
     assert "sms.purge_days: must be a whole number (got 'many')" in text
+
+
+def test_a_bad_lab_file_lists_every_problem_at_once(tmp_path):
+    """An invalid --config: the problems of the CIC sections, a fake, proxy and cic together, nothing run."""
+    (tmp_path / "s.yaml").write_text(PASSING)
+    lab = write(tmp_path, STAGED)
+    code, text = _run([str(tmp_path / "s.yaml"), "--config", str(lab)])
+    assert (code, problems(text, lab)) == (2, STAGED_PROBLEMS)
 
 
 def test_no_scenario_files_exits_2(tmp_path):

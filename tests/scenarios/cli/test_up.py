@@ -11,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labfiles import STAGED, STAGED_PROBLEMS, problems, write
+
+from scenarios.cli.main import main as smslab
 from scenarios.cli.up import main, serve
 from scenarios.lab.client import LabClient
+from scenarios.paths import EXAMPLES_DIR
 
 ROOT = Path(__file__).parents[3]
 
@@ -67,6 +71,31 @@ def test_bad_config_exits_2_naming_the_problem(tmp_path: Path, capsys) -> None:
     bad.write_text("cic: {nodes: {primary: {backup_answer: maybe}}}\n")
     assert main(["--config", str(bad)]) == 2
     assert "cic.nodes.primary.backup_answer: must be one of refuse, 503, 404, hang" in capsys.readouterr().err
+
+
+def test_a_bad_lab_file_is_refused_with_every_problem_at_once(tmp_path: Path, capsys) -> None:
+    """smslab up --config lists the problems of the CIC sections, a fake, proxy and cic together."""
+    bad = write(tmp_path, STAGED)
+    assert smslab(["up", "--config", str(bad)]) == 2
+    assert problems(capsys.readouterr().err, bad) == STAGED_PROBLEMS
+
+
+def test_a_lab_file_may_extend_the_default(tmp_path: Path, capsys) -> None:
+    """smslab up --config reads extends: default, so only the file's own problem is named."""
+    bad = write(tmp_path, "extends: default\ncic: {nodes: {primary: {backup_answer: maybe}}}\n")
+    assert smslab(["up", "--config", str(bad)]) == 2
+    assert problems(capsys.readouterr().err, bad) == [
+        "cic.nodes.primary.backup_answer: must be one of refuse, 503, 404, hang (got 'maybe')"]
+
+
+def test_missing_certificates_are_named_before_anything_starts(tmp_path: Path, capsys) -> None:
+    """The HTTPS example without its certs/ folder: exit 2, each missing file and smslab certs --out."""
+    lab = write(tmp_path, (EXAMPLES_DIR / "https-lab.yaml").read_text(encoding="utf-8"), "https-lab.yaml")
+    assert smslab(["up", "--config", str(lab)]) == 2
+    found = problems(capsys.readouterr().err, lab)
+    assert len(found) == 12
+    assert found[0] == (f"fakes.kaleyra.tls.cert: names no file; make it with `smslab certs --out "
+                        f"{tmp_path.resolve() / 'certs'}` (got '{tmp_path.resolve() / 'certs/broker-kaleyra-chain.pem'}')")
 
 
 def test_up_as_a_subprocess_serves_until_sigterm() -> None:

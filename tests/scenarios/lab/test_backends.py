@@ -72,10 +72,11 @@ async def test_nothing_to_change_asks_for_no_token(portico) -> None:
 def test_lab_trust_is_the_system_default_without_tls_and_names_an_unloadable_file(tmp_path: Path) -> None:
     """No component serves HTTPS: True; a certificate file that cannot be loaded: a problem at its key."""
     assert lab_trust(parse_lab_config({"fakes": {"k": {"kind": "kaleyra"}}}), ProxyConfig()) is True
-    absent = str(tmp_path / "absent.pem")
-    config = parse_lab_config({"fakes": {"k": {"kind": "kaleyra", "tls": {"cert": absent, "key": absent}}}})
+    junk = tmp_path / "junk.pem"  # a file that is there (sim.labfile checks that) but holds no certificate
+    junk.write_text("not a certificate", encoding="utf-8")
+    config = parse_lab_config({"fakes": {"k": {"kind": "kaleyra", "tls": {"cert": str(junk), "key": str(junk)}}}})
     with pytest.raises(ConfigError) as info:
         lab_trust(config, ProxyConfig())
     [problem] = info.value.problems
     assert (problem.path, problem.value, problem.reason.startswith("cannot be loaded: ")) == (
-        "fakes.k.tls.cert", absent, True)
+        "fakes.k.tls.cert", str(junk), True)

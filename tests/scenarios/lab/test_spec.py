@@ -147,30 +147,36 @@ def test_default_lab_file_is_valid_yaml_with_documented_placeholders() -> None:
     assert {b["mo"]["incoming_port"] for b in data["brokers"]} == {8080}
 
 
-def _https_lab(**proxy: Any) -> dict[str, Any]:
-    """The small lab with its broker on HTTPS, its fake serving TLS and certificates on the nodes."""
-    data = _lab(proxy=proxy)
+def _https_lab(folder: Path, **proxy: Any) -> dict[str, Any]:
+    """The small lab with its broker on HTTPS, its fake and proxy serving TLS and certificates on the nodes
+    (empty files in ``folder``: only that they exist is checked before a lab starts)."""
+    names = ("k.pem", "k.key", "p.pem", "p.key", *(f"{n}.{ext}" for n in ("primary", "backup") for ext in ("pem", "key")))
+    files = {name: str(folder / name) for name in names}
+    for file in files.values():
+        Path(file).write_text("", encoding="utf-8")
+    data = _lab(proxy={"tls": {"cert": files["p.pem"], "key": files["p.key"]}, **proxy})
     data["brokers"][0]["encryption"] = "HTTPS"
-    data["fakes"]["k1"]["tls"] = {"cert": "k.pem", "key": "k.key"}
-    data["cic"] = {"nodes": {n: {"tls_cert": f"{n}.pem", "tls_key": f"{n}.key"} for n in ("primary", "backup")}}
+    data["fakes"]["k1"]["tls"] = {"cert": files["k.pem"], "key": files["k.key"]}
+    data["cic"] = {"nodes": {n: {"tls_cert": files[f"{n}.pem"], "tls_key": files[f"{n}.key"]}
+                             for n in ("primary", "backup")}}
     return data
 
 
-def test_the_nodes_listen_as_the_proxy_speaks_to_them() -> None:
+def test_the_nodes_listen_as_the_proxy_speaks_to_them(tmp_path: Path) -> None:
     """sms_scheme auto becomes http when the proxy offloads SSL and https when it re-encrypts, in data too."""
     for offload, scheme in ((True, SmsScheme.HTTP), (False, SmsScheme.HTTPS)):
-        spec = read_lab_spec(parse_lab_config(_https_lab(offload=offload), "lab.yaml"))
+        spec = read_lab_spec(parse_lab_config(_https_lab(tmp_path, offload=offload), "lab.yaml"))
         assert [spec.nodes[n].sms_scheme for n in ("primary", "backup")] == [scheme, scheme]
         assert [spec.config.data["cic"]["nodes"][n]["sms_scheme"] for n in ("primary", "backup")] == [
             scheme.value] * 2
-        assert spec.config.data["cic"]["nodes"]["primary"]["tls_cert"] == "primary.pem"
+        assert spec.config.data["cic"]["nodes"]["primary"]["tls_cert"] == str(tmp_path / "primary.pem")
 
 
-def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder() -> None:
+def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder(tmp_path: Path) -> None:
     """Encryption HTTPS: the placeholder gateway is https, and a fake without tls.cert is a problem."""
-    config = parse_lab_config(_https_lab())
+    config = parse_lab_config(_https_lab(tmp_path))
     assert config.cic.brokers[0].mt.gateway == placeholder_gateway("k1", https=True) == "https://fake-k1.invalid"
-    data = _https_lab()
+    data = _https_lab(tmp_path)
     del data["fakes"]["k1"]["tls"]
     with pytest.raises(ConfigError) as info:
         parse_lab_config(data, "lab.yaml")
@@ -179,9 +185,9 @@ def test_an_https_broker_needs_a_tls_fake_and_reads_an_https_placeholder() -> No
                               "(SMS Technical Reference, \"Using SSL\")")]
 
 
-def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_problem() -> None:
+def test_a_node_against_the_proxys_scheme_or_without_its_certificate_is_a_problem(tmp_path: Path) -> None:
     """sms_scheme https behind an offloading proxy, and re-encrypting to a node without tls_cert."""
-    data = _https_lab(offload=True)
+    data = _https_lab(tmp_path, offload=True)
     data["cic"]["nodes"]["primary"]["sms_scheme"] = "https"
     data["cic"]["nodes"]["backup"] = {}
     assert _problems(data) == {
