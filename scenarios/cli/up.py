@@ -23,7 +23,7 @@ from sim.core.errors import ConfigError
 from sim.labfile import LabConfig
 from sim.serving import announce, stop_event
 
-__all__ = ["endpoint_table", "main", "serve"]
+__all__ = ["endpoint_table", "main", "next_steps", "serve", "sms_urls"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,18 +37,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def endpoint_table(components: list[dict[str, str]], nodes: dict[str, dict[str, object]]) -> Table:
-    """The endpoints as a rich table: one row per component (nodes with their role and SMS URLs)."""
+    """The endpoints as a rich table: one row per component (nodes with their role); URLs are never cut."""
     table = Table(title="smslab lab", show_lines=False)
     for column in ("component", "kind", "url", "detail"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for c in components:
-        detail = ""
         node = nodes.get(c["name"]) if c["kind"] == "cic" else None
-        if node is not None:
-            sms = node.get("sms_urls") or {}
-            detail = f"role {node.get('role')}; " + ", ".join(f"{b} {u}" for b, u in dict(sms).items())
+        detail = f"role {node.get('role')}" if node is not None else ""
         table.add_row(c["name"], c["kind"], c["url"], detail)
     return table
+
+
+def sms_urls(nodes: dict[str, dict[str, object]]) -> str:
+    """Each node's SMS URL per broker, one per line (after the table, so a narrow terminal cuts none)."""
+    lines = ["SMS URLs (behind the proxy; the brokers push to the proxy):"]
+    for name, node in nodes.items():
+        for broker, url in dict(node.get("sms_urls") or {}).items():  # type: ignore[call-overload]
+            lines.append(f"  {name} {broker}: {url}")
+    return "\n".join(lines)
 
 
 def next_steps(url: str) -> str:
@@ -74,6 +80,7 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
         else:
             console = Console(file=out)  # the terminal's width (80 columns when not a terminal)
             console.print(endpoint_table(health["components"], health["nodes"]))
+            console.print(sms_urls(health["nodes"]), highlight=False, soft_wrap=True)
             console.print(f"up in {lab.timings['start']:.2f} s; control API {lab.url}/_smslab/ "
                           f"(OpenAPI at {lab.url}/_smslab/openapi.json); Ctrl-C stops the lab")
             console.print(next_steps(lab.url), highlight=False, soft_wrap=True)

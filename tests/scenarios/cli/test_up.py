@@ -50,8 +50,12 @@ async def test_serve_prints_the_next_step_within_80_columns() -> None:
     url = text.split("control API ")[1].split("/_smslab/")[0]
     assert f"  curl -s {url}/_smslab/health" in text.splitlines()
     assert any(line.startswith(f"  smslab run --url {url} ") for line in text.splitlines())
-    table = text.split("up in ")[0]
+    table = text.split("SMS URLs")[0]
     assert max(len(line) for line in table.splitlines()) <= 80
+    sms = [line.split(": ", 1) for line in text.splitlines() if line.startswith(("  primary ", "  backup "))]
+    assert [name for name, _ in sms] == [f"  {node} {broker}" for node in ("primary", "backup")
+                                         for broker in ("kaleyra", "portico", "eztexting")]
+    assert all(url.startswith("http://127.0.0.1:") and "…" not in url for _, url in sms)
 
 
 async def test_serve_json_line_has_the_urls() -> None:
