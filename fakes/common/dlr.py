@@ -1,7 +1,8 @@
 """DLR scheduling: which outcome an MT gets, after how long, and one timer that delivers them when due.
 
 The choice is sans-IO: an ``OutcomeModel`` picks a ``DeliveryState`` for a destination and a
-``DelayModel`` draws a delay, both from a seeded ``random.Random`` passed in. Deterministic triggers (a
+``DelayModel`` (``sim.carrier.distributions``, shared with the carrier model) draws a delay, both from a
+seeded ``random.Random`` passed in. Deterministic triggers (a
 regex on the destination number, checked first, in order) let a test force an outcome for a number
 without relying on probabilities. Both are protocols so the SimPy carrier model (``sim/carrier``) can
 replace them later without touching the fakes.
@@ -23,11 +24,19 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from fakes.common.clock import Cancellable, Clock
+from sim.carrier.distributions import (
+    DelayModel,
+    EmpiricalDelay,
+    ExponentialDelay,
+    FixedDelay,
+    LogNormalDelay,
+    UniformDelay,
+)
 from sim.core.types import DeliveryState
 
 __all__ = [
-    "FINAL_STATES", "DelayModel", "DlrPlanner", "DlrScheduler", "ExponentialDelay", "FixedDelay",
-    "LogNormalDelay", "OutcomeModel", "TimerHeap", "TriggeredOutcomes", "UniformDelay",
+    "FINAL_STATES", "DelayModel", "DlrPlanner", "DlrScheduler", "EmpiricalDelay", "ExponentialDelay",
+    "FixedDelay", "LogNormalDelay", "OutcomeModel", "TimerHeap", "TriggeredOutcomes", "UniformDelay",
 ]
 
 T = TypeVar("T")
@@ -44,65 +53,6 @@ class OutcomeModel(Protocol):
     def choose(self, recipient: str, rng: random.Random) -> DeliveryState:
         """The outcome for one MT."""
         ...
-
-
-class DelayModel(Protocol):
-    """Draws the time from MT acceptance to its DLR, in seconds (the carrier model's other seam)."""
-
-    def draw(self, rng: random.Random) -> float:
-        """One delay in seconds, never negative."""
-        ...
-
-
-@dataclass(frozen=True)
-class FixedDelay:
-    """Always ``seconds``."""
-
-    seconds: float = 1.0
-
-    def draw(self, rng: random.Random) -> float:
-        """Return the fixed delay."""
-        return self.seconds
-
-
-@dataclass(frozen=True)
-class UniformDelay:
-    """Uniform between ``low`` and ``high`` seconds."""
-
-    low: float
-    high: float
-
-    def draw(self, rng: random.Random) -> float:
-        """Draw uniformly."""
-        return rng.uniform(self.low, self.high)
-
-
-@dataclass(frozen=True)
-class ExponentialDelay:
-    """Exponential with the given ``mean``, optionally capped at ``maximum``."""
-
-    mean: float
-    maximum: float = math.inf
-
-    def draw(self, rng: random.Random) -> float:
-        """Draw from the exponential distribution."""
-        return min(self.maximum, rng.expovariate(1.0 / self.mean)) if self.mean > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class LogNormalDelay:
-    """Log-normal with the given ``median`` (e^mu) and ``sigma``, optionally capped at ``maximum``.
-
-    Carrier delivery times are long-tailed; the median is the easier number to read off a trace.
-    """
-
-    median: float
-    sigma: float
-    maximum: float = math.inf
-
-    def draw(self, rng: random.Random) -> float:
-        """Draw from the log-normal distribution."""
-        return min(self.maximum, rng.lognormvariate(math.log(self.median), self.sigma))
 
 
 @dataclass(frozen=True)

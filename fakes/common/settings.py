@@ -34,29 +34,24 @@ Shared keys and their defaults::
 
 from __future__ import annotations
 
-import math
 import ssl
 from dataclasses import dataclass, field
 
 from fakes.common.capture import DEFAULT_CAPTURE_LIMIT
 from fakes.common.dlr import (
-    DelayModel,
     DlrPlanner,
-    ExponentialDelay,
     FixedDelay,
-    LogNormalDelay,
     TriggeredOutcomes,
-    UniformDelay,
 )
 from fakes.common.faults import Fault, read_faults
 from fakes.common.push import RetryPolicy
+from sim.carrier.distributions import read_delay
 from sim.core.schema import Reader
 from sim.core.types import DeliveryState
 
 __all__ = ["CommonSettings", "PushSettings", "client_tls", "read_common", "server_tls"]
 
 _OUTCOMES = ("delivered", "failed", "undeliverable", "expired")
-_DISTRIBUTIONS = ("fixed", "uniform", "exponential", "lognormal")
 
 
 @dataclass(frozen=True)
@@ -114,7 +109,7 @@ def read_common(r: Reader, *, retry: RetryPolicy | None = None, dlr_delay: float
         capture_limit=_capture_limit(r), tls_cert=tls_cert, tls_key=tls_key,
         push=_push(r.child("push", None)), retry=_retry(r.child("retry", None), retry or RetryPolicy()),
         dlr_enabled=dlr.boolean("enabled", True), dlr_limit=dlr.integer("limit", 100_000, minimum=1),
-        dlr=DlrPlanner(_outcomes(dlr), _delay(dlr.child("delay", None), dlr_delay), time_scale),
+        dlr=DlrPlanner(_outcomes(dlr), read_delay(dlr.child("delay", None), dlr_delay), time_scale),
         faults=tuple(read_faults(r.raw("faults", []), r.at("faults"), r)),
     )
     dlr.done()
@@ -186,32 +181,6 @@ def _outcomes(dlr: Reader) -> TriggeredOutcomes:
         t.done()
     return TriggeredOutcomes(tuple(triggers), tuple((s, w) for s, w in weights if w > 0)
                              or ((DeliveryState.DELIVERED, 1.0),))
-
-
-def _delay(r: Reader, default_seconds: float) -> DelayModel:
-    kind = r.text("distribution", "fixed")
-    maximum = r.number("maximum", math.inf, minimum=0.0)
-    out: DelayModel = FixedDelay(default_seconds)
-    if kind == "fixed":
-        out = FixedDelay(r.number("seconds", default_seconds, minimum=0.0))
-    elif kind == "uniform":
-        low, high = r.number("low", minimum=0.0), r.number("high", minimum=0.0)
-        if high < low:
-            r.problem("high", high, f"must be at least low ({low})")
-        out = UniformDelay(low, min(high, maximum))
-    elif kind == "exponential":
-        out = ExponentialDelay(r.number("mean", minimum=0.0), maximum)
-    elif kind == "lognormal":
-        median = r.number("median", minimum=0.0)
-        if median <= 0:
-            r.problem("median", median, "must be above 0")
-        out = LogNormalDelay(median if median > 0 else 1.0, r.number("sigma", minimum=0.0), maximum)
-    else:
-        # Which other keys belong depends on the distribution, so none of them is reported as unknown.
-        r.problem("distribution", kind, f"must be one of {', '.join(_DISTRIBUTIONS)}")
-        r.used.update(str(key) for key in r.data)
-    r.done()
-    return out
 
 
 def server_tls(settings: CommonSettings) -> ssl.SSLContext | None:
