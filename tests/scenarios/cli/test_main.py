@@ -279,7 +279,7 @@ def test_check_config_reports_each_problem_once_and_only_the_wrong_field(tmp_pat
     bad = write(tmp_path, "fakes:\n  k: {kind: kaleyra, dlr: {delay: {distribution: nosuch, seconds: 1}}}\n"
                           "cic: {nodes: {primary: 3}}\n")
     assert check(capsys, bad) == (2, [
-        "fakes.k.dlr.delay.distribution: must be one of fixed, uniform, exponential, lognormal (got 'nosuch')",
+        "fakes.k.dlr.delay.distribution: must be one of fixed, uniform, exponential, lognormal, empirical (got 'nosuch')",
         "cic.nodes.primary: must be a mapping (got 3)"])
 
 
