@@ -29,10 +29,11 @@ import simpy
 from faker import Faker
 
 from sim.carrier.distributions import DelayModel, ExponentialDelay, read_delay
-from sim.core.errors import ConfigError, Problem
-from sim.core.schema import Reader, unique
+from sim.carrier.settings import read_named_list
+from sim.core.schema import Reader
 
-__all__ = ["LOCALES", "Arrivals", "Mo", "Population", "PopulationSettings", "read_populations"]
+__all__ = ["LOCALES", "Arrivals", "Mo", "Population", "PopulationSettings", "make_numbers",
+           "read_populations"]
 
 #: The Faker locale whose phone numbers stand for a country code.
 LOCALES = {"1": "en_US", "44": "en_GB", "33": "fr_FR", "49": "de_DE", "34": "es_ES", "61": "en_AU",
@@ -77,8 +78,9 @@ class PopulationSettings:
     to: str = ""
     arrivals: Arrivals = Arrivals()
     reply_probability: float = 0.0
-    think: DelayModel = field(default_factory=lambda: ExponentialDelay(20.0))
+    think: DelayModel = field(default_factory=lambda: ExponentialDelay(20.0))  # our choice
     texts: tuple[tuple[str, float], ...] = (("gsm", 1.0),)
+
 
 
 class Population:
@@ -162,15 +164,7 @@ def read_populations(data: object, path: str = "populations",
     Raises:
         ConfigError: each problem with its path, value and reason.
     """
-    if data is None:
-        return ()
-    if not isinstance(data, list):
-        raise ConfigError([Problem(path, data, "must be a list of populations")], source)
-    r = Reader({path: data}, "")
-    out = tuple(_population(p) for p in r.children(path))
-    unique(r.problems, [(f"{path}[{i}].name", p.name) for i, p in enumerate(out)], "populations")
-    r.raise_if_problems(source)
-    return out
+    return read_named_list(data, path, source, _population, "populations")
 
 
 def _population(r: Reader) -> PopulationSettings:
@@ -190,7 +184,7 @@ def _population(r: Reader) -> PopulationSettings:
     a.done()
     reply = r.child("reply")
     probability = reply.number("probability", 0.0, minimum=0.0, maximum=1.0)
-    think = read_delay(reply.child("think", None), 20.0)
+    think = read_delay(reply.child("think"), 20.0) if reply.has("think") else ExponentialDelay(20.0)
     reply.done()
     texts = _texts(r.child("texts"))
     out = PopulationSettings(r.text("name", allow_empty=False), country, r.integer("size", 100, minimum=1),

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sim.carrier.distributions import DelayModel, FixedDelay, read_delay
 from sim.core.errors import ConfigError, Problem
@@ -42,7 +42,10 @@ from sim.core.schema import Reader, unique
 from sim.core.types import DeliveryState
 
 __all__ = ["DEFAULT_CARRIER", "OUTCOME_STATES", "CarrierSettings", "Outcome", "OverCap", "Reachability",
-           "SenderType", "Service", "Trigger", "Window", "read_carriers", "sender_type"]
+           "SenderType", "Service", "Trigger", "Window", "read_carriers", "read_named_list", "sender_type"]
+
+
+T = TypeVar("T")
 
 
 class SenderType(Enum):
@@ -96,8 +99,9 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Reachability:
-    """An offline handset is retried on ``retry`` (seconds after the first attempt, the last repeating)
-    until ``validity`` seconds have passed since submission; then the message is EXPIRED."""
+    """An offline handset is retried after each gap of ``retry`` in turn (the last gap repeating) while the
+    next attempt still falls within ``validity`` seconds of submission; otherwise the message is EXPIRED at
+    its last attempt."""
 
     offline: float = 0.0
     retry: tuple[float, ...] = (30.0, 60.0, 300.0, 900.0, 3600.0)
@@ -166,15 +170,25 @@ def read_carriers(data: Any, path: str = "carriers", source: str = "") -> tuple[
     Raises:
         ConfigError: each problem with its path, value and reason.
     """
+    return read_named_list(data, path, source, _carrier, "carriers")
+
+
+def read_named_list(data: Any, path: str, source: str, read_one: Callable[[Reader], T],
+                    what: str) -> tuple[T, ...]:
+    """A list of named entries (``carriers``, ``populations``): each read by ``read_one``, names unique.
+
+    Raises:
+        ConfigError: each problem with its path, value and reason.
+    """
     if data is None:
         return ()
     if not isinstance(data, list):
-        raise ConfigError([Problem(path, data, "must be a list of carriers")], source)
+        raise ConfigError([Problem(path, data, f"must be a list of {what}")], source)
     r = Reader({path: data}, "")
-    carriers = tuple(_carrier(c) for c in r.children(path))
-    unique(r.problems, [(f"{path}[{i}].name", c.name) for i, c in enumerate(carriers)], "carriers")
+    entries = tuple(read_one(entry) for entry in r.children(path))
+    unique(r.problems, [(f"{path}[{i}].name", getattr(e, "name", "")) for i, e in enumerate(entries)], what)
     r.raise_if_problems(source)
-    return carriers
+    return entries
 
 
 def _carrier(r: Reader) -> CarrierSettings:

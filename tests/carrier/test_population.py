@@ -7,7 +7,7 @@ import random
 import pytest
 import simpy
 
-from sim.carrier.distributions import FixedDelay
+from sim.carrier.distributions import ExponentialDelay, FixedDelay
 from sim.carrier.population import (
     Arrivals,
     Mo,
@@ -86,8 +86,8 @@ def test_populations_are_read_and_every_problem_reported() -> None:
     [p] = read_populations([{"name": "uk", "country": "+44", "size": 10, "to": "8005550100",
                              "arrivals": {"kind": "bursty", "rate": 2, "on": 5, "off": 5},
                              "reply": {"probability": 0.5}, "texts": {"gsm": 0.5, "unicode": 0.5}}])
-    assert (p.country, p.arrivals, p.reply_probability, p.texts) == (
-        "44", Arrivals("bursty", 2.0, 5.0, 5.0), 0.5, (("gsm", 0.5), ("unicode", 0.5)))
+    assert (p.country, p.arrivals, p.reply_probability, p.texts, p.think) == (
+        "44", Arrivals("bursty", 2.0, 5.0, 5.0), 0.5, (("gsm", 0.5), ("unicode", 0.5)), ExponentialDelay(20.0))
     with pytest.raises(ConfigError) as caught:
         read_populations([{"name": "x", "country": "abc", "arrivals": {"rate": 0},
                            "texts": {"gsm": 0.5, "haiku": 0.5}}])
