@@ -58,7 +58,7 @@ __all__ = ["FAKE_GATEWAY", "FILE_KEYS", "LabConfig", "LabReading", "in_file_orde
            "merge_labs", "parse_lab_config", "placeholder_gateway", "read_lab", "read_lab_data", "read_yaml",
            "resolve_files"]
 
-LAB_SECTIONS = ("fakes", "cic", "proxy")
+LAB_SECTIONS = ("fakes", "cic", "proxy", "carriers", "populations")
 #: ``mt.gateway: fake:<name>`` names a fake of the lab as the broker's gateway.
 FAKE_GATEWAY = re.compile(r"fake:([A-Za-z0-9_.\-]+)")
 #: The keys that name files the lab reads, as paths through the lab file (``*``: every key of a mapping).
@@ -88,6 +88,8 @@ class LabConfig:
         fake_gateways: broker name -> the fake its ``mt.gateway: fake:<name>`` names.
         data: the whole mapping as parsed, ``extends`` followed and file paths resolved (for writing a
             derived file for child processes).
+        shared: fake name -> the lab-level sections folded into its settings (``carriers``,
+            ``populations``), so a problem in them is reported once, at the lab level.
     """
 
     cic: CicConfig
@@ -97,6 +99,7 @@ class LabConfig:
     proxy_section: Mapping[str, Any] = field(default_factory=dict)
     fake_gateways: Mapping[str, str] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
+    shared: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,7 @@ def read_lab(data: Any, source: str = "", base: str | Path | None = None, *,
     chain = (Path(source).resolve(),) if source and folder is not None and Path(source).is_file() else ()
     data = _extended(data, folder, source, named or {}, chain)
     problems: list[Problem] = []
-    fakes = _fakes(data, problems)
+    fakes, shared = _shared_sections(data, _fakes(data, problems), problems)
     sections = {key: _section(data, key, problems) for key in ("cic", "proxy")}
     placed, gateways = _fake_gateways(data, fakes, problems, alone)
     cic, cic_problems = read_cic_config(placed, sections=LAB_SECTIONS)
@@ -288,7 +291,7 @@ def read_lab(data: Any, source: str = "", base: str | Path | None = None, *,
     problems += cic_problems
     if check_files:
         problems += missing_files(data)
-    config = LabConfig(cic, fakes, source, sections["cic"], sections["proxy"], gateways, data)
+    config = LabConfig(cic, fakes, source, sections["cic"], sections["proxy"], gateways, data, shared)
     return LabReading(config, tuple(in_file_order(problems, data)), not cic_problems)
 
 
@@ -306,6 +309,40 @@ def _fakes(data: Mapping[str, Any], problems: list[Problem]) -> dict[str, Mappin
         else:
             problems.append(Problem(f"fakes.{name}", settings, "must be a mapping"))
     return out
+
+
+def _shared_sections(data: Mapping[str, Any], fakes: dict[str, Mapping[str, Any]], problems: list[Problem],
+                     ) -> tuple[dict[str, Mapping[str, Any]], dict[str, frozenset[str]]]:
+    """Fold the lab-level ``carriers`` and ``populations`` into the fakes' settings.
+
+    ``carriers`` reaches every fake without ``carriers`` of its own; each population goes to the fake its
+    ``broker`` names (it may be left out when the lab has one fake). Only their shape is checked here:
+    ``scenarios.lab.check`` reads them in full, once, at the lab level.
+    """
+    carriers, populations = data.get("carriers"), data.get("populations")
+    if populations is not None and not isinstance(populations, list):
+        problems.append(Problem("populations", populations, "must be a list of populations"))
+        populations = None
+    owned: dict[str, list[Any]] = {}
+    for i, entry in enumerate(populations or ()):
+        broker = entry.get("broker", "") if isinstance(entry, Mapping) else ""
+        if not broker and len(fakes) == 1:
+            broker = next(iter(fakes))
+        if broker in fakes:
+            owned.setdefault(broker, []).append(entry)
+        elif isinstance(entry, Mapping):
+            known = ", ".join(sorted(fakes)) or "none"
+            reason = (f"must name a fake of the lab (known: {known})" if broker
+                      else f"must name the fake whose MOs these are (known: {known})")
+            problems.append(Problem(f"populations[{i}].broker", broker, reason))
+    out: dict[str, Mapping[str, Any]] = {}
+    shared: dict[str, frozenset[str]] = {}
+    for name, settings in fakes.items():
+        folded = {key: value for key, value in (("carriers", carriers), ("populations", owned.get(name)))
+                  if value is not None and key not in settings}
+        out[name] = {**settings, **folded} if folded else settings
+        shared[name] = frozenset(folded)
+    return out, shared
 
 
 def _section(data: Mapping[str, Any], key: str, problems: list[Problem]) -> Mapping[str, Any]:

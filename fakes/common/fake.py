@@ -9,6 +9,7 @@ limit, starting on a real port (HTTP or HTTPS) and stopping.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import socket
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from fakes.common.capture import Captured, CaptureStore
+from fakes.common.carrier import LiveCarrier, parts_of
 from fakes.common.clock import Clock, RealClock
 from fakes.common.dlr import DlrScheduler
 from fakes.common.faults import Fault, FaultHook, FaultKind
@@ -27,7 +29,10 @@ from fakes.common.inspect import MoRequest, inspect_routes
 from fakes.common.push import Push, Pusher
 from fakes.common.settings import CommonSettings, client_tls
 from fakes.common.wire import WireError, WireReason
+from sim.carrier.model import Submitted
+from sim.carrier.population import Mo
 from sim.core.errors import InputError
+from sim.core.types import DeliveryState
 
 __all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
 
@@ -65,6 +70,9 @@ class FakeBroker:
                              concurrency=p.concurrency, max_pending=p.max_pending,
                              attempts_limit=p.attempts_limit, timeout=p.timeout, ssl=client_tls(p),
                              on_error=self.record_error)
+        self.carrier = self._new_carrier()
+        self._carrier_pending = 0
+        self._mo_tasks: set[asyncio.Task[Any]] = set()
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -102,10 +110,28 @@ class FakeBroker:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Forget what was captured, pending DLRs and pushes (``DELETE /_smslab/messages``)."""
+        """Forget what was captured, pending DLRs and pushes (``DELETE /_smslab/messages``).
+
+        With carriers, the carrier model starts afresh too: its clock, its queues and its populations.
+        """
         self.capture.clear()
         self.scheduler.clear()
         self.pusher.clear()
+        if self.carrier is not None:
+            running = self.carrier.started is not None
+            self.carrier.stop()
+            self.carrier, self._carrier_pending = self._new_carrier(), 0
+            if running and self.carrier is not None:
+                self.carrier.start()
+
+    def _new_carrier(self) -> LiveCarrier | None:
+        s = self.settings
+        if not s.carriers:
+            return None
+        # Its own generator, so the ids and faults the fake draws do not move the carrier's run.
+        return LiveCarrier(self.clock, s.carriers, random.Random(f"carrier:{s.seed}"), s.time_scale,
+                           self._carrier_dlr, populations=s.populations, on_mo=self._population_mo,
+                           on_error=self.record_error)
 
     # -- shared helpers for brokers -------------------------------------------------------------------
 
@@ -119,6 +145,60 @@ class FakeBroker:
         if not url:
             raise InputError(f"fake {self.name!r} has no mo_url and the request gave no 'url'", 409)
         return url
+
+    def carrier_admits(self, recipients: list[str], sender: str) -> None:
+        """Refuse a request the carriers would throttle, before anything of it is captured.
+
+        Raises:
+            WireError: THROTTLED (the broker's own throttle answer) when a recipient's carrier is over its
+                cap with ``over_cap: throttle``, or its queue is full.
+        """
+        if self.carrier is not None and not self.carrier.admits(recipients, sender):
+            raise WireError("the carrier's throughput cap is reached: try again later", WireReason.THROTTLED,
+                            status=429)
+
+    def to_carrier(self, recipient: str, sender: str, text: str, message_id: str,
+                   deliver: Callable[[DeliveryState], None] | None) -> None:
+        """Hand an accepted MT to the carrier model; ``deliver(state)`` when its DLR reaches the broker.
+
+        Only with ``carriers``; without them each fake plans with ``settings.dlr`` and its scheduler. The
+        MT takes its carrier slot whether or not a DR is wanted (``deliver`` ``None``). Past ``dlr.limit``
+        DLRs pending, the DR is counted as overflow, as the scheduler does.
+        """
+        assert self.carrier is not None
+        if deliver is not None and self._carrier_pending >= self.settings.dlr_limit:
+            self.scheduler.overflow += 1
+            deliver = None
+        if deliver is not None:
+            self._carrier_pending += 1
+        answer = self.carrier.submit(message_id, recipient, sender, parts_of(text), deliver)
+        if answer is Submitted.THROTTLED and deliver is not None:
+            # A later recipient of one request over the cap (``admits`` passed the request whole): the
+            # broker has taken it, the carrier has not, so its DR says FAILED at once.
+            self._carrier_pending -= 1
+            deliver(DeliveryState.FAILED)
+
+    def _carrier_dlr(self, deliver: Callable[[DeliveryState], None] | None, state: DeliveryState,
+                     code: str) -> None:
+        if deliver is None:
+            return
+        self._carrier_pending -= 1
+        self.scheduler.delivered += 1
+        try:
+            deliver(state)
+        except Exception as exc:  # as the scheduler does: one bad DR must not stop the others
+            self.record_error(exc)
+
+    def _population_mo(self, mo: Mo) -> None:
+        request = MoRequest(mo.sender, mo.to, mo.text)
+        task = asyncio.get_running_loop().create_task(self.inject_mo(request))
+        self._mo_tasks.add(task)
+        task.add_done_callback(self._mo_done)
+
+    def _mo_done(self, task: asyncio.Task[Any]) -> None:
+        self._mo_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.record_error(task.exception())  # type: ignore[arg-type]
 
     def push(self, push: Push) -> bool:
         """Submit a push through the one pusher (push faults apply); ``False`` when not sent."""
@@ -139,7 +219,8 @@ class FakeBroker:
         return {"name": self.name, "kind": self.kind, "status": "ok", "url": self.url,
                 "time": self.clock.now(), "captured": self.capture.stats(), "dlr": self.scheduler.stats(),
                 "pushes": self.pusher.stats(), "faults": len(self.faults.active()),
-                "faults_applied": self.faults.applied, "errors": len(self.errors)}
+                "faults_applied": self.faults.applied, "errors": len(self.errors),
+                **({"carrier": self.carrier.stats()} if self.carrier is not None else {})}
 
     # -- the shell --------------------------------------------------------------------------------------
 
@@ -173,8 +254,14 @@ class FakeBroker:
     async def _on_startup(self, app: web.Application) -> None:
         self.scheduler.start()
         await self.pusher.start()
+        if self.carrier is not None:
+            self.carrier.start()
 
     async def _on_cleanup(self, app: web.Application) -> None:
+        if self.carrier is not None:
+            self.carrier.stop()
+        for task in list(self._mo_tasks):
+            task.cancel()
         await self.scheduler.stop()
         await self.pusher.stop()
 

@@ -30,12 +30,20 @@ Shared keys and their defaults::
       outcomes: {delivered: 1.0}   # weights of delivered / failed / undeliverable / expired
       triggers: [{pattern: "^\\+1555", outcome: failed}]   # re.search on the destination, checked first
     faults: []                     # see fakes.common.faults.read_fault
+    carriers: []                   # the carrier model (sim.carrier.settings) in place of dlr.delay and
+                                   # dlr.outcomes; a lab file's top-level carriers reach every fake
+    populations: []                # handsets sending MOs through this fake (sim.carrier.population)
+
+With ``carriers``, each accepted MT goes through the carrier model (``fakes.common.carrier``) and
+``time_scale`` must be above 0; ``dlr.enabled`` and ``dlr.limit`` still apply.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from fakes.common.capture import DEFAULT_CAPTURE_LIMIT
 from fakes.common.dlr import (
@@ -46,11 +54,15 @@ from fakes.common.dlr import (
 from fakes.common.faults import Fault, read_faults
 from fakes.common.push import RetryPolicy
 from sim.carrier.distributions import read_delay
+from sim.carrier.population import PopulationSettings, read_populations
+from sim.carrier.settings import CarrierSettings, read_carriers
+from sim.core.errors import ConfigError
 from sim.core.schema import Reader
 from sim.core.types import DeliveryState
 
 __all__ = ["CommonSettings", "PushSettings", "client_tls", "read_common", "server_tls"]
 
+T = TypeVar("T")
 _OUTCOMES = ("delivered", "failed", "undeliverable", "expired")
 
 
@@ -85,6 +97,8 @@ class CommonSettings:
     dlr_limit: int = 100_000
     dlr: DlrPlanner = field(default_factory=lambda: DlrPlanner(TriggeredOutcomes(), FixedDelay(1.0)))
     faults: tuple[Fault, ...] = ()
+    carriers: tuple[CarrierSettings, ...] = ()
+    populations: tuple[PopulationSettings, ...] = ()
 
 
 def read_common(r: Reader, *, retry: RetryPolicy | None = None, dlr_delay: float = 1.0) -> CommonSettings:
@@ -111,9 +125,25 @@ def read_common(r: Reader, *, retry: RetryPolicy | None = None, dlr_delay: float
         dlr_enabled=dlr.boolean("enabled", True), dlr_limit=dlr.integer("limit", 100_000, minimum=1),
         dlr=DlrPlanner(_outcomes(dlr), read_delay(dlr.child("delay", None), dlr_delay), time_scale),
         faults=tuple(read_faults(r.raw("faults", []), r.at("faults"), r)),
+        carriers=_listed(r, "carriers", read_carriers),
+        populations=_listed(r, "populations", read_populations),
     )
     dlr.done()
+    if settings.carriers and time_scale <= 0:
+        r.problem("time_scale", time_scale, "must be above 0 with carriers (simulated time cannot advance)")
+    if settings.populations and not r.has("carriers"):
+        r.problem("populations", "", "need carriers: a population's handsets are reached through them")
     return settings
+
+
+def _listed(r: Reader, key: str, read: Callable[[Any, str], tuple[T, ...]]) -> tuple[T, ...]:
+    """A list section read by its own reader, its problems recorded on ``r`` under the right path."""
+    try:
+        return read(r.raw(key, None), r.at(key))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            r.problems.add(problem.path, problem.value, problem.reason)
+        return ()
 
 
 def _url(r: Reader, key: str) -> str:

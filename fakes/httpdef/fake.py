@@ -110,6 +110,7 @@ class HttpDefFake(FakeBroker):
         received = accept_mt(self.definition, wire)
         account = check_auth(self.definition, wire, received, self.own.accounts)
         check_text(self.definition.text_rules, received.text, self.own.max_length)
+        self.carrier_admits(list(received.recipients), received.get("from"))
         ids = self.model.take(received)
         for recipient, message_id in zip(received.recipients, ids, strict=True):
             self._capture_mt(received, recipient, message_id, account.id if account else "")
@@ -122,13 +123,20 @@ class HttpDefFake(FakeBroker):
                                 status=f"accepted by account {account}" if account else "accepted")
 
     def _plan_dr(self, mt: ReceivedMt, recipient: str, message_id: str) -> None:
-        if self.definition.dr is None or not self.settings.dlr_enabled:
-            return
-        state, delay = self.settings.dlr.plan(recipient, self.rng)
+        wanted = self.definition.dr is not None and self.settings.dlr_enabled
         # A per-message DR URL is used as given; the dr_url setting gets the definition's path when it
         # names a host only (the broker is given http://<CIC server>:<port><path>).
-        url = mt.dr_url or _with_path(self.settings.dr_url, self.definition.dr.push.path)
-        self.scheduler.schedule(delay, DrItem(message_id, recipient, state, url, mt.get("correlation")))
+        path = self.definition.dr.push.path if self.definition.dr is not None else ""
+        url = mt.dr_url or _with_path(self.settings.dr_url, path)
+        correlation = mt.get("correlation")
+        if self.carrier is not None:
+            self.to_carrier(recipient, mt.get("from"), mt.text, message_id, (lambda state: self.deliver_dlr(
+                DrItem(message_id, recipient, state, url, correlation))) if wanted else None)
+            return
+        if not wanted:
+            return
+        state, delay = self.settings.dlr.plan(recipient, self.rng)
+        self.scheduler.schedule(delay, DrItem(message_id, recipient, state, url, correlation))
 
     def deliver_dlr(self, item: DrItem) -> None:
         """Capture the DR that fell due and push it when it has somewhere to go."""

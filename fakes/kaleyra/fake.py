@@ -46,6 +46,7 @@ from fakes.kaleyra.model import (
 )
 from fakes.kaleyra.settings import Code, KaleyraSettings
 from fakes.kaleyra.xml import parse_router_api, render_response
+from sim.core.types import DeliveryState
 
 __all__ = ["HTTP_API_PATH", "XML_API_PATHS", "KaleyraFake"]
 
@@ -124,6 +125,7 @@ class KaleyraFake(FakeBroker):
         code = rejected(mt.recipients, self.ks)
         if code is not None:
             return code, []
+        self.carrier_admits(list(mt.recipients), mt.reply_to)
         accepted = [(number, self.accept(mt, number)) for number in mt.recipients]
         return self.ks.codes["success"], accepted
 
@@ -132,13 +134,21 @@ class KaleyraFake(FakeBroker):
         message_id = self.ids.next()
         self.capture.add("mt", self.clock.now(), sender=mt.reply_to, recipient=number, text=mt.body,
                          message_id=message_id, fields=mt.fields or {}, status="accepted")
-        if self.settings.dlr_enabled:
-            state, delay = self.settings.dlr.plan(number, self.rng)
-            parts = dr_parts(mt.body, self.ks.dr.per_segment)
-            # One DR per part for a long message (Acoustic, "Process SMS messages and universal behavior
-            # events"); subid 0 for a single part.
-            for subid in ([0] if parts == 1 else range(1, parts + 1)):
-                self.scheduler.schedule(delay, PendingDr(mt, number, message_id, state, subid, callback))
+        # One DR per part for a long message (Acoustic, "Process SMS messages and universal behavior
+        # events"); subid 0 for a single part.
+        subids = [0] if (parts := dr_parts(mt.body, self.ks.dr.per_segment)) == 1 else range(1, parts + 1)
+        if self.carrier is not None:
+            def deliver(state: DeliveryState) -> None:
+                for subid in subids:
+                    self.deliver_dlr(PendingDr(mt, number, message_id, state, subid, callback))
+            self.to_carrier(number, mt.reply_to, mt.body, message_id,
+                            deliver if self.settings.dlr_enabled else None)
+            return message_id
+        if not self.settings.dlr_enabled:
+            return message_id
+        state, delay = self.settings.dlr.plan(number, self.rng)
+        for subid in subids:
+            self.scheduler.schedule(delay, PendingDr(mt, number, message_id, state, subid, callback))
         return message_id
 
     def deliver_dlr(self, item: PendingDr) -> None:

@@ -15,10 +15,9 @@ from typing import Any, NamedTuple
 from multidict import MultiDict
 
 from fakes.common import MoRequest, WireError, WireReason
+from fakes.common.carrier import parts_of
 from fakes.common.push import form_value
 from fakes.kaleyra.settings import Code, KaleyraSettings
-from sim.core.errors import SegmentationError
-from sim.core.segmentation import ParsingMode, segment
 from sim.core.types import DeliveryState
 
 __all__ = [
@@ -142,12 +141,8 @@ class MessageIds:
 
 def dr_parts(body: str, per_segment: bool) -> int:
     """How many DRs an MT gets: one, or one per segment of a long message (as Acoustic reports)."""
-    if not per_segment:
-        return 1
-    try:
-        return len(segment(body, ParsingMode.SPLIT).segments)
-    except SegmentationError:
-        return 1  # more than 255 parts: the DR count falls back to one, the MT itself was accepted
+    # More than 255 parts: the DR count falls back to one, the MT itself was accepted.
+    return parts_of(body) if per_segment else 1
 
 
 def dr_fields(mt: MtSubmission, recipient: str, message_id: str, state: DeliveryState, *, subid: int,

@@ -56,6 +56,9 @@ class RestFake(Protocol):
     def push(self, push: Push) -> bool:
         """Queue a push (an MO or a DR) to the customer's URL; whether it was queued."""
 
+    def carrier_admits(self, recipients: list[str], sender: str) -> None:
+        """Refuse (THROTTLED) what the carrier model would throttle, before anything is captured."""
+
 
 def routes(fake: RestFake) -> list[web.AbstractRouteDef]:
     """The REST routes bound to ``fake``."""
@@ -133,6 +136,7 @@ async def _send(fake: RestFake, request: web.Request) -> web.StreamResponse:
     wire = {**wire_fields(fields), "sid": request.match_info["sid"]}
     mt = MtSubmission(fields["sender"], tuple(numbers), fields["body"], fields.get("ref", ""),
                       fields.get("ref1", ""), "sms", "", wire)
+    fake.carrier_admits(numbers, mt.reply_to)
     data = []
     for number in numbers:
         message_id = fake.accept(mt, number, callback or Callback("", ref=mt.reporting_key1))

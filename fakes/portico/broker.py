@@ -60,6 +60,9 @@ class PorticoFake(FakeBroker):
                  clock: Clock | None = None, rng: random.Random | None = None) -> None:
         super().__init__(name, settings, clock=clock, rng=rng)
         self.model = Portico(portico, self.rng, seed=settings.seed, body_limit=settings.client_max_size)
+        if self.carrier is not None:
+            carrier = self.carrier
+            self.model.admits = lambda sms: carrier.admits([sms.destination], sms.sender)
 
     def wire_routes(self) -> list[web.AbstractRouteDef]:
         """The login service and the whole ``/api/v2`` tree; the service does the routing."""
@@ -80,9 +83,15 @@ class PorticoFake(FakeBroker):
         sms = sent.sms
         self.capture.add("mt", sent.at, sender="+" + sms.sender, recipient=sms.destination, text=sms.message,
                          message_id=sent.message_id, fields=sent.fields, status="accepted")
-        if self.settings.dlr_enabled and wants_receipt(sms, self.model.settings):
-            state, delay = self.settings.dlr.plan(sms.destination, self.rng)
-            self.scheduler.schedule(delay, (sent, state))
+        wanted = self.settings.dlr_enabled and wants_receipt(sms, self.model.settings)
+        if self.carrier is not None:
+            self.to_carrier(sms.destination, sms.sender, sms.message, sent.message_id,
+                            (lambda state: self.deliver_dlr((sent, state))) if wanted else None)
+            return
+        if not wanted:
+            return
+        state, delay = self.settings.dlr.plan(sms.destination, self.rng)
+        self.scheduler.schedule(delay, (sent, state))
 
     def deliver_dlr(self, item: Any) -> None:
         """Push the DR of a message that fell due to the number's ``drUrl`` (else the shared ``dr_url``)."""

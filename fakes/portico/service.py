@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from fakes.portico import settings as perm
 from fakes.portico.auth import Authority, Token
-from fakes.portico.errors import ApiError, OAuthError, invalid_value, render_api_error, render_oauth_error
+from fakes.portico.errors import (
+    ApiError,
+    OAuthError,
+    invalid_value,
+    render_api_error,
+    render_oauth_error,
+    too_many_requests,
+)
 from fakes.portico.inventory import parse_search, search
 from fakes.portico.messages import (
     E164,
@@ -115,6 +122,9 @@ class Portico:
         self._rng = rng
         self.auth = Authority(settings, rng)
         self.numbers = NumberBook(settings, self.new_id)
+        #: Whether the carriers take a message now (set by a fake running the carrier model); a message
+        #: they would throttle gets the platform's 429 before it is accepted.
+        self.admits: Callable[[SmsRequest], bool] | None = None
 
     def new_id(self) -> str:
         """A UUID drawn from the seeded generator."""
@@ -185,6 +195,9 @@ class Portico:
         if self.numbers.active(sms.sender, now) is None:
             raise invalid_value(path + "sender", f"{path}sender +{sms.sender} is not an active number of "
                                                  f"this organization")
+        if self.admits is not None and not self.admits(sms):
+            s = self.settings
+            raise too_many_requests(s.rate_message.value, 1, s.rate_requests, s.rate_window, {})
         return Sent(sms.message_id or self.new_id(), sms, now, dict(data) if isinstance(data, dict) else {})
 
     def _send(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:

@@ -27,6 +27,8 @@ from fakes import registry
 from fakes.common import FakeBroker
 from scenarios.lab.spec import LabSpec, lab_spec, read_lab_sections
 from scenarios.paths import NAMED_LABS
+from sim.carrier.population import read_populations
+from sim.carrier.settings import read_carriers
 from sim.cic.settings import NodeSettings
 from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
@@ -52,17 +54,34 @@ class CheckedLab:
 
 
 def build_fakes(config: LabConfig) -> tuple[dict[str, FakeBroker], list[Problem]]:
-    """Every fake of the lab file, built (so their settings are checked), and the problems of the others."""
+    """Every fake of the lab file, built (so their settings are checked), and the problems of the others.
+
+    The lab-level ``carriers`` and ``populations`` are read once here, with their own paths; what they
+    would make each fake that shares them report again (under ``fakes.<name>.carriers``) is left out.
+    """
     built: dict[str, FakeBroker] = {}
-    problems: list[Problem] = []
+    problems = shared_problems(config.data)
     for name, settings in config.fakes.items():
         path = f"fakes.{name}"
+        folded = tuple(f"{path}.{key}" for key in config.shared.get(name, ()))
         try:
             factory = registry.factory(str(settings.get("kind", "")), f"{path}.kind")
             built[name] = factory(name, settings, path)
         except ConfigError as exc:
-            problems += exc.problems
+            problems += [p for p in exc.problems if not (folded and p.path.startswith(folded))
+                         or p.path in folded]
     return built, problems
+
+
+def shared_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """The problems of a lab file's top-level ``carriers`` and ``populations``, with their own paths."""
+    problems: list[Problem] = []
+    for key, read in (("carriers", read_carriers), ("populations", read_populations)):
+        try:
+            read(data.get(key), key)
+        except ConfigError as exc:
+            problems += exc.problems
+    return problems
 
 
 def check_lab(lab: LabConfig | LabReading) -> CheckedLab:

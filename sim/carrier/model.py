@@ -7,8 +7,9 @@ environment's clock:
 2. passes it through the carrier's submit queue for the sender's type: one slot every 1/rate seconds
    (or an exponential time with that mean), so traffic over the cap waits, or with ``over_cap: throttle``
    is refused beyond ``burst`` seconds of backlog (``submit`` answers ``THROTTLED`` at once, for the fake
-   to answer with its broker's throttle error); an outage window refuses (``mode: fail``) or holds
-   everything until it ends (``mode: queue``);
+   to answer with its broker's throttle error); an outage window refuses (``mode: fail``: ``submit``
+   answers ``REFUSED``, the broker keeps the message and its DLR reports FAILED with the window's code
+   after the DLR latency) or holds everything until it ends (``mode: queue``);
 3. draws the outcome (triggers by number first, then the weights) and, per part, the latency to the
    handset (times the factor of a degraded window); an offline handset (``reachability.offline``) is
    retried on the retry schedule until the validity period runs out, and the message then EXPIRES;
@@ -25,13 +26,21 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 import simpy
 
-from sim.carrier.settings import DEFAULT_CARRIER, CarrierSettings, OverCap, SenderType, Service, sender_type
+from sim.carrier.settings import (
+    DEFAULT_CARRIER,
+    CarrierSettings,
+    OverCap,
+    SenderType,
+    Service,
+    Window,
+    sender_type,
+)
 from sim.carrier.stats import RunStats
 from sim.core.types import DeliveryState
 
@@ -48,12 +57,17 @@ class Submitted(Enum):
 
 @dataclass(frozen=True)
 class Mt:
-    """An MT as the carrier sees it: the broker's id, who it goes to, who sends it, how many parts."""
+    """An MT as the carrier sees it: the broker's id, who it goes to, who sends it, how many parts.
+
+    ``context`` is the caller's own, handed back untouched with the DLR (a live fake keeps there what it
+    needs to build its DR), so the network holds no table of its own per message.
+    """
 
     id: str
     recipient: str
     sender: str = ""
     parts: int = 1
+    context: Any = field(default=None, compare=False)
 
 
 OnDlr = Callable[[Mt, DeliveryState, str], None]
@@ -110,25 +124,20 @@ class CarrierNetwork:
         return 0.0 if queue is None else max(0.0, queue.free_at - self.env.now)
 
     def submit(self, mt: Mt) -> Submitted:
-        """Hand an MT to its carrier now; its DLR follows through ``on_dlr`` unless it is refused."""
+        """Hand an MT to its carrier now; its DLR follows through ``on_dlr`` unless it is throttled."""
         now = self.env.now
         carrier = self.carrier_for(mt.recipient)
         counts = self.stats.counts
         counts["submitted"] += 1
-        start = now
-        for window in carrier.windows:
-            if window.kind == "outage" and window.covers(now):
-                if window.mode == "fail":
-                    counts["refused"] += 1
-                    return Submitted.REFUSED
-                start = max(start, window.end)
-        kind = sender_type(mt.sender)
-        rate = carrier.rates[kind]
-        key = (carrier.name, kind)
-        queue = self._queues.get(key)
-        if queue is None:
-            queue = self._queues[key] = _Queue(rate)
-        begin = max(start, queue.free_at)
+        window = self._outage(carrier, now)
+        if window is not None and window.mode == "fail":
+            counts["refused"] += 1
+            delivery = _Delivery(mt, carrier, DeliveryState.FAILED, window.code, now)
+            self._after(max(0.0, carrier.dlr_latency.draw(self.rng)), self._dlr, delivery)
+            return Submitted.REFUSED
+        start = now if window is None else max(now, window.end)
+        queue, begin = self._slot(carrier, mt.sender, start)
+        rate = queue.rate
         waiting = (begin - now) * rate if math.isfinite(rate) else 0.0
         limit = carrier.burst * rate if carrier.over_cap is OverCap.THROTTLE else carrier.queue_limit
         if waiting > limit:
@@ -147,6 +156,35 @@ class CarrierNetwork:
         for _ in range(mt.parts):
             self._after(out - now + self._latency(carrier, out), self._part_arrives, delivery, 0)
         return Submitted.ACCEPTED
+
+    def admits(self, recipient: str, sender: str = "") -> bool:
+        """Whether an MT to ``recipient`` from ``sender`` would be taken now (not throttled); no side effect.
+
+        A broker taking one request for several recipients asks this for each before it answers, so the
+        request is throttled whole or not at all.
+        """
+        carrier = self.carrier_for(recipient)
+        window = self._outage(carrier, self.env.now)
+        if window is not None and window.mode == "fail":
+            return True  # taken, and failed by its DLR
+        start = self.env.now if window is None else max(self.env.now, window.end)
+        queue, begin = self._slot(carrier, sender, start)
+        if not math.isfinite(queue.rate):
+            return True
+        limit = carrier.burst * queue.rate if carrier.over_cap is OverCap.THROTTLE else carrier.queue_limit
+        return (begin - self.env.now) * queue.rate <= limit
+
+    def _outage(self, carrier: CarrierSettings, now: float) -> Window | None:
+        return next((w for w in carrier.windows if w.kind == "outage" and w.covers(now)), None)
+
+    def _slot(self, carrier: CarrierSettings, sender: str, start: float) -> tuple[_Queue, float]:
+        """The submit queue for the sender's type and when its next slot begins, not before ``start``."""
+        kind = sender_type(sender)
+        key = (carrier.name, kind)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = _Queue(carrier.rates[kind])
+        return queue, max(start, queue.free_at)
 
     # -- on the way -----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ The ``populations:`` section of a what-if or lab file, one entry per population:
         # arrivals: {kind: bursty, rate: 20.0, on: 10, off: 50}  # `rate` for `on` s, then `off` s quiet
         reply: {probability: 0.3, think: {distribution: exponential, mean: 20}}  # an MO back after an MT
         texts: {gsm: 0.7, long: 0.2, unicode: 0.1}  # short GSM-7, multipart GSM-7, UCS-2 with emoji
+        broker: kaleyra            # in a lab file: the fake that pushes these MOs (one fake: may be left out)
 
 ``Population.run(env)`` is the SimPy process of its arrivals; each MO goes to ``on_mo(mo)`` at its time.
 ``mt_arrived(number)`` tells the population that a handset got an MT, so it may reply after its think time.
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 from faker import Faker
@@ -80,6 +82,7 @@ class PopulationSettings:
     reply_probability: float = 0.0
     think: DelayModel = field(default_factory=lambda: ExponentialDelay(20.0))  # our choice
     texts: tuple[tuple[str, float], ...] = (("gsm", 1.0),)
+    broker: str = ""  # in a lab file: the fake whose MOs these are (its settings get the population)
 
 
 
@@ -103,7 +106,7 @@ class Population:
         self._env: simpy.Environment | None = None
         self.sent = 0
 
-    def run(self, env: simpy.Environment, until: float | None = None) -> Iterator[simpy.Event]:
+    def run(self, env: simpy.Environment, until: float | None = None) -> Generator[simpy.Event, Any, None]:
         """The arrival process (``env.process(population.run(env))``); stops at ``until`` when given."""
         self._env = env
         a = self.settings.arrivals
@@ -188,18 +191,21 @@ def _population(r: Reader) -> PopulationSettings:
     reply.done()
     texts = _texts(r.child("texts"))
     out = PopulationSettings(r.text("name", allow_empty=False), country, r.integer("size", 100, minimum=1),
-                             r.text("to", allow_empty=False), arrivals, probability, think, texts)
+                             r.text("to", allow_empty=False), arrivals, probability, think, texts,
+                             r.text("broker", ""))
     r.done()
     return out
 
 
 def _texts(r: Reader) -> tuple[tuple[str, float], ...]:
-    given = dict(r.data) if r.data else {"gsm": 1.0}
+    if not r.data:
+        return PopulationSettings.texts  # no mix given: short GSM-7 texts only
+    given = dict(r.data)
     mix: list[tuple[str, float]] = []
-    for key in given:
+    for key, value in given.items():
         weight = r.number(str(key), minimum=0.0)
         if key not in _TEXTS:
-            r.problem(str(key), given[key], f"must be one of {', '.join(_TEXTS)}")
+            r.problem(str(key), value, f"must be one of {', '.join(_TEXTS)}")
         else:
             mix.append((str(key), weight))
     total = sum(w for _, w in mix)

@@ -18,6 +18,7 @@ Example, every key with its default::
         triggers: []                   # [{pattern: "0000$", state: failed, code: "err-1"}], checked first
         windows: []                    # [{kind: outage, start: 600, end: 900, mode: fail|queue},
                                        #  {kind: degraded, start: 0, end: 3600, factor: 4}]
+                                       # a fail outage's DLRs report FAILED with `code` ("carrier outage")
 
 The throughput caps are not public (they vary by country, by carrier and by the sender's registration):
 the defaults above are our choice, of the order carriers publish for US traffic, and every one is a
@@ -71,8 +72,8 @@ class Service(Enum):
     EXPONENTIAL = "exponential"
 
 
-#: The states a carrier's DLR may report. A message the carrier rejects outright never gets a DLR: it is
-#: refused at submission (``Submitted.REFUSED``, an outage window) or throttled.
+#: The states a carrier's DLR may report. A message refused at submission by an outage window
+#: (``Submitted.REFUSED``) is reported FAILED with the window's code; a throttled one never gets a DLR.
 OUTCOME_STATES = ("delivered", "failed", "undeliverable", "expired")
 DEFAULT_RATES = {SenderType.SHORT_CODE: 100.0, SenderType.LONG_CODE: 1.0, SenderType.TOLL_FREE: 3.0,
                  SenderType.ALPHANUMERIC: 10.0}
@@ -117,6 +118,7 @@ class Window:
     end: float
     mode: str = "fail"
     factor: float = 1.0
+    code: str = "carrier outage"  # what the FAILED DLR of a message refused in a fail outage reports
 
     def covers(self, at: float) -> bool:
         """Whether ``at`` falls inside the window."""
@@ -271,7 +273,7 @@ def _window(r: Reader) -> Window:
         mode = r.text("mode", "fail")
         if mode not in ("fail", "queue"):
             r.problem("mode", mode, "must be fail or queue")
-        window = Window(kind, start, end, mode=mode)
+        window = Window(kind, start, end, mode=mode, code=r.text("code", "carrier outage"))
     elif kind == "degraded":
         window = Window(kind, start, end, factor=r.number("factor", minimum=1.0))
     else:

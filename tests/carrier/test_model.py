@@ -143,11 +143,23 @@ def test_a_concatenated_message_is_delivered_only_when_every_part_is() -> None:
     assert share == pytest.approx(0.125, abs=0.06)  # all three parts reachable: 0.5 ** 3
 
 
+def test_admits_answers_what_submit_would_without_taking_a_slot() -> None:
+    """``admits`` foretells a throttle and changes nothing, so asking twice gives the same answer."""
+    _, net, _ = network(uk(over_cap=OverCap.THROTTLE, burst=1.0, rates=dict.fromkeys(SenderType, 2.0)))
+    answers = []
+    for n in range(5):
+        before = net.admits(UK, LONG), net.admits(UK, LONG)
+        answers.append((before, net.submit(Mt(f"m{n}", UK, LONG))))
+    assert answers == [((True, True), Submitted.ACCEPTED)] * 3 + [((False, False), Submitted.THROTTLED)] * 2
+
+
 def test_an_outage_fails_or_holds_and_a_degraded_window_slows() -> None:
-    """In a fail outage submit is refused; in a queue outage the message waits; degraded multiplies latency."""
-    fail = Window("outage", 0.0, 10.0, mode="fail")
-    env, net, _ = network(uk(windows=(fail,)))
+    """A fail outage refuses and its DLR says FAILED; a queue outage holds the message; degraded slows it."""
+    fail = Window("outage", 0.0, 10.0, mode="fail", code="route down")
+    env, net, dlrs = network(uk(windows=(fail,)))
     assert net.submit(Mt("m1", UK, LONG)) is Submitted.REFUSED
+    env.run()
+    assert [(at, state, code) for at, _, state, code in dlrs] == [(0.5, DeliveryState.FAILED, "route down")]
     hold = Window("outage", 0.0, 10.0, mode="queue")
     env, net, dlrs = network(uk(windows=(hold,), rates=dict.fromkeys(SenderType, 1000.0)))
     net.submit(Mt("m1", UK, LONG))

@@ -1,0 +1,177 @@
+"""The carrier model behind a live fake: a plain SimPy environment stepped from the fake's event loop.
+
+When a fake's settings have ``carriers:`` (a lab file's top-level ``carriers:`` reaches every fake), each MT
+the fake accepts is handed to a ``sim.carrier.model.CarrierNetwork``, and its DLR is delivered when the
+network says so, instead of after the fixed ``dlr.delay``. The fake's ``populations:`` (the lab file's
+populations that name it as their ``broker``) send MOs on the same clock, and reply to the MTs their
+handsets receive.
+
+The environment is never a ``simpy.rt.RealtimeEnvironment``: that one sleeps in ``time.sleep`` between
+events, which would stop the fake's event loop, and so every request it serves. Here simulated time is
+mapped onto the fake's clock, ``sim = (clock.now() - started) / time_scale``, and the loop drives it:
+
+- ``advance()`` processes every event due by now (``env.step`` while ``env.peek()`` is due), then moves the
+  environment's clock to now (``env.run(until=now)``), so what an HTTP request submits is stamped with the
+  time it arrived;
+- one ``clock.call_later`` timer is armed for the next event's wall time (re-armed when an earlier event
+  appears), the same one-timer rule as ``DlrScheduler``: no task per message.
+
+Each fake has its own network: caps apply to each broker's traffic to a carrier, as each broker has its own
+connections to the carriers. ``time_scale`` is the fake's own (0.01: a 2 s carrier latency takes 20 ms);
+it must be above 0 with carriers, since simulated time could not advance otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import simpy
+
+from fakes.common.clock import Cancellable, Clock
+from sim.carrier.model import CarrierNetwork, Mt, Submitted
+from sim.carrier.population import Mo, Population, PopulationSettings
+from sim.carrier.settings import CarrierSettings
+from sim.core.errors import SegmentationError
+from sim.core.segmentation import ParsingMode, segment
+from sim.core.types import DeliveryState
+
+__all__ = ["LiveCarrier", "parts_of"]
+
+OnDlr = Callable[[Any, DeliveryState, str], None]
+
+
+def parts_of(text: str) -> int:
+    """How many parts a carrier delivers for ``text`` (one past 255, where segmentation gives up)."""
+    try:
+        return len(segment(text, ParsingMode.SPLIT).segments)
+    except SegmentationError:
+        return 1
+
+
+class LiveCarrier:
+    """A carrier network and its populations on a fake's clock.
+
+    Args:
+        clock: the fake's clock.
+        carriers: the carriers (``sim.carrier.settings.read_carriers``).
+        rng: the network's random source (the fake's own, so a seed fixes the run).
+        time_scale: wall seconds per simulated second (above 0).
+        on_dlr: called with ``(context, state, code)`` when an MT's DLR reaches the broker; ``context`` is
+            what ``submit`` was given.
+        populations: handset populations whose MOs go to ``on_mo``.
+        on_mo: called with each MO a population sends, at its time.
+        on_error: called with an exception raised while stepping (the fake records it).
+    """
+
+    def __init__(self, clock: Clock, carriers: Sequence[CarrierSettings], rng: random.Random,
+                 time_scale: float, on_dlr: OnDlr, *, populations: Sequence[PopulationSettings] = (),
+                 on_mo: Callable[[Mo], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        if not time_scale > 0:
+            raise ValueError("a live carrier model needs a time_scale above 0")
+        self.clock = clock
+        self.time_scale = time_scale
+        self.env = simpy.Environment()
+        self.network = CarrierNetwork(self.env, carriers, rng, self._dlr)
+        self.on_dlr = on_dlr
+        self.on_error = on_error
+        self._on_mo = on_mo
+        self.populations = [Population(p, random.Random(rng.random()), self._mo, seed=rng.randrange(2**32))
+                            for p in populations]
+        self.started: float | None = None
+        self._timer: Cancellable | None = None
+        self._armed_for = math.inf
+        self.mos = 0
+
+    # -- the loop's side --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start simulated time at the clock's now, and the populations (idempotent)."""
+        if self.started is not None:
+            return
+        self.started = self.clock.now()
+        for population in self.populations:
+            self.env.process(population.run(self.env))
+        self._arm()
+
+    def stop(self) -> None:
+        """Disarm the timer; nothing more is processed until ``start`` is called again on a new model."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._armed_for = math.inf
+
+    def sim_now(self) -> float:
+        """The simulated time the fake's clock stands at now."""
+        if self.started is None:
+            return 0.0
+        return max(0.0, (self.clock.now() - self.started) / self.time_scale)
+
+    def advance(self) -> None:
+        """Process every event due by now, then stand the environment's clock at now."""
+        if self.started is None:
+            self.start()
+        now = self.sim_now()
+        while self.env.peek() <= now:
+            self.env.step()
+        if now > self.env.now:
+            self.env.run(until=now)
+
+    # -- what the fake asks -----------------------------------------------------------------------------
+
+    def admits(self, recipients: Sequence[str], sender: str) -> bool:
+        """Whether every recipient's carrier takes an MT from ``sender`` now (else the broker throttles)."""
+        self.advance()
+        return all(self.network.admits(number, sender) for number in recipients)
+
+    def submit(self, message_id: str, recipient: str, sender: str, parts: int, context: Any) -> Submitted:
+        """Hand one accepted MT to its carrier; ``on_dlr(context, ...)`` follows unless it is throttled."""
+        self.advance()
+        answer = self.network.submit(Mt(message_id, recipient, sender, max(1, parts), context))
+        self._arm()
+        return answer
+
+    def stats(self) -> dict[str, Any]:
+        """What the network has seen (counts and latency histograms, in simulated seconds), for health."""
+        out = self.network.stats.to_dict()
+        out.update({"sim_time": round(self.env.now, 6), "time_scale": self.time_scale, "mos": self.mos})
+        return out
+
+    # -- the environment's side -------------------------------------------------------------------------
+
+    def _dlr(self, mt: Mt, state: DeliveryState, code: str) -> None:
+        if state is DeliveryState.DELIVERED:
+            for population in self.populations:
+                population.mt_arrived(mt.recipient)
+        self.on_dlr(mt.context, state, code)
+
+    def _mo(self, mo: Mo) -> None:
+        self.mos += 1
+        if self._on_mo is not None:
+            self._on_mo(mo)
+
+    def _arm(self) -> None:
+        due = self.env.peek()
+        if due == math.inf or self.started is None:
+            return
+        if due >= self._armed_for and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_for = due
+        wall = self.started + due * self.time_scale
+        self._timer = self.clock.call_later(wall - self.clock.now(), self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._armed_for = math.inf
+        try:
+            self.advance()
+        except Exception as exc:  # a bug in a callback must not stop the timer for every later event
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
+        self._arm()
