@@ -201,8 +201,9 @@ class FakeBroker:
             self.record_error(task.exception())  # type: ignore[arg-type]
 
     def push(self, push: Push) -> bool:
-        """Submit a push through the one pusher (push faults apply); ``False`` when not sent."""
-        return self.pusher.submit(push)
+        """Submit a push through the one pusher (push faults apply), sent as ``push.method`` says;
+        ``False`` when not sent."""
+        return self.pusher.submit(push.sent_as(self.settings.push.method))
 
     def record_error(self, error: BaseException) -> None:
         """Keep an unexpected error from inside the server, for ``check`` to re-raise in the test."""

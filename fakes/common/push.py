@@ -18,6 +18,7 @@ import ssl as ssllib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
@@ -26,7 +27,7 @@ from fakes.common.dlr import DlrScheduler
 from fakes.common.faults import FaultHook, FaultKind
 from sim.http1.client import Http1Pool
 
-__all__ = ["Attempt", "Push", "Pusher", "RetryPolicy", "form_value"]
+__all__ = ["Attempt", "Push", "PushMethod", "Pusher", "RetryPolicy", "form_value"]
 
 FieldsLike = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -57,6 +58,26 @@ class RetryPolicy:
         if self.backoff:
             return {"backoff": list(self.backoff)}
         return {"interval": self.interval, "total": self.total}
+
+
+class PushMethod(Enum):
+    """``push.method``: how a fake sends its pushes when not in the broker's own format."""
+
+    POST = "POST"  # the fields in a body (a form, or the broker's JSON)
+    GET = "GET"  # the fields in the query string, no body (for gateways such as Kannel that read only it)
+
+
+def _query_of(push: Push) -> str:
+    """The push's fields as a query string: a form body as it is, JSON members one by one (strings as
+    they are, other values as compact JSON)."""
+    if push.content_type.split(";")[0].strip().lower() == "application/json":
+        payload = jsonlib.loads(push.body)
+        if isinstance(payload, dict):
+            pairs = [(str(k), v if isinstance(v, str) else jsonlib.dumps(v, ensure_ascii=False,
+                                                                          separators=(",", ":")))
+                     for k, v in payload.items() if v is not None]
+            return _form(pairs).decode("ascii")
+    return push.body.decode("utf-8", "replace")
 
 
 class Push(NamedTuple):
@@ -98,6 +119,22 @@ class Push(NamedTuple):
         """A GET with the fields in the query string."""
         sep = "&" if "?" in url else "?"
         return cls(kind, url + sep + urlencode(list(_pairs(fields))), method="GET", **kw)
+
+    def sent_as(self, method: PushMethod | None) -> Push:
+        """This push with its fields where ``method`` puts them (``None``: as the broker builds it).
+
+        GET moves a body's fields to the query string (a form body byte for byte; a JSON object member by
+        member); POST moves a GET's query string into a form body.
+        """
+        if method is None or method.value == self.method:
+            return self
+        if method is PushMethod.GET:
+            query = _query_of(self)
+            url = self.url + ("&" if "?" in self.url else "?") + query if query else self.url
+            return self._replace(url=url, body=b"", content_type="", method="GET")
+        base, _, query = self.url.partition("?")
+        return self._replace(url=base, body=query.encode("utf-8"),
+                             content_type="application/x-www-form-urlencoded", method="POST")
 
 
 @functools.lru_cache(maxsize=64)

@@ -21,6 +21,8 @@ Shared keys and their defaults::
       attempts_limit: 10000        # attempts kept in the log
       verify: true                 # verify https targets (false: accept any certificate)
       ca: ""                       # PEM bundle to verify https targets with
+      method: <broker>             # POST (fields in the body) or GET (fields in the query string, for
+                                   # gateways that read only the query); default: the broker's own format
     retry: {interval: <broker>, total: <broker>}   # or {backoff: [1, 5, 30]}; the broker gives defaults
     dlr:
       enabled: true
@@ -52,7 +54,7 @@ from fakes.common.dlr import (
     TriggeredOutcomes,
 )
 from fakes.common.faults import Fault, read_faults
-from fakes.common.push import RetryPolicy
+from fakes.common.push import PushMethod, RetryPolicy
 from sim.carrier.distributions import read_delay
 from sim.carrier.population import PopulationSettings, read_populations
 from sim.carrier.settings import CarrierSettings, read_carriers
@@ -77,6 +79,7 @@ class PushSettings:
     attempts_limit: int = 10_000
     verify: bool = True
     ca: str = ""
+    method: PushMethod | None = None  # None: the broker's own format
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ def _push(r: Reader) -> PushSettings:
         max_pending=r.integer("max_pending", 10_000, minimum=1),
         attempts_limit=r.integer("attempts_limit", 10_000, minimum=1),
         verify=r.boolean("verify", True), ca=r.text("ca", ""),
+        method=None if r.raw("method", None) is None else r.choice("method", PushMethod),
     )
     r.done()
     if out.ca:

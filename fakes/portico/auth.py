@@ -17,6 +17,7 @@ import binascii
 import math
 import random
 import string
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ __all__ = ["Authority", "Token"]
 GRANT = "client_credentials"
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
 _TOKEN_LENGTH = 86  # the length of the opaque tokens the real login service hands out [I]
+EXPIRED_MEMORY = 10_000  # expired tokens remembered after a sweep, oldest forgotten first
 
 
 @dataclass
@@ -73,6 +75,9 @@ class Authority:
         self._settings = settings
         self._rng = rng
         self._tokens: dict[str, Token] = {}
+        # Swept tokens, so they keep answering ``credentials.expired`` (bounded: a long run forgets the
+        # oldest, which then answer ``bad.credentials`` as an unknown token does).
+        self._expired: OrderedDict[str, None] = OrderedDict()
 
     def issue(self, authorization: str, form: Mapping[str, str], now: float) -> dict[str, object]:
         """Answer a client-credentials grant with ``access_token``, ``token_type`` and ``expires_in``.
@@ -112,9 +117,13 @@ class Authority:
         return client
 
     def _sweep(self, now: float) -> None:
-        """Forget expired tokens, so a long load run does not grow the table without bound."""
+        """Move expired tokens to the bounded memory of expired values, so a long load run does not grow
+        the table without bound and a swept token still says why it is refused."""
         for value in [v for v, t in self._tokens.items() if t.expires_at <= now]:
             del self._tokens[value]
+            self._expired[value] = None
+        while len(self._expired) > EXPIRED_MEMORY:
+            self._expired.popitem(last=False)
 
     def authenticate(self, authorization: str, now: float) -> Token:
         """The live token named by an ``Authorization: Bearer`` header.
@@ -126,6 +135,8 @@ class Authority:
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(401, "authentication.required", AUTHENTICATION_REQUIRED)
         token = self._tokens.get(value.strip())
+        if token is None and value.strip() in self._expired:
+            raise ApiError(401, "credentials.expired", CREDENTIALS_EXPIRED)
         if token is None:
             raise ApiError(401, "bad.credentials", BAD_CREDENTIALS)
         if token.expires_at <= now:

@@ -59,7 +59,8 @@ class PorticoFake(FakeBroker):
     def __init__(self, name: str, settings: CommonSettings, portico: PorticoSettings, *,
                  clock: Clock | None = None, rng: random.Random | None = None) -> None:
         super().__init__(name, settings, clock=clock, rng=rng)
-        self.model = Portico(portico, self.rng, seed=settings.seed, body_limit=settings.client_max_size)
+        self.model = Portico(portico, self.rng, seed=settings.seed, body_limit=settings.client_max_size,
+                             started=self.clock.now())
         if self.carrier is not None:
             carrier = self.carrier
             self.model.admits = lambda sms: carrier.admits([sms.destination], sms.sender)
@@ -141,9 +142,15 @@ class PorticoFake(FakeBroker):
         return _response(Reply(status, body, {"Content-Type": "application/json", **headers}))
 
     def throttle_response(self, fault: Fault, request: web.Request | None = None) -> web.StreamResponse:
-        """A throttle fault answered like the real rate limit on any path: 429 ErrorBody, ``Retry-After``."""
+        """A throttle fault answered like the real rate limit on any path: 429 ErrorBody, ``Retry-After``
+        and the ``inin-ratelimit-*`` headers (the window is full: count and allowed are one past and the
+        limit; reset is the fault's ``retry_after``)."""
         s = self.model.settings
-        error = too_many_requests(s.rate_message.value, fault.retry_after, s.rate_requests, s.rate_window, {})
+        headers = {"inin-ratelimit-count": str(s.rate_requests + 1),
+                   "inin-ratelimit-allowed": str(s.rate_requests),
+                   "inin-ratelimit-reset": str(fault.retry_after)}
+        error = too_many_requests(s.rate_message.value, fault.retry_after, s.rate_requests, s.rate_window,
+                                  headers)
         return _response(_rendered(error, self.model.new_id()))
 
     def health(self) -> dict[str, Any]:

@@ -78,9 +78,10 @@ class NumberBook:
     Args:
         settings: numbers provisioned from the start, the order delay and the enum values.
         new_id: the source of entity ids (a seeded UUID generator).
+        started: the clock at start, the creation (and modification) time of the settings' numbers.
     """
 
-    def __init__(self, settings: PorticoSettings, new_id: Callable[[], str]) -> None:
+    def __init__(self, settings: PorticoSettings, new_id: Callable[[], str], started: float = 0.0) -> None:
         self._settings = settings
         self._new_id = new_id
         self._numbers: dict[str, NumberRecord] = {}
@@ -90,7 +91,8 @@ class NumberBook:
             details = {"comment": n.comment, "moUrl": n.mo_url, "drUrl": n.dr_url,
                        "webhookUsername": n.webhook_username, "webhookPassword": n.webhook_password,
                        "emailAddress": n.email_address}
-            self._numbers[n.number] = NumberRecord(new_id(), n.kind, n.number, first, 0.0, 0.0, details)
+            self._numbers[n.number] = NumberRecord(new_id(), n.kind, n.number, first, started, started,
+                                                     details, started)
 
     def taken(self, code: str) -> bool:
         """Whether a number is provisioned here (pending or active)."""
@@ -159,6 +161,22 @@ class NumberBook:
         for code, details in parsed:
             self._numbers[code] = NumberRecord(self._new_id(), kind, code, owner, now, done, details, now)
         return order
+
+    def provision(self, kind: NumberKind, code: str, details: dict[str, str], owner: str,
+                  now: float) -> NumberRecord:
+        """Place a one-number order (the public routing API's provisioning); the number's record.
+
+        Raises:
+            ApiError: 400 ``invalid.value`` when the number is already provisioned here.
+        """
+        if self.taken(code):
+            raise invalid_value("phoneNumber", f"Number +{code} is not available.")
+        self._place(kind, [(code, details)], owner, now, False)
+        return self._numbers[code]
+
+    def records(self) -> list[NumberRecord]:
+        """Every provisioned number, in provisioning order."""
+        return list(self._numbers.values())
 
     def get_order(self, order_id: str) -> Order:
         """The order with this id.

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from fakes.portico import routing
 from fakes.portico import settings as perm
 from fakes.portico.auth import Authority, Token
 from fakes.portico.errors import (
@@ -101,6 +102,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [  # method, path, handle
     ("PATCH", re.compile(rf"{_P}/{_K}/(?P<code>\+?\d+)"), "_patch", perm.EDIT),
     ("DELETE", re.compile(rf"{_P}/{_K}/(?P<code>\+?\d+)"), "_delete", perm.DELETE),
     ("GET", re.compile(rf"{_P}/orders/(?P<id>[^/]+)"), "_get_order", perm.VIEW),
+    # the public Genesys Cloud SMS API (fakes.portico.routing)
+    ("GET", re.compile(r"/api/v2/routing/sms/availablephonenumbers"), "_sms_available", perm.VIEW),
+    ("GET", re.compile(routing.PHONE_NUMBERS), "_sms_numbers", perm.VIEW),
+    ("POST", re.compile(routing.PHONE_NUMBERS), "_sms_provision", perm.ADD),
+    ("GET", re.compile(rf"{routing.PHONE_NUMBERS}/(?P<id>[^/]+)"), "_sms_number", perm.VIEW),
+    ("POST", re.compile(routing.AGENTLESS), "_agentless", perm.SEND),
 ]
 
 
@@ -112,16 +119,17 @@ class Portico:
         rng: the source of every id and token (``random.Random(seed)``).
         seed: the seed of the number inventory (searches do not depend on how many ids were drawn).
         body_limit: the largest request body in bytes; larger ones get 413.
+        started: the clock at start: when the numbers of the settings were created.
     """
 
     def __init__(self, settings: PorticoSettings, rng: random.Random, *, seed: int = 0,
-                 body_limit: int = 1024 * 1024) -> None:
+                 body_limit: int = 1024 * 1024, started: float = 0.0) -> None:
         self.settings = settings
         self.seed = seed
         self.body_limit = body_limit
         self._rng = rng
         self.auth = Authority(settings, rng)
-        self.numbers = NumberBook(settings, self.new_id)
+        self.numbers = NumberBook(settings, self.new_id, started)
         #: Whether the carriers take a message now (set by a fake running the carrier model); a message
         #: they would throttle gets the platform's 429 before it is accepted.
         self.admits: Callable[[SmsRequest], bool] | None = None
@@ -252,6 +260,39 @@ class Portico:
     def _get_order(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
         order = self.numbers.get_order(call.params["id"])
         return 200, self.numbers.order_json(order, call.now, placed=False), ()
+
+    # -- the public SMS API ---------------------------------------------------------------------------
+
+    def _sms_available(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
+        return 200, routing.available(call.request.query, self.seed, self.numbers), ()
+
+    def _sms_numbers(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
+        return 200, routing.number_listing(self.numbers.records(), call.request.query, call.now), ()
+
+    def _sms_number(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
+        record = routing.one_number(self.numbers.records(), call.params["id"])
+        return 200, routing.phone_number_json(record, call.now), ()
+
+    def _sms_provision(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
+        p = routing.parse_provision(self._json(call))
+        details = {"comment": p.name, "phoneNumberType": p.type_name, "countryCode": p.country}
+        record = self.numbers.provision(p.kind, p.code, details, call.token.client.client_id, call.now)
+        return 200, routing.phone_number_json(record, call.now), ()
+
+    def _agentless(self, call: _Call) -> tuple[int, object, tuple[Sent, ...]]:
+        data = self._json(call)
+        sms = routing.parse_agentless(data)
+        if len(sms.message) > self.settings.max_length:
+            raise invalid_value("textBody", f"textBody is {len(sms.message)} characters; the limit is "
+                                            f"{self.settings.max_length}")
+        if self.numbers.active(sms.sender, call.now) is None:
+            raise invalid_value("fromAddress", f"fromAddress +{sms.sender} is not an active number of "
+                                               f"this organization")
+        sent = Sent(self.new_id(), sms, call.now, dict(data) if isinstance(data, dict) else {})
+        reuse = bool(data.get("useExistingActiveConversation")) if isinstance(data, dict) else False
+        body = routing.agentless(sent.message_id, self.new_id(), sms, owner=call.token.client.client_id,
+                                 now=call.now, reuse=reuse)
+        return 202, body, (sent,)
 
     # -- webhooks ---------------------------------------------------------------------------------
 

@@ -165,7 +165,9 @@ class LocalNode:
 
     In process, a kill is the node's DOWN role (its listeners and control API refuse, its TsServer does
     not answer); a hang is ``NodeFault.HANG`` (a TS ping then waits its whole timeout, as a hung TsServer
-    never answers).
+    never answers). A hung node behaves as a stopped process does (``RemoteNode``'s SIGSTOP): it hears
+    nothing, so a role given meanwhile is kept and applied at restore, and the requests it holds stay held
+    (the proxy in front waits out its timeout) instead of being released by the takeover.
 
     Args:
         node: the node, started by the caller.
@@ -176,6 +178,7 @@ class LocalNode:
         self.node = node
         self.name = name or node.settings.name
         self.fault = ""
+        self._pending_role: Role | None = None
 
     @property
     def control_url(self) -> str:
@@ -191,10 +194,16 @@ class LocalNode:
         return node.ts_ping()
 
     async def set_role(self, role: Role) -> None:
+        if self.fault == "hang":  # a hung server hears nothing: the role waits for the restore
+            self._pending_role = role
+            return
+        self._pending_role = None
         self.node.set_role(role)
         await self.node.settled()  # the node reopens its sockets on the loop: wait until they listen
 
     async def set_peer(self, peer: NodeHandle | None) -> None:
+        if self.fault == "hang":
+            return  # a hung server cannot be told; its mirror target is set again when it rejoins
         if peer is None:
             await self.node.set_peer_url("")
             self.node.records.mirror_to = None
@@ -238,6 +247,11 @@ class LocalNode:
         await self.node.settled()
 
     async def restore(self) -> None:
+        pending, self._pending_role = self._pending_role, None
+        if pending is not None:
+            # The role given while hung first (still hung, so held requests stay held), then the hang
+            # ends and what it held meets that role; back as the backup, never DOWN (as RemoteNode does).
+            self.node.set_role(Role.BACKUP if pending is Role.DOWN else pending)
         dead = self.node.role is Role.DOWN
         self.node.set_fault(NodeFault.NONE)
         if dead:  # a killed (or crashed) server restarts with nothing in memory and joins as the backup

@@ -67,6 +67,23 @@ async def test_local_ping_down_at_once_and_hung_until_the_timeout() -> None:
         assert loop.time() - started < 0.5
 
 
+async def test_a_hung_local_node_holds_its_requests_through_a_takeover() -> None:
+    """As a stopped server: a demotion while hung is not heard, held MOs stay held, restore applies it."""
+    async with running(config(kaleyra()), name="primary") as node:
+        handle = LocalNode(node)
+        await handle.set_role(Role.ACTIVE)
+        await handle.fail("hang")
+        held = asyncio.ensure_future(mo(node, "held", "m-held"))
+        await asyncio.sleep(0.05)
+        await handle.set_role(Role.DOWN)  # the takeover demotes it: a hung server does not hear that
+        await asyncio.sleep(0.05)
+        assert (node.role, held.done()) == (Role.ACTIVE, False)
+        await handle.restore()  # back as the backup, never down; what it held meets the backup's answer
+        status = await asyncio.wait_for(held, 5.0)
+        assert (node.role, node.fault, node.records.count()) == (Role.BACKUP, NodeFault.NONE, 0)
+        assert node.settings.backup_answer.value == str(status)
+
+
 async def test_local_kill_and_restore_is_a_restart_as_backup() -> None:
     """A killed node is DOWN; restored, it is the backup with nothing in memory."""
     async with running(config(kaleyra()), name="primary") as node:

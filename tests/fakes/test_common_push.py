@@ -9,7 +9,34 @@ from aiohttp import web
 
 from fakes.common.clock import ManualClock, RealClock
 from fakes.common.faults import FaultHook, read_faults
-from fakes.common.push import Push, Pusher, RetryPolicy
+from fakes.common.push import Push, Pusher, PushMethod, RetryPolicy
+
+
+def test_a_form_push_sent_as_get_carries_the_same_bytes_in_the_query():
+    """push.method GET moves a form body to the query string byte for byte; no body, no content type."""
+    push = Push.form("mo", "http://gw/mo?smsc=a", [("from", "+1650"), ("text", "ça va")], message_id="m1")
+    get = push.sent_as(PushMethod.GET)
+    assert ("GET", "http://gw/mo?smsc=a&" + push.body.decode(), b"", "", "m1") == (
+        get.method, get.url, get.body, get.content_type, get.message_id)
+    assert [("smsc", "a"), ("from", "+1650"), ("text", "ça va")] == parse_qsl(get.url.partition("?")[2])
+    assert push is push.sent_as(None)
+    assert push is push.sent_as(PushMethod.POST)
+
+
+def test_a_json_push_sent_as_get_puts_each_member_in_the_query():
+    """A JSON object's members become query fields: strings as they are, other values as JSON, no nulls."""
+    push = Push.json("dlr", "http://gw/dr", {"messageId": "m", "status": "delivered", "n": 2,
+                                            "info": {"a": "b"}, "gone": None})
+    url = push.sent_as(PushMethod.GET).url
+    assert [("messageId", "m"), ("status", "delivered"), ("n", "2"), ("info", '{"a":"b"}')] == parse_qsl(
+        url.partition("?")[2])
+
+
+def test_a_get_push_sent_as_post_carries_its_query_as_a_form_body():
+    """push.method POST turns a query-string GET into a form post of the same fields."""
+    post = Push.query("dlr", "http://gw/cb", {"id": "k1", "status": "DELIVRD"}).sent_as(PushMethod.POST)
+    assert ("POST", "http://gw/cb", b"id=k1&status=DELIVRD", "application/x-www-form-urlencoded") == (
+        post.method, post.url, post.body, post.content_type)
 
 
 def test_kaleyra_default_policy_retries_every_minute_for_two_days():

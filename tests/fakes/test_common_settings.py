@@ -8,7 +8,7 @@ import trustme
 
 from fakes.common.dlr import ExponentialDelay, FixedDelay, LogNormalDelay, UniformDelay
 from fakes.common.faults import FaultKind
-from fakes.common.push import RetryPolicy
+from fakes.common.push import PushMethod, RetryPolicy
 from fakes.common.settings import CommonSettings, PushSettings, client_tls, read_common, server_tls
 from sim.core.errors import ConfigError
 from sim.core.schema import Reader
@@ -45,6 +45,22 @@ def test_every_key_is_read():
     assert ((S.DELIVERED, 3.0), (S.FAILED, 1.0)) == s.dlr.outcomes.weights
     assert [(re.compile("^\\+1555"), S.EXPIRED)] == list(s.dlr.outcomes.triggers)
     assert [FaultKind.RESET] == [f.kind for f in s.faults]
+
+
+def test_push_method_is_the_brokers_own_unless_set():
+    """push.method is None (the broker's format) when absent, GET or POST when set, in any case."""
+    assert (None, PushMethod.GET, PushMethod.POST) == (
+        _read({}).push.method, _read({"push": {"method": "GET"}}).push.method,
+        _read({"push": {"method": "post"}}).push.method)
+
+
+def test_a_bad_push_method_names_the_field_the_value_and_the_choices():
+    """push.method: PUT is a config error at fakes.k1.push.method listing GET and POST."""
+    with pytest.raises(ConfigError) as info:
+        _read({"push": {"method": "PUT"}})
+    [problem] = info.value.problems
+    assert ("fakes.k1.push.method", "PUT") == (problem.path, problem.value)
+    assert "must be one of POST, GET" in str(info.value)
 
 
 def test_broker_defaults_apply_when_absent():

@@ -214,6 +214,40 @@ async def test_mo_push_fields_per_status_variant(aiohttp_client, sink, case):
     assert variant == health["assumptions"]["mo_status"]
 
 
+async def test_push_method_get_carries_the_mo_and_dr_fields_in_the_query(aiohttp_client, aiohttp_server):
+    """With push.method GET (a gateway such as Kannel reads only the query) the MO and the DR are GETs
+    whose query holds exactly the fields of the form posts, and no body."""
+    got: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        got.append((request.method, request.path, list(request.query.items()), await request.read()))
+        return web.Response(text="OK")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    server = await aiohttp_server(app)
+    settings = read_settings({"accounts": [{"username": "acme", "password": "s3cret"}], "message_ids": "counter",
+                              "dlr": {"delay": {"seconds": 5}}, "push": {"method": "GET"},
+                              "mo_url": str(server.make_url("/mo")), "dr_url": str(server.make_url("/dr"))},
+                             "fakes.k1")
+    client = await _client(aiohttp_client, settings)
+    await client.post("/_smslab/mo", json={"from": "+16505550001", "to": "55555", "text": "STOP ça"})
+    await _wait(lambda: got)
+    assert [("GET", "/mo", [("device_address", "+16505550001"), ("inbound_address", "55555"),
+                            ("carrier", "tmobile"), ("channel", "sms"), ("message", "STOP ça"),
+                            ("message_orig", "STOP ça"), ("message_id", "k1-1"), ("message_subid", "0"),
+                            ("a2w_mo_ref_id", "k1-1"), ("router", "MMX"), ("status", "MO Success"),
+                            ("status_code", "100"), ("country_code", "1")], b"")] == got
+    await client.post(HTTP_API_PATH, headers=AUTH, data={"reply_to": "55555", "recipient": "+16505550001",
+                                                         "body": "hi"})
+    await client.fake.clock.advance(5.0)
+    await _wait(lambda: len(got) == 2)
+    method, path, query, body = got[1]
+    assert ("GET", "/dr", b"", "Carrier Success") == (method, path, body, dict(query)["status"])
+    assert ["carrier", "channel", "client_message_id", "device_address", "inbound_address", "message_id",
+            "message_subid", "router", "smscid", "status", "status_code"] == [k for k, _ in query]
+
+
 async def test_mo_extras_override_and_unknown_are_refused(aiohttp_client, sink):
     """Known MO fields can be overridden per injection; unknown ones are a 400 and nothing is pushed."""
     client = await _client(aiohttp_client, _settings(sink))

@@ -98,13 +98,25 @@ def test_bearer_checks_answer_the_three_401_codes() -> None:
         lambda: a.authenticate(f"bearer {token}", 1100.0))
 
 
-def test_expired_tokens_are_forgotten_when_a_new_one_is_issued() -> None:
-    """The token table does not grow without bound: a grant sweeps out expired tokens."""
+def test_swept_tokens_still_answer_credentials_expired() -> None:
+    """A grant sweeps expired tokens out of the live table, yet the swept token still says it expired."""
     a = authority(token={"expires_in": 10})
     old = a.issue(basic("nexus", "s3cret"), GRANT, 0.0)["access_token"]
     a.issue(basic("nexus", "s3cret"), GRANT, 20.0)
-    assert (401, "bad.credentials", "Invalid login credentials.") == api_error(
+    assert (401, "credentials.expired", "The bearer token has expired.") == api_error(
         lambda: a.authenticate(f"Bearer {old}", 20.0))
+
+
+def test_the_memory_of_expired_tokens_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the bound the oldest expired token is forgotten and answers like an unknown one."""
+    monkeypatch.setattr("fakes.portico.auth.EXPIRED_MEMORY", 2)
+    a = authority(token={"expires_in": 10})
+    tokens = [a.issue(basic("nexus", "s3cret"), GRANT, float(i))["access_token"] for i in range(3)]
+    a.issue(basic("nexus", "s3cret"), GRANT, 50.0)
+    assert (401, "bad.credentials", "Invalid login credentials.") == api_error(
+        lambda: a.authenticate(f"Bearer {tokens[0]}", 50.0))
+    for token in tokens[1:]:
+        assert "credentials.expired" == api_error(lambda t=token: a.authenticate(f"Bearer {t}", 50.0))[1]
 
 
 def live_token(a: Authority) -> Token:

@@ -264,6 +264,26 @@ async def test_a_throttle_fault_answers_like_the_rate_limit(aiohttp_client: Clie
     assert 200 == (await client.post(SMS, json=GOOD, headers=headers)).status
 
 
+async def test_a_throttle_fault_carries_the_rate_limit_headers(aiohttp_client: Client,
+                                                               sink: tuple[Sink, str]) -> None:
+    """A throttled answer carries inin-ratelimit-count/-allowed/-reset as the fake's own 429 does."""
+    client = await aiohttp_client(build(sink[1]).app())
+    await client.put("/_smslab/faults", json={"kind": "throttle", "retry_after": 7, "count": 1,
+                                                   "path": "^/api/"})
+    limited = await client.post(SMS, json=GOOD, headers=await bearer(client))
+    assert ("301", "300", "7") == tuple(limited.headers.get(f"inin-ratelimit-{k}") for k in
+                                        ("count", "allowed", "reset"))
+
+
+async def test_numbers_of_the_settings_were_created_at_start(aiohttp_client: Client,
+                                                             sink: tuple[Sink, str]) -> None:
+    """A number provisioned from the settings reports the clock at start, not 1970, as its dates."""
+    client = await aiohttp_client(build(sink[1]).app())
+    reply = await client.get("/api/v2/messaging/sms/provisioning/tollfreenumbers", headers=await bearer(client))
+    number = (await reply.json())["entities"][0]
+    assert ("2023-11-14T22:13:20.000Z",) * 2 == (number["dateCreated"], number["dateModified"])
+
+
 async def test_an_error_fault_uses_the_platform_code_for_its_status(aiohttp_client: Client,
                                                                     sink: tuple[Sink, str]) -> None:
     """An injected 503 is an ErrorBody service.unavailable."""

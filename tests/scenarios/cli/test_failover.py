@@ -46,6 +46,24 @@ def test_hang_switches_after_the_ping_timeouts(capsys: pytest.CaptureFixture[str
     assert hung["detection"] >= 0.4
 
 
+def test_a_hang_holds_pushes_until_the_proxy_times_out_and_the_bound_says_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """In process as with SIGSTOP, pushes in flight to the hung node wait out the 3 s proxy time-out; the
+    bound adds that hold to detection, probe interval and retry interval, and the gap stays within it."""
+    code, hung = _run(capsys, "--mode", "hang")
+    terms = hung["bound_terms"]
+    assert (code, terms["hold"], terms["probe interval"], terms["retry interval"]) == (0, 3.0, 0.2, 0.2)
+    assert hung["expected_gap_at_most"] == pytest.approx(sum(terms.values()))
+    assert 3.0 <= hung["gap"] <= hung["expected_gap_at_most"] + failover.SLACK
+    assert (hung["lost"], hung["doubled"]) == ([], [])
+
+
+def test_a_kill_has_no_hold_in_its_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    """A killed node refuses connections at once, so the kill's bound has no hold term."""
+    code, killed = _run(capsys)
+    assert (code, killed["bound_terms"]["hold"]) == (0, 0.0)
+
+
 @pytest.mark.slow
 def test_sigkill_of_a_node_process_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     """With every component in its own process the kill is a real SIGKILL, and nothing is lost."""
