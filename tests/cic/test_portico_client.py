@@ -73,7 +73,7 @@ async def test_bad_client_credentials_are_reported_without_sending() -> None:
 @pytest.mark.parametrize(("body", "content_type", "reason"), [
     (b'{"sender": "+13175550123"}', "application/json", "member 'destination'"),
     (b"sender=x", "application/x-www-form-urlencoded", "must be application/json"),
-    (b"\xff{", "application/json", "not valid JSON"),
+    (b"\xff{", "application/json", "not valid UTF-8"),
     (b'{"messageId": "1", "status": "LOST"}', "application/json", "unknown delivery status"),
 ])
 async def test_a_bad_webhook_gets_400_and_nothing_is_stored(body: bytes, content_type: str, reason: str) -> None:

@@ -196,7 +196,7 @@ async def send_raw(client: TestClient[Any, Any], data: bytes, content_type: str 
 
 @pytest.mark.parametrize(("data", "content_type", "status", "code", "message"), [
     (b'{"sender": "+18445551212",', "application/json", 400, "bad.request",
-     "The request body is not valid JSON: Expecting property name enclosed in double quotes at line 1 "
+     "The body is not valid JSON: Expecting property name enclosed in double quotes at line 1 "
      "column 27."),
     (json.dumps(GOOD).encode(), "text/plain", 415, "unsupported.media.type",
      "Content-Type must be application/json (got 'text/plain')."),
