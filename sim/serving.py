@@ -64,6 +64,12 @@ async def read_body(request: web.Request) -> bytes:
         raise BodyError(f"request body too large (limit {request.client_max_size} bytes)",
                         BodyReason.TOO_LARGE) from None
     except RequestPayloadError as exc:
+        # The rest of the body is as unreadable and the connection cannot carry another request: end the
+        # body here (else aiohttp drains it after the answer, fails again and logs it as unhandled), and
+        # answer with "Connection: close" (aiohttp takes it from the request's should_close) and close.
+        request.content.feed_eof()
+        request._message = request._message._replace(should_close=True)
+        request.protocol.close()
         raise BodyError(f"the request body cannot be read: {str(exc).splitlines()[-1].strip()}") from None
 
 
