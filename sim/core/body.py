@@ -90,16 +90,18 @@ def loads(data: bytes | str) -> Any:
 
 def _check_tree(value: Any) -> None:
     """Depth and encodability of every string in a parsed document (iterative: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, name = stack.pop()
         if isinstance(item, str):
-            check_encodable(item)
+            check_encodable(item, name)
         elif isinstance(item, (list, dict)):
             if depth > MAX_DEPTH:
                 raise BodyError(f"the body is nested deeper than {MAX_DEPTH} levels")
-            members = [*item, *item.values()] if isinstance(item, dict) else item
-            stack.extend((m, depth + 1) for m in members)
+            if isinstance(item, list):
+                stack.extend((member, depth + 1, name) for member in item)
+            else:  # a member's value is named by its key in what the sender is told
+                stack.extend((member, depth + 1, check_encodable(key)) for key, member in item.items())
 
 
 def check_encodable(text: str, name: str = "") -> str:
