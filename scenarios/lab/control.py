@@ -1,7 +1,9 @@
 """The lab's control API under ``/_smslab/`` (issue 5 §3): the one control plane every client drives.
 
 JSON in and out. Every refusal is ``{"error": "..."}`` with a 4xx status saying what was wrong (an unknown
-broker names the known ones, a bad mode lists the modes, bad JSON says so); a component that cannot be
+broker names the known ones, a bad mode lists the modes, bad JSON says so; a POST that is not
+``application/json``, even an empty one, is a 415, so no HTML form or bare ``fetch`` from a browser page can
+switch the pair over or reset the lab); a component that cannot be
 reached is a 502 naming it. The routes are one table, ``ROUTES``, which ``scenarios.lab.openapi`` documents; a
 test keeps the two equal.
 

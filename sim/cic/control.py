@@ -1,6 +1,7 @@
 """The node's control API (the pair, the lab and tests drive a node through it; JSON in and out).
 
-Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
+Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx; a body is read by
+``sim.serving.read_json``, so it must be ``application/json``, else 415)::
 
     GET  /_smslab/node              name, role, fault, sms_urls, dr_urls, bound_ports, interactions (count)
     GET  /_smslab/node/ts-ping      200 {"ok": true}; a hung node never answers
