@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from enum import Enum
 from typing import Any, NoReturn
 
@@ -72,11 +73,13 @@ def loads(data: bytes | str) -> Any:
     """
     if isinstance(data, bytes):
         try:
-            data = data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BodyError(f"the body is not valid UTF-8 (byte {exc.start})", BodyReason.ENCODING) from None
+    else:
+        text = check_encodable(data)
     try:
-        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise BodyError(f"the body is nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
@@ -84,24 +87,41 @@ def loads(data: bytes | str) -> Any:
             from None
     except ValueError as exc:  # an integer over the interpreter's digit limit
         raise BodyError(f"the body holds a number too long to read: {str(exc).split(':')[0]}") from None
-    _check_tree(value)
+    # Each check looks only where the text could hold what it looks for: a lone surrogate comes only from a
+    # \uD800-\uDFFF escape, and nesting deeper than MAX_DEPTH needs more brackets than that.
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _check_strings(value)
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_depth(value)
     return value
 
 
-def _check_tree(value: Any) -> None:
-    """Depth and encodability of every string in a parsed document (iterative: no recursion to exhaust)."""
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH``: one level of containers at a time, no recursion."""
+    level = [value] if isinstance(value, (list, dict)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise BodyError(f"the body is nested deeper than {MAX_DEPTH} levels")
+        level = [m for item in level for m in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(m, (list, dict))]
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse a string (or member name) that cannot be encoded, naming the member that holds it."""
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        item, depth, name = stack.pop()
+        item, name = stack.pop()
         if isinstance(item, str):
             check_encodable(item, name)
-        elif isinstance(item, (list, dict)):
-            if depth > MAX_DEPTH:
-                raise BodyError(f"the body is nested deeper than {MAX_DEPTH} levels")
-            if isinstance(item, list):
-                stack.extend((member, depth + 1, name) for member in item)
-            else:  # a member's value is named by its key in what the sender is told
-                stack.extend((member, depth + 1, check_encodable(key)) for key, member in item.items())
+        elif isinstance(item, list):
+            stack.extend((m, name) for m in item)
+        elif isinstance(item, dict):
+            stack.extend((m, check_encodable(k)) for k, m in item.items())
 
 
 def check_encodable(text: str, name: str = "") -> str:

@@ -14,6 +14,7 @@ from sim.core.body import MAX_DEPTH, BodyError, BodyReason, check_encodable, dum
 @pytest.mark.parametrize(("data", "reason", "words"), [
     (b"[" * 100_000, BodyReason.MALFORMED, "nested deeper than 64"),
     (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), BodyReason.MALFORMED, "nested deeper than 64"),
+    (b'{"a": ' * (MAX_DEPTH + 1) + b"1" + b"}" * (MAX_DEPTH + 1), BodyReason.MALFORMED, "nested deeper than 64"),
     (b'{"n": ' + b"7" * 5000 + b"}", BodyReason.MALFORMED, "number too long"),
     (b'{"probability": NaN}', BodyReason.MALFORMED, "NaN is not a JSON number"),
     (b'{"delay": Infinity}', BodyReason.MALFORMED, "Infinity is not a JSON number"),
@@ -23,7 +24,7 @@ from sim.core.body import MAX_DEPTH, BodyError, BodyReason, check_encodable, dum
     (b'{"\\udfff": 1}', BodyReason.ENCODING, "a string holds an unpaired surrogate (U+DFFF"),
     (b'{"a": "caf\xe9"}', BodyReason.ENCODING, "not valid UTF-8 (byte 10)"),
     (b'{"a": 1', BodyReason.MALFORMED, "not valid JSON: Expecting ',' delimiter at line 1 column 8"),
-], ids=["deep", "one-too-deep", "huge-integer", "nan", "infinity", "minus-infinity", "overflow",
+], ids=["deep", "one-too-deep", "objects-one-too-deep", "huge-integer", "nan", "infinity", "minus-infinity", "overflow",
         "lone-surrogate", "surrogate-key", "bad-utf8", "broken"])
 def test_what_would_break_a_store_or_a_view_is_refused(data: bytes, reason: BodyReason, words: str) -> None:
     """Deep nesting, huge integers, non-finite numbers, lone surrogates and bad UTF-8 are a 400 BodyError."""
@@ -36,7 +37,8 @@ def test_what_would_break_a_store_or_a_view_is_refused(data: bytes, reason: Body
 def test_what_json_allows_is_read_as_json_loads_reads_it() -> None:
     """Nesting up to the limit, long integers within the interpreter's limit and escaped pairs are fine."""
     nested = "[" * MAX_DEPTH + "]" * MAX_DEPTH
-    assert json.loads(nested) == loads(nested)
+    objects = '{"a": ' * MAX_DEPTH + '"\\ud83d\\ude00"' + "}" * MAX_DEPTH
+    assert (json.loads(nested), json.loads(objects)) == (loads(nested), loads(objects))
     assert 10 ** 4000 == loads("1" + "0" * 4000)
     pair = '{"t": "\\ud83d\\ude00", "x": [1.5, -2e300, null, true]}'
     assert {"t": "\U0001f600", "x": [1.5, -2e300, None, True]} == loads(pair)
