@@ -125,3 +125,12 @@ def test_a_reading_goes_on_past_broken_cic_sections() -> None:
         ("sms.purge_days", "must be greater than 1"), ("proxy", "must be a mapping"),
         ("fakes.k", "must be a mapping")]
     assert (reading.cic_valid, list(reading.config.fakes)) == (False, ["j"])
+
+
+def test_no_setting_in_a_lab_file_may_be_non_finite() -> None:
+    """YAML's .nan and .inf are refused as settings, naming the path: NaN passed every bound and was taken."""
+    reading = read_lab({"brokers": [{"name": "k", "type": "kaleyra", "mt": {"timeout": float("nan")}},
+                                    {"name": "j", "type": "kaleyra", "mt": {"timeout": float("inf")},
+                                     "mo": {"incoming_path": "/j"}}]})
+    assert [(p.path, p.reason) for p in reading.problems] == [
+        ("brokers[0].mt.timeout", "must be a finite number"), ("brokers[1].mt.timeout", "must be a finite number")]

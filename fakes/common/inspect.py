@@ -19,7 +19,6 @@ Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +31,8 @@ from fakes.common.faults import FaultHook, read_faults
 from fakes.common.push import Pusher
 from fakes.common.wire import json_body
 from sim.core.errors import ConfigError, InputError
+from sim.core.fields import check_address
+from sim.serving import json_response
 
 __all__ = ["MAX_PAGE_LIMIT", "PAGE_LIMIT", "Inspected", "MoRequest", "inspect_routes", "json_response"]
 
@@ -58,12 +59,6 @@ class MoRequest:
     text: str
     url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    """A JSON answer (UTF-8, non-ASCII kept as is)."""
-    return web.json_response(data, status=status,
-                             dumps=functools.partial(json.dumps, ensure_ascii=False, default=str))
 
 
 def _errors_as_json(handler: Handler) -> Handler:
@@ -162,6 +157,8 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
         missing = [k for k in ("from", "to", "text") if not isinstance(data.get(k), str)]
         if missing:
             raise InputError(f"{', '.join(repr(k) for k in missing)} must be given as strings")
+        check_address(data["from"], "from")
+        check_address(data["to"], "to")
         url = data.get("url", "")
         if not isinstance(url, str):
             raise InputError(f"'url' must be a string (got {url!r})")

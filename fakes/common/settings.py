@@ -42,6 +42,7 @@ With ``carriers``, each accepted MT goes through the carrier model (``fakes.comm
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -185,7 +186,7 @@ def _retry(r: Reader, default: RetryPolicy) -> RetryPolicy:
     if r.has("backoff"):
         delays = []
         for path, value in r.items("backoff"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 r.problems.add(path, value, "must be a number of seconds, at least 0")
             else:
                 delays.append(float(value))

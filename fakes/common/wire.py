@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote
@@ -19,11 +18,13 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import MultiDict
 
+from sim.core.body import BodyError, BodyReason, loads
 from sim.core.errors import InputError
+from sim.serving import read_body as read_raw_body
 
 __all__ = [
     "FORM", "JSON", "WireError", "WireReason", "basic_credentials", "check_basic", "form_fields",
-    "json_body", "params", "query_fields", "read_body", "split_form", "text_body",
+    "json_body", "params", "query_fields", "read_body", "split_form", "text_body", "wire_error",
 ]
 
 FORM = "application/x-www-form-urlencoded"
@@ -67,13 +68,21 @@ class WireError(InputError):
         self.field = field
 
 
+_BODY_REASON = {BodyReason.MALFORMED: WireReason.MALFORMED, BodyReason.ENCODING: WireReason.ENCODING,
+                BodyReason.MEDIA_TYPE: WireReason.MEDIA_TYPE, BodyReason.TOO_LARGE: WireReason.TOO_LARGE}
+
+
+def wire_error(error: BodyError) -> WireError:
+    """The ``WireError`` of a body ``sim.core.body`` or ``sim.serving`` refused."""
+    return WireError(str(error), _BODY_REASON[error.reason])
+
+
 async def read_body(request: web.Request) -> bytes:
-    """The raw body, limited by the app's ``client_max_size`` (413 as a ``WireError``)."""
+    """The raw body (``sim.serving.read_body``); too large (413) or undecodable (400) as a ``WireError``."""
     try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise WireError(f"request body too large (limit {request.client_max_size} bytes)",
-                        WireReason.TOO_LARGE) from exc
+        return await read_raw_body(request)
+    except BodyError as exc:
+        raise wire_error(exc) from None
 
 
 def _media_type(request: web.Request) -> str:
@@ -160,16 +169,15 @@ async def text_body(request: web.Request, *media_types: str) -> str:
 
 
 async def json_body(request: web.Request) -> Any:
-    """The body parsed as JSON (``application/json`` or ``+json`` required, strict UTF-8)."""
+    """The body parsed as JSON (``application/json`` or ``+json`` required) by ``sim.core.body.loads``."""
     media = _media_type(request)
     if media != JSON and not media.endswith("+json"):
         raise WireError(f"Content-Type must be {JSON} (got {request.headers.get('Content-Type', '')!r})",
                         WireReason.MEDIA_TYPE)
-    text = await text_body(request)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WireError(f"body is not valid JSON: {exc}", WireReason.MALFORMED) from exc
+        return loads(await read_body(request))
+    except BodyError as exc:
+        raise wire_error(exc) from None
 
 
 def basic_credentials(request: web.Request) -> tuple[str, str] | None:

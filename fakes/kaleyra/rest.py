@@ -31,6 +31,7 @@ from fakes.common.clock import Clock
 from fakes.common.settings import CommonSettings
 from fakes.kaleyra.model import Callback, MessageIds, MtSubmission, PendingDr, wire_fields
 from fakes.kaleyra.settings import KaleyraSettings
+from sim.core.body import BodyError, loads
 
 __all__ = ["RestFake", "deliver", "error_response", "routes"]
 
@@ -77,6 +78,10 @@ def error_response(error: InputError) -> web.StreamResponse:
     return json_response(body, error.status)
 
 
+# Fields that are text in the form encoding and must be JSON strings too (a callback may be an object).
+_TEXT_FIELDS = ("to", "sender", "body", "type")
+
+
 async def _fields(request: web.Request) -> MultiDict[str]:
     # /messages is form-encoded; /sms's encoding is not stated, so JSON is accepted too.
     if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
@@ -86,6 +91,9 @@ async def _fields(request: web.Request) -> MultiDict[str]:
         raise WireError("the body must be a JSON object", WireReason.MALFORMED)
     out: MultiDict[str] = MultiDict()
     for key, value in data.items():
+        if key in _TEXT_FIELDS and not isinstance(value, str):
+            raise WireError(f"'{key}' must be a string (got {json.dumps(value)[:40]})", WireReason.INVALID,
+                            key)
         out.add(key, value if isinstance(value, str) else json.dumps(value))
     return out
 
@@ -94,9 +102,9 @@ def _callback(fake: RestFake, raw: str, ref: str) -> Callback | None:
     raw = raw.strip()
     if raw.startswith("{"):
         try:
-            spec = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise WireError(f"not a JSON object: {exc}", WireReason.INVALID, "callback") from exc
+            spec = loads(raw)
+        except BodyError as exc:
+            raise WireError(f"not a JSON object: {exc}", WireReason.INVALID, "callback") from None
         if not isinstance(spec, dict):
             raise WireError("must be a URL or a JSON object", WireReason.INVALID, "callback")
         url, headers = spec.get("url", ""), spec.get("header", {})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import math
 import random
 import string
@@ -111,7 +112,7 @@ class Authority:
         client = self._settings.client(credentials[0]) if credentials else None
         if client is None:
             raise OAuthError(status, "invalid_client", "client not found")  # [S] gildas/go-gcloudcx tests
-        if credentials is None or credentials[1] != client.secret:
+        if credentials is None or not hmac.compare_digest(credentials[1].encode(), client.secret.encode()):
             # The text: [S] tishige/CallFlowVisualizer issue #9.
             raise OAuthError(status, "invalid_client", "authentication failed")
         return client

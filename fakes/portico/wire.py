@@ -7,17 +7,18 @@ platform's exact behaviour is unknown (documented in the package docstring):
   platform lists), not 400;
 * a body over the size limit (the shared ``client_max_size``) answers 413
   ``request.entity.too.large`` (code [I]);
-* bytes that are not UTF-8, or text that is not JSON, answer 400 ``bad.request``.
+* bytes that are not UTF-8, text that is not JSON, or JSON this lab refuses everywhere (a lone
+  surrogate, ``NaN``, nesting too deep: ``sim.core.body.loads``) answer 400 ``bad.request``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from fakes.portico.errors import ApiError, bad_request, invalid_value
+from sim.core import body as jsonbody
 
 __all__ = ["dumps", "iso", "optional_text", "parse_form", "parse_json", "required_text", "url_field"]
 
@@ -32,8 +33,8 @@ def iso(seconds: float) -> str:
 
 
 def dumps(data: object) -> bytes:
-    """Compact UTF-8 JSON, as the platform sends it."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact UTF-8 JSON, as the platform sends it (``sim.core.body.dumps``: it never fails on text)."""
+    return jsonbody.dumps(data, separators=(",", ":"))
 
 
 def _media_type(content_type: str) -> str:
@@ -64,10 +65,10 @@ def parse_json(body: bytes, content_type: str, limit: int) -> object:
     if not text.strip():
         raise bad_request("A request body is required.")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise bad_request(f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                          f"column {exc.colno}.") from exc
+        return jsonbody.loads(text)
+    except jsonbody.BodyError as exc:
+        why = str(exc)
+        raise bad_request(f"{why[:1].upper()}{why[1:]}.") from None
 
 
 def parse_form(body: bytes, content_type: str) -> dict[str, str] | None:

@@ -42,6 +42,7 @@ from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
 from sim.core.switchover import Watch
 from sim.labfile import LabConfig
+from sim.serving import redact_logs
 
 __all__ = ["Lab", "LabStartError"]
 
@@ -91,6 +92,7 @@ class Lab:
                 (everything started so far is stopped again).
         """
         began = time.perf_counter()
+        redact_logs()
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.trust))
         backend = _process_backend if self.processes else LocalBackend
         self.backend = backend(self.spec, self.host)

@@ -1,7 +1,9 @@
 """The lab's control API under ``/_smslab/`` (issue 5 §3): the one control plane every client drives.
 
 JSON in and out. Every refusal is ``{"error": "..."}`` with a 4xx status saying what was wrong (an unknown
-broker names the known ones, a bad mode lists the modes, bad JSON says so); a component that cannot be
+broker names the known ones, a bad mode lists the modes, bad JSON says so; a POST that is not
+``application/json``, even an empty one, is a 415, so no HTML form or bare ``fetch`` from a browser page can
+switch the pair over or reset the lab); a component that cannot be
 reached is a 502 naming it. The routes are one table, ``ROUTES``, which ``scenarios.lab.openapi`` documents; a
 test keeps the two equal.
 
@@ -16,7 +18,6 @@ builds the lab and imports this module to serve it, so this module never imports
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +28,7 @@ from aiohttp import web
 from scenarios.lab.openapi import FAIL_MODES, document
 from scenarios.lab.spec import NODE_NAMES
 from sim.core.errors import InputError, UsageError
+from sim.serving import json_response, read_json
 
 if TYPE_CHECKING:
     from sim.cic.pair import PairRuntime
@@ -82,24 +84,17 @@ _SEND_KEYS = ("to", "text", "from", "account", "classification", "interaction_id
 _FILTERS = ("kind", "to", "from", "limit", "after")  # a fake checks them (fakes.common.inspect)
 
 
-def _answer(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=functools.partial(json.dumps, ensure_ascii=False,
-                                                                          default=str))
+_answer = json_response
 
 
 async def _json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object body (``{}`` when ``optional`` and empty).
+    """The request's ``application/json`` object body (``{}`` when ``optional`` and empty).
 
     Raises:
-        InputError: 400 when the body is not JSON or not an object.
+        InputError: 415 for another Content-Type, 400 when the body is not JSON (``sim.serving.read_json``)
+            or not an object.
     """
-    raw = await request.read()
-    if not raw.strip() and optional:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"the body must be JSON: {exc}") from None
+    data = await read_json(request, empty={} if optional else None)
     if not isinstance(data, dict):
         raise InputError(f"the body must be a JSON object (got {type(data).__name__})")
     return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +23,12 @@ from sim.brokerdef.xmlbody import read_xml_body
 from sim.core.errors import InputError, UsageError
 from sim.core.types import DeliveryState, InboundSms
 
-__all__ = ["MtRefused", "ReceivedMt", "accept_mt", "check_auth", "check_text", "render_dr", "render_mo"]
+__all__ = ["MASK", "MtRefused", "ReceivedMt", "accept_mt", "check_auth", "check_text", "render_dr",
+           "render_mo"]
 
 _CREDENTIALS = frozenset({"account.login", "account.password"})
+#: What a captured MT shows in place of a credential.
+MASK = "***"
 _XML_TYPES = frozenset({"text/xml", "application/xml"})
 
 
@@ -51,7 +55,8 @@ class ReceivedMt:
         values: every other vocabulary field read (``from``, ``account.login``, ``reference`` ...).
         dr_url: the per-message DR URL, when the request carries one.
         fields: the request as received, in the broker's own names (form and query fields by name,
-            a JSON body as parsed, an XML body as its text), for the capture store.
+            a JSON body as parsed, an XML body as its text), for the capture store: credentials are
+            shown as ``MASK``.
     """
 
     recipients: tuple[str, ...]
@@ -85,7 +90,35 @@ def accept_mt(definition: Definition, request: HttpRequest) -> ReceivedMt:
     text = wire.pop("text", [""])[0]
     values = tuple((k, v[0]) for k, v in wire.items() if v and k != "dr_url")
     dr_url = wire.get("dr_url", [""])[0]
-    return ReceivedMt(recipients, text, values, dr_url, raw)
+    secrets = [v for k, v in values if k in _CREDENTIALS and v]
+    return ReceivedMt(recipients, text, values, dr_url, _masked(definition, raw, secrets))
+
+
+def _masked(definition: Definition, raw: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    """``raw`` with every credential the request carried replaced by ``MASK``, as captures show it.
+
+    Form and query fields and JSON members are masked by the parameters that hold ``{account.login}``
+    or ``{account.password}``; an XML body (kept as text) by the credential values themselves.
+    """
+    spec = definition.mt
+    if not secrets:
+        return raw
+    if spec.placement is Placement.XML:
+        body = str(raw["body"])
+        for secret in secrets:
+            body = body.replace(secret, MASK)
+        return {"body": body}
+    masked = copy.deepcopy(raw)
+    for param in spec.params:
+        if not _CREDENTIALS & set(param.template.fields):
+            continue
+        path = param.locator.names if param.locator is not None else (param.name,)
+        holder: Any = masked
+        for name in path[:-1]:
+            holder = holder.get(name) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and path[-1] in holder:
+            holder[path[-1]] = MASK
+    return masked
 
 
 def _read_wire(definition: Definition,

@@ -181,11 +181,13 @@ def parse_mo(definition: Definition, fields: Mapping[str, str] | Sequence[tuple[
 
     Raises:
         UsageError: the definition has no MO push.
-        InputError: a required field is missing or malformed (answer 400).
+        InputError: a required field (``from``, ``text``, and ``to`` when the definition places it) is
+            missing, empty or malformed (answer 400).
     """
     if definition.mo is None:
         raise UsageError(f"definition {definition.name!r} has no mo section")
-    values = read_push(definition.mo, fields, ("from", "text"))
+    placed = {name for _, template in definition.mo.fields for name in template.fields}
+    values = read_push(definition.mo, fields, tuple(n for n in ("from", "to", "text") if n in placed))
     return InboundSms(broker or definition.name, values["from"], values.get("to", ""), values["text"],
                       values.get("message_id", ""), received_at=received_at)
 

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from sim.brokerdef.definition import Placement, Push
 from sim.brokerdef.wire import HttpRequest, body_for, decode_fields, decode_json_object, join_url
 from sim.core.errors import InputError
+from sim.core.fields import check_address, check_id
 
 __all__ = ["push_fields", "read_push", "render_push"]
 
@@ -39,9 +40,12 @@ def read_push(push: Push, fields: Mapping[str, str] | Sequence[tuple[str, str]],
     A field named twice on the wire (e.g. the ``message`` and ``message_orig`` of a Kaleyra MO)
     is read from its first wire name present.
 
+    A number (``from``, ``to``, ``recipient``) or an id (``message_id``) must be what
+    ``sim.core.fields`` allows, when given or required.
+
     Raises:
-        InputError: a wire field needed for a ``required`` value is absent, or a field does not match
-            its template.
+        InputError: a wire field needed for a ``required`` value is absent or empty, a field does not
+            match its template, or a number or id is not one (``FieldError``).
     """
     wire = dict(reversed(list(fields.items() if isinstance(fields, Mapping) else fields)))
     values: dict[str, str] = {}
@@ -50,11 +54,17 @@ def read_push(push: Push, fields: Mapping[str, str] | Sequence[tuple[str, str]],
             continue
         found = template.match(wire[name])
         if found is None:
-            raise InputError(f"field {name!r} must match {template.source!r} (got {wire[name]!r})")
+            raise InputError(f"field {name!r} must match {template.source!r} (got {wire[name][:80]!r})")
         for key, value in found.items():
+            check = _CHECKS.get(key)
+            if key not in values and check is not None and (value or key in required):
+                check(value, name)
             values.setdefault(key, value)
-    missing = [n for n in required if n not in values]
+    missing = [n for n in required if not values.get(n)]
     if missing:
         wanted = [w for w, t in push.fields if set(t.fields) & set(missing)]
         raise InputError(f"missing field(s) {', '.join(wanted)}")
     return values
+
+
+_CHECKS = {"from": check_address, "to": check_address, "recipient": check_address, "message_id": check_id}

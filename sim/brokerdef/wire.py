@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sim.brokerdef.definition import Placement
+from sim.core.body import loads
 from sim.core.errors import InputError
 
 __all__ = [
@@ -122,15 +123,12 @@ def _parse(text: str) -> list[tuple[str, str]]:
 
 
 def decode_json_object(body: bytes) -> dict[str, object]:
-    """A JSON object body.
+    """A JSON object body, read by ``sim.core.body.loads``.
 
     Raises:
-        InputError: the body is not UTF-8 JSON, or not an object.
+        InputError: the body is not UTF-8 JSON the lab takes (``BodyError``), or not an object.
     """
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"the body is not valid JSON: {exc}") from exc
+    document = loads(body)
     if not isinstance(document, dict):
         raise InputError("the JSON body must be an object")
     return document

@@ -1,6 +1,7 @@
 """The node's control API (the pair, the lab and tests drive a node through it; JSON in and out).
 
-Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
+Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx; a body is read by
+``sim.serving.read_json``, so it must be ``application/json``, else 415)::
 
     GET  /_smslab/node              name, role, fault, sms_urls, dr_urls, bound_ports, interactions (count)
     GET  /_smslab/node/ts-ping      200 {"ok": true}; a hung node never answers
@@ -23,7 +24,6 @@ Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from sim.cic.paging import MAX_LIMIT, parse_query, whole
 from sim.cic.records import CHUNK, Records
 from sim.cic.roles import NodeFault, Role
 from sim.core.errors import InputError
+from sim.serving import json_response, read_json
 
 __all__ = ["ControlBinding", "ControlledNode", "PeerMirror", "control_routes", "fetch_interactions"]
 
@@ -42,15 +43,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SEND_FIELDS = {"to", "text", "from", "account", "classification", "interaction_id", "party"}
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
-
-
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = json.loads((await request.read()).decode("utf-8") or "{}")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"the body must be a JSON object: {exc}") from exc
+    data = await read_json(request, empty={})
     if not isinstance(data, dict):
         raise InputError("the body must be a JSON object")
     return data
@@ -69,11 +63,11 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except InputError as exc:
         status = exc.status if 400 <= exc.status < 600 else 400
-        return _json({"error": str(exc)}, status)
+        return json_response({"error": str(exc)}, status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _json({"error": exc.reason}, exc.status)
+        return json_response({"error": exc.reason}, exc.status)
 
 
 class ControlledNode(Protocol):
@@ -153,14 +147,14 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
     """The routes of the module docstring, bound to ``node``."""
 
     async def describe(request: web.Request) -> web.Response:
-        return _json(node.describe())
+        return json_response(node.describe())
 
     async def ts_ping(request: web.Request) -> web.Response:
         while not node.ts_ping():
             if node.fault is not NodeFault.HANG:
-                return _json({"ok": False}, 503)
+                return json_response({"ok": False}, 503)
             await node.wait_change()
-        return _json({"ok": True})
+        return json_response({"ok": True})
 
     async def role(request: web.Request) -> web.Response:
         value = _text(await _body(request), "role", required=True)
@@ -169,7 +163,7 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         except ValueError as exc:
             raise InputError(f"role must be one of active, backup, down (got {value!r})") from exc
         await node.settled()
-        return _json(node.describe())
+        return json_response(node.describe())
 
     async def fault(request: web.Request) -> web.Response:
         value = _text(await _body(request), "mode", required=True)
@@ -179,7 +173,7 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
             modes = ", ".join(f.value for f in NodeFault)
             raise InputError(f"mode must be one of {modes} (got {value!r})") from exc
         await node.settled()
-        return _json(node.describe())
+        return json_response(node.describe())
 
     async def mirror(request: web.Request) -> web.Response:
         data = await _body(request)
@@ -187,29 +181,29 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
         if not isinstance(records, list):
             raise InputError("'records' must be a list of mirror records")
         node.records.accept_mirrors(records)
-        return _json({"accepted": len(records)})
+        return json_response({"accepted": len(records)})
 
     async def peer(request: web.Request) -> web.Response:
         url = _text(await _body(request), "url")
         await node.set_peer_url(url)
-        return _json({"peer": url})
+        return json_response({"peer": url})
 
     async def full_sync(request: web.Request) -> web.Response:
         after = whole(request.query.get("after", "0"), "after", 0, 2**63 - 1)
         limit = whole(request.query.get("limit", str(CHUNK)), "limit", 1, MAX_LIMIT)
         records, following = node.records.full_sync_page(after, limit)
-        return _json({"records": records, "next": following})
+        return json_response({"records": records, "next": following})
 
     async def recover(request: web.Request) -> web.Response:
-        return _json({"recovered": await node.records.recover()})
+        return json_response({"recovered": await node.records.recover()})
 
     async def reset_core(request: web.Request) -> web.Response:
         await node.records.reset_core()
-        return _json({})
+        return json_response({})
 
     async def reset(request: web.Request) -> web.Response:
         await node.reset()
-        return _json({})
+        return json_response({})
 
     async def send(request: web.Request) -> web.Response:
         data = await _body(request)
@@ -220,15 +214,15 @@ def control_routes(node: ControlledNode) -> list[web.RouteDef]:
             _text(data, "to", required=True), _text(data, "text", required=True), sender=_text(data, "from"),
             account=_text(data, "account"), classification=_text(data, "classification"),
             interaction_id=_text(data, "interaction_id"), party=_text(data, "party") or "agent")
-        return _json(answer, 202)
+        return json_response(answer, 202)
 
     async def interactions(request: web.Request) -> web.Response:
         query = parse_query(request.query.items())
         page = node.records.page(query)
-        return _json({"interactions": list(page.items), "next": page.next})
+        return json_response({"interactions": list(page.items), "next": page.next})
 
     async def log(request: web.Request) -> web.Response:
-        return _json({"log": list(node.log)})
+        return json_response({"log": list(node.log)})
 
     return [
         web.get("/_smslab/node", describe), web.get("/_smslab/node/ts-ping", ts_ping),

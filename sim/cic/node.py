@@ -44,6 +44,7 @@ from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreContext, CoreFactory, SmsCore
+from sim.serving import redact
 
 __all__ = ["CicNode", "NodeFault", "Role"]
 
@@ -327,8 +328,8 @@ class CicNode:
         return tick if due is None else max(0.0, min(tick, due - self.clock()))
 
     def error(self, message: str, level: str = "error") -> None:
-        """Add an entry to the node's log (what the SMS Server would write to its trace)."""
-        self.log.append({"at": self.clock(), "level": level, "message": message})
+        """Add an entry to the node's log (what the SMS Server would write to its trace), secrets redacted."""
+        self.log.append({"at": self.clock(), "level": level, "message": redact(message)})
 
 
 def _wires(config: CicConfig, clock: Callable[[], float]) -> dict[str, BrokerWire]:

@@ -9,7 +9,8 @@ A 401 (token revoked or expired early) gets one new token and one retry.
 
 MO and DR: the webhook payloads are not public (GAP); this reads the fakes/portico defaults, MO
 ``{messageId, sender, destination, message, timestamp}`` and DR ``{messageId, status, sender,
-destination, timestamp, correlationInfo?}`` with ``status`` one of the upper-cased delivery states.
+destination, timestamp, correlationInfo?}`` with ``status`` one of the upper-cased delivery states;
+numbers and ids must be what ``sim.core.fields`` allows (400 otherwise, nothing stored).
 Portico sends DRs to the number's provisioned ``drUrl``, not to a per-message URL, so
 ``ExternalDeliveryStatusURI`` is not sent. The webhooks' Basic credentials are not checked (the node has
 no setting that holds them).
@@ -27,6 +28,7 @@ from sim.brokerdef.wire import decode_json_object, join_url, media_type
 from sim.cic.clients import Http, SendResult, account_for, basic, unanswered
 from sim.core.config import BrokerConfig
 from sim.core.errors import InputError
+from sim.core.fields import check_address, check_id
 from sim.core.types import DeliveryReceipt, DeliveryState, InboundSms, MtRequest
 
 __all__ = ["SEND_PATH", "TOKEN_PATH", "PorticoWire"]
@@ -60,9 +62,12 @@ class PorticoWire:
     def parse_mo(self, query: str, content_type: str, body: bytes, now: float) -> InboundSms:
         """The MO in an MO webhook."""
         data = _payload(content_type, body)
-        sender, destination = _text(data, "sender"), _text(data, "destination")
-        return InboundSms(self.broker.name, sender, destination, _text(data, "message", empty=True),
-                          _text(data, "messageId"), account_for(self.broker, destination), now)
+        sender = check_address(_text(data, "sender"), "sender")
+        destination = check_address(_text(data, "destination"), "destination")
+        message_id = check_id(_text(data, "messageId"), "messageId")
+        text = _text(data, "message", empty=True)
+        return InboundSms(self.broker.name, sender, destination, text, message_id,
+                          account_for(self.broker, destination), now)
 
     def parse_dr(self, query: str, content_type: str, body: bytes, now: float) -> DeliveryReceipt:
         """The DR in a DR webhook."""
@@ -73,8 +78,10 @@ class PorticoWire:
         except ValueError as exc:
             known = ", ".join(s.value.upper() for s in DeliveryState)
             raise InputError(f"unknown delivery status {status!r} (known: {known})") from exc
-        return DeliveryReceipt(self.broker.name, _text(data, "messageId"), state, status,
-                               str(data.get("destination", "")), now)
+        message_id = check_id(_text(data, "messageId"), "messageId")
+        destination = _text(data, "destination", empty=True) if "destination" in data else ""
+        return DeliveryReceipt(self.broker.name, message_id, state, status,
+                               destination and check_address(destination, "destination"), now)
 
     # -- sending ----------------------------------------------------------------------------------------
 

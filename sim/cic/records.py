@@ -41,6 +41,7 @@ from sim.core.errors import InputError
 from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionState
 from sim.core.protocol import Received, Refused, SmsCore
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
+from sim.serving import read_body
 
 __all__ = ["CHUNK", "PARTIES", "Mirror", "Records"]
 
@@ -195,14 +196,10 @@ class Records:
 
     async def handle_push(self, request: web.Request, route: Route) -> web.StreamResponse:
         """An MO or DR push on the active node: parse, hand to the core, store, mirror, answer."""
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            self._log(f"invalid SMS request to {route.path} (broker {route.broker}): {exc.text}", "error")
-            return web.Response(status=413, text=exc.text or "request body too large")
         wire, now = self.wires[route.broker], self.clock()
         content_type = request.headers.get("Content-Type", "")
         try:
+            body = await read_body(request)
             if route.kind == "mo":
                 return await self._mo(wire.parse_mo(request.query_string, content_type, body, now), now)
             return await self._dr(wire.parse_dr(request.query_string, content_type, body, now), now)

@@ -31,6 +31,7 @@ every problem names its field path, the value and the reason.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -381,7 +382,6 @@ def _read_web_services(r: Reader) -> WebServices:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True

@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
@@ -192,8 +193,9 @@ class Reader:
         value = self.raw(key, default)
         if value is MISSING:
             return 0.0
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problem(key, value, "must be a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value, default):
+            why = "must be a finite number" if isinstance(value, float) else "must be a number"
+            self.problem(key, value, why)
             return float(default) if isinstance(default, (int, float)) else 0.0
         self._bounds(key, value, minimum, maximum)
         return float(value)
@@ -265,6 +267,12 @@ class Reader:
         except ValueError as exc:
             self.problem(key, value, str(exc))
             return None
+
+
+def _finite(value: float, default: Any) -> bool:
+    """Whether ``value`` is finite; NaN would pass every bound (each comparison is false) and infinity is no
+    setting's value, so only a default may be infinite (e.g. "no maximum")."""
+    return math.isfinite(value) or value is default
 
 
 def unique(problems: Problems, entries: Sequence[tuple[str, object]], what: str) -> None:

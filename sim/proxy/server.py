@@ -122,7 +122,9 @@ class ProxyServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None,
                     probe: bool = True) -> str:
         """Serve on ``host:port`` (0: any free port) and start probing; returns the proxy's base URL."""
-        self._runner = web.AppRunner(self.app())
+        # The body goes to the member as it came, Content-Encoding and all (as ARR forwards it): decoding
+        # it here would forward decoded bytes under a header that says otherwise.
+        self._runner = web.AppRunner(self.app(), auto_decompress=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
         await site.start()

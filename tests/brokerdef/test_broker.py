@@ -43,10 +43,10 @@ def refusal(definition: object, request: HttpRequest) -> tuple[Failure, str]:
 
 
 def test_an_eztexting_post_is_read_with_its_credentials() -> None:
-    """The form fields give the recipient, the text and the credentials; literal fields are optional."""
+    """The form fields give the recipient, the text and the credentials (masked in the raw fields)."""
     received = accept_mt(EZ, HttpRequest("POST", "/api/sending", (FORM,), EZ_BODY))
     assert ReceivedMt(("5551234567",), "Hello there", (("account.login", "u"), ("account.password", "p")),
-                      "", {"User": "u", "Pass": "p", "PhoneNumber": "5551234567", "Message": "Hello there"}
+                      "", {"User": "***", "Pass": "***", "PhoneNumber": "5551234567", "Message": "Hello there"}
                       ) == received
 
 
@@ -220,3 +220,22 @@ def test_a_json_push_goes_as_a_json_object() -> None:
     mo = render_mo(shipped("generic-json"), InboundSms("g", "+1", "+2", "é", "m"), "http://cic/in")
     assert (("Content-Type", "application/json"),) == mo.headers
     assert '{"from": "+1", "to": "+2", "body": "é", "id": "m"}'.encode() == mo.body
+
+
+@pytest.mark.parametrize(("mt", "content_type", "body", "raw"), [
+    ({"placement": "json", "auth": {"scheme": "params"},
+      "params": {"/auth/key": "{account.password}", "/to": "{to}", "/text": "{text}"}},
+     "application/json", b'{"auth": {"key": "k-1"}, "to": "5551234567", "text": "hi k-1"}',
+     {"auth": {"key": "***"}, "to": "5551234567", "text": "hi k-1"}),
+    ({"placement": "xml", "auth": {"scheme": "params"},
+      "xml_body": "<send><key>{account.password}</key><to>{to}</to><text>{text}</text></send>"},
+     "text/xml", b"<send><key>k-1</key><to>5551234567</to><text>hi</text></send>",
+     {"body": "<send><key>***</key><to>5551234567</to><text>hi</text></send>"}),
+], ids=["json", "xml"])
+def test_credentials_are_masked_in_the_raw_fields_of_every_placement(mt: dict, content_type: str, body: bytes,
+                                                                     raw: dict) -> None:
+    """A JSON member or XML element holding a credential is shown as MASK; the values still authenticate."""
+    definition = parse_definition({"name": "secret-api", "mt": {"path": "/send", **mt},
+                                   "answer": {"format": "status", "failures": {"unknown": {"status": 500}}}})
+    received = accept_mt(definition, HttpRequest("POST", "/send", (("Content-Type", content_type),), body))
+    assert (raw, "k-1") == (received.fields, received.get("account.password"))

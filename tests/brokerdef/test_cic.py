@@ -124,7 +124,7 @@ def test_mo_fields_become_an_inbound_sms() -> None:
 
 def test_an_mo_without_its_text_field_is_refused() -> None:
     """A missing required field is an input error (answered 400) naming the wire field."""
-    with pytest.raises(InputError, match=r"missing field\(s\) Message"):
+    with pytest.raises(InputError, match=r"missing field\(s\) ShortCode, Message"):
         parse_mo(shipped("eztexting"), {"PhoneNumber": "5551234567"})
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from nodekit import LOCAL, ROUTE_ANY, call, config, fake, generic_json, kaleyra, running
+from nodekit import LOCAL, ROUTE_ANY, call, config, eztexting, fake, generic_json, kaleyra, running
 
 from sim.cic.clients import basic, definition_for, proxy_url
 from sim.core.config import BrokerConfig, ProxySettings
@@ -159,3 +159,29 @@ async def test_a_held_message_wakes_the_timer_task_for_its_consolidation_window(
             assert (True, []) == (answer["held"], answer["requests"])
             await wait_for(lambda: len(broker.capture.query(kind="mt")) == 1, timeout=2.0)
             assert ["short"] == [m.text for m in broker.capture.query(kind="mt")]
+
+
+EZ_MO = {"PhoneNumber": "3175550123", "ShortCode": "313131", "Message": "hi", "MessageId": "ez-1"}
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"PhoneNumber": ""}, "'PhoneNumber' is required"),
+    ({"ShortCode": None}, "missing field(s) ShortCode"),
+    ({"ShortCode": ""}, "'ShortCode' is required"),
+    ({"Message": ""}, "missing field(s) Message"),
+    ({"PhoneNumber": "317\x005550123"}, "'PhoneNumber' holds the character U+0000"),
+    ({"ShortCode": "3131\r\n31"}, "'ShortCode' holds the character U+000D"),
+    ({"PhoneNumber": "3" * 300_000}, "'PhoneNumber' is 300000 characters long"),
+    ({"MessageId": "ez\r\n1"}, "'MessageId' holds the character U+000D"),
+], ids=["empty-from", "no-short-code", "empty-short-code", "empty-message", "nul-from", "crlf-to", "huge-from",
+        "crlf-id"])
+async def test_an_eztexting_mo_missing_what_the_definition_needs_is_refused(changes: dict[str, Any],
+                                                                           reason: str) -> None:
+    """The node's EzTexting listener refuses empty or missing numbers and text, NUL, CRLF and huge numbers."""
+    fields = {k: v for k, v in {**EZ_MO, **changes}.items() if v is not None}
+    async with running(config(eztexting())) as node:
+        status, text = await call("POST", node.sms_urls["eztexting"], data=fields)
+        assert 400 == status
+        assert reason in text
+        assert (0, []) == (node.records.store.count(), node.records.interactions())
+        assert (200, "OK") == await call("POST", node.sms_urls["eztexting"], data=EZ_MO)

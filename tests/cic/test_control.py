@@ -180,3 +180,34 @@ async def test_fetch_interactions_follows_next_and_refuses_an_error_answer() -> 
             await fetch_interactions(session, node.control_url, state="open")
         assert str(caught.value) == ("GET /_smslab/interactions answered 400: "
                                      '{"error": "\'state\' must be one of active, idle, disconnected (got \'open\')"}')
+
+
+@pytest.mark.parametrize(("data", "headers", "status"), [
+    (b"[" * 100_000, {"Content-Type": "application/json"}, 400),
+    (b'{"role": ' + b"1" * 5000 + b"}", {"Content-Type": "application/json"}, 400),
+    (b'{"role": NaN}', {"Content-Type": "application/json"}, 400),
+    (b'{"role": "x\\ud800"}', {"Content-Type": "application/json"}, 400),
+    (b'{"role": "backup"}', {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 400),
+    (b'{"role": "backup"}', {"Content-Type": "text/plain"}, 415),
+], ids=["deep", "huge-integer", "nan", "surrogate", "bogus-gzip", "text-plain"])
+async def test_a_body_the_lab_cannot_take_is_a_json_4xx_and_changes_nothing(data: bytes, headers: dict[str, str],
+                                                                            status: int) -> None:
+    """Deep JSON, a huge integer, NaN, a lone surrogate, a bogus gzip body, another Content-Type: a JSON 4xx."""
+    async with running(config(kaleyra())) as node:
+        got, body = await call("POST", node.control_url + "/_smslab/node/role", data=data, headers=headers)
+        assert (status, True) == (got, isinstance(body, dict) and "error" in body)
+        assert Role.ACTIVE == node.role
+
+
+async def test_a_stored_surrogate_never_breaks_the_interactions_view_or_the_full_sync() -> None:
+    """Whatever reached the store, GET /_smslab/interactions and the full sync answer JSON."""
+    async with running(config(kaleyra())) as node:
+        assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
+        [record] = node.records.store.interactions()
+        record["transcript"][0]["text"] = "x\ud800"
+        node.records.store.put_interaction(record)
+        node.records.store.put_mirror({"interaction": record, "at": 1.0})
+        listed = await call("GET", node.control_url + "/_smslab/interactions")
+        synced = await call("GET", node.control_url + "/_smslab/node/full-sync")
+        assert (200, "x\ud800") == (listed[0], listed[1]["interactions"][0]["transcript"][0]["text"])
+        assert (200, "x\ud800") == (synced[0], synced[1]["records"][0]["interaction"]["transcript"][0]["text"])

@@ -91,10 +91,10 @@ async def test_the_same_request_without_the_flag_logs_an_invalid_sms_request() -
     """Without the flag the empty request creates no SMS, is answered 400 and logged as an error."""
     async with running(config(kaleyra())) as node:
         status, text = await call("GET", node.sms_urls["kaleyra"])
-        assert (400, "missing field(s) device_address, message_orig, message") == (status, text)
+        assert (400, "missing field(s) device_address, inbound_address, message_orig, message") == (status, text)
         assert [] == node.records.interactions()
         assert [("error", "invalid SMS request to /kaleyra/mo (broker kaleyra, mo): missing field(s) "
-                          "device_address, message_orig, message")] == [(e["level"], e["message"]) for e in node.log]
+                          "device_address, inbound_address, message_orig, message")] == [(e["level"], e["message"]) for e in node.log]
 
 
 @pytest.mark.parametrize(("body", "headers", "reason"), [

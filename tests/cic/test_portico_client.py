@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -73,7 +74,7 @@ async def test_bad_client_credentials_are_reported_without_sending() -> None:
 @pytest.mark.parametrize(("body", "content_type", "reason"), [
     (b'{"sender": "+13175550123"}', "application/json", "member 'destination'"),
     (b"sender=x", "application/x-www-form-urlencoded", "must be application/json"),
-    (b"\xff{", "application/json", "not valid JSON"),
+    (b"\xff{", "application/json", "not valid UTF-8"),
     (b'{"messageId": "1", "status": "LOST"}', "application/json", "unknown delivery status"),
 ])
 async def test_a_bad_webhook_gets_400_and_nothing_is_stored(body: bytes, content_type: str, reason: str) -> None:
@@ -83,4 +84,53 @@ async def test_a_bad_webhook_gets_400_and_nothing_is_stored(body: bytes, content
         status, text = await call("POST", url, data=body, headers={"Content-Type": content_type})
         assert 400 == status
         assert reason in text
+        assert 0 == node.records.store.count()
+
+
+MO = {"messageId": "mo-1", "sender": HANDSET, "destination": "+18445551212", "message": "hi",
+      "timestamp": "2024-01-01T00:00:00.000Z"}
+
+
+def _mo(**changes: str) -> bytes:
+    return json.dumps({**MO, **changes}).encode()
+
+
+@pytest.mark.parametrize(("kind", "body", "reason"), [
+    ("mo", _mo(message="x").replace(b'"x"', b'"x\\ud800"'), "'message' holds an unpaired surrogate"),
+    ("mo", _mo(sender="x").replace(b'"x"', b'"+1\\udc00"'), "'sender' holds an unpaired surrogate"),
+    ("mo", _mo(messageId="x").replace(b'"x"', b'"\\ud800"'), "'messageId' holds an unpaired surrogate"),
+    ("mo", b"[" * 100_000, "nested deeper than 64"),
+    ("mo", _mo().replace(b'"hi"', b"1" * 5000), "number too long"),
+    ("mo", _mo().replace(b'"hi"', b"NaN"), "NaN is not a JSON number"),
+    ("mo", _mo(sender="+1317\x005550123"), "'sender' holds the character U+0000"),
+    ("mo", _mo(sender="+1317\r\n5550123"), "'sender' holds the character U+000D"),
+    ("mo", _mo(sender="1" * 200_000), "'sender' is 200000 characters long"),
+    ("mo", _mo(messageId="mo\x00-1"), "'messageId' holds the character U+0000"),
+    ("mo", _mo(messageId="m\r\n"), "'messageId' holds the character U+000D"),
+    ("mo", _mo(messageId="m" * 200_000), "'messageId' is 200000 characters long"),
+    ("dr", json.dumps({"messageId": "m\x00", "status": "DELIVERED"}).encode(), "'messageId' holds"),
+    ("dr", json.dumps({"messageId": "m", "status": "DELIVERED", "destination": "+1\r\n"}).encode(),
+     "'destination' holds the character U+000D"),
+    ("dr", b'{"messageId": "m", "status": "DELIVERED", "x": Infinity}', "Infinity is not a JSON number"),
+], ids=["surrogate-message", "surrogate-sender", "surrogate-id", "deep", "huge-integer", "nan", "nul-sender",
+        "crlf-sender", "huge-sender", "nul-id", "crlf-id", "huge-id", "dr-nul-id", "dr-crlf-destination",
+        "dr-infinity"])
+async def test_a_webhook_that_cannot_be_stored_is_refused_before_the_store(kind: str, body: bytes,
+                                                                          reason: str) -> None:
+    """Text that cannot be encoded, JSON the lab does not take and bad numbers or ids: 400, nothing stored."""
+    async with running(config(portico())) as node:
+        url = node.dr_urls["portico"] if kind == "dr" else node.sms_urls["portico"]
+        status, text = await call("POST", url, data=body, headers={"Content-Type": "application/json"})
+        assert (400, True) == (status, reason in text), text[:200]
+        assert (0, 0) == (node.records.store.count(), len(node.records.interactions()))
+        ok = await call("POST", node.sms_urls["portico"], data=_mo(), headers={"Content-Type": "application/json"})
+        assert (200, "OK") == ok
+
+
+async def test_a_webhook_with_a_bogus_content_encoding_is_a_400() -> None:
+    """A body that says gzip and is not is refused with the reason, not a 500."""
+    async with running(config(portico())) as node:
+        status, text = await call("POST", node.sms_urls["portico"], data=_mo(),
+                                  headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        assert (400, True) == (status, "cannot be read" in text)
         assert 0 == node.records.store.count()

@@ -141,10 +141,10 @@ async def test_a_duplicate_mo_push_commits_nothing_new(kit: Kit, aiohttp_client:
 
 async def test_a_malformed_push_is_answered_400_and_logged_as_an_error(kit: Kit, aiohttp_client: Any) -> None:
     """An MO without its fields is refused with the reason, logged through ``log``, and stores nothing."""
-    assert (400, "missing field(s) device_address, message_orig, message") == await push(
+    assert (400, "missing field(s) device_address, inbound_address, message_orig, message") == await push(
         aiohttp_client, kit.records, MO_ROUTE, {})
     assert [("error", "invalid SMS request to /kaleyra/mo (broker kaleyra, mo): missing field(s) "
-                      "device_address, message_orig, message")] == kit.log
+                      "device_address, inbound_address, message_orig, message")] == kit.log
     assert 0 == kit.records.store.count()
 
 

@@ -51,3 +51,11 @@ def test_non_mapping_is_a_problem() -> None:
     """A list where a mapping is expected is reported at its path."""
     r = Reader([1, 2], "sms")
     assert list(r.problems) == [Problem("sms", [1, 2], "must be a mapping")]
+
+
+def test_a_number_must_be_finite_though_a_default_may_be_infinite() -> None:
+    """NaN and infinities are problems (NaN would pass any bound); an infinite default means no limit."""
+    r = Reader({"a": float("nan"), "b": float("inf"), "c": float("-inf")})
+    assert [r.number(k, 1.0, minimum=0, maximum=10) for k in "abc"] == [1.0, 1.0, 1.0]
+    assert [(p.path, p.reason) for p in r.problems] == [(k, "must be a finite number") for k in "abc"]
+    assert Reader({}).number("maximum", float("inf")) == float("inf")

@@ -1,6 +1,7 @@
 """Tests for fakes.common.fake and fakes.common.inspect: the shell every fake shares."""
 
 import asyncio
+import json
 import ssl
 
 import aiohttp
@@ -327,3 +328,59 @@ async def test_https_listener_with_a_given_certificate():
 def test_common_settings_defaults_are_documented_values():
     """With an empty mapping the shared settings take their documented defaults."""
     assert CommonSettings() == _fake().settings
+
+
+MO = {"from": "+13175550101", "to": "8005550100", "text": "hi", "url": "http://127.0.0.1:9/mo"}
+
+
+@pytest.mark.parametrize("data", [
+    json.dumps(MO).replace('"hi"', '"x\\ud800"').encode(),
+    json.dumps(MO).replace('"+13175550101"', '"+1317\\udfff"').encode(),
+    b"[" * 100_000,
+    b'{"from": ' + b"1" * 5000 + b"}",
+    json.dumps(MO).replace('"hi"', "NaN").encode(),
+    json.dumps({**MO, "from": ""}).encode(),
+    json.dumps({**MO, "from": "+1317\x005550101"}).encode(),
+    json.dumps({**MO, "to": "800\r\n5550100"}).encode(),
+    json.dumps({**MO, "to": "8" * 1000}).encode(),
+], ids=["surrogate-text", "surrogate-from", "deep", "huge-integer", "nan", "empty-from", "nul-from", "crlf-to",
+        "long-to"])
+async def test_an_mo_the_lab_cannot_take_is_refused_before_it_is_captured(aiohttp_client, data):
+    """POST /_smslab/mo refuses text that cannot be encoded, bodies JSON lacks and bad numbers: 400, nothing kept."""
+    fake = _fake({"client_max_size": 1 << 20})
+    client = await aiohttp_client(fake.app())
+    resp = await client.post("/_smslab/mo", data=data, headers={"Content-Type": "application/json"})
+    assert (400, []) == (resp.status, (await resp.json())["problems"])
+    assert 0 == fake.capture.total
+    listed = await client.get("/_smslab/messages")
+    assert (200, []) == (listed.status, await listed.json())
+
+
+async def test_faults_refuse_non_finite_numbers(client):
+    """NaN and Infinity are not JSON numbers: no fault firing always or hanging for ever is stored."""
+    for data in (b'{"kind": "error", "probability": NaN}', b'{"kind": "hang", "delay": Infinity}',
+                 b'[{"kind": "latency", "delay": 1e999}]'):
+        resp = await client.post("/_smslab/faults", data=data, headers={"Content-Type": "application/json"})
+        assert 400 == resp.status
+    listed = await client.get("/_smslab/faults")
+    assert (200, "[]") == (listed.status, await listed.text())
+
+
+async def test_a_bogus_content_encoding_is_refused_in_each_format(client):
+    """A body that says gzip and is not is the broker's 400 on its wire and a JSON 400 on /_smslab/, not a 500."""
+    gz = {"Content-Encoding": "gzip"}
+    wire = await client.post("/send", data=b"to=+1", headers={**gz, "Content-Type": FORM})
+    inspect = await client.post("/_smslab/mo", data=json.dumps(MO).encode(),
+                                headers={**gz, "Content-Type": "application/json"})
+    assert (400, "malformed") == (wire.status, (await wire.json())["err"])
+    assert 400 == inspect.status
+    assert "cannot be read" in (await inspect.json())["error"]
+    assert 0 == client.fake.capture.total
+
+
+async def test_a_stored_surrogate_never_breaks_the_messages_view(client):
+    """Whatever reached the capture, GET /_smslab/messages answers JSON (the surrogate as its escape)."""
+    client.fake.capture.add("mt", 0.0, recipient="+1", text="x\ud800", fields={"text": "x\ud800"})
+    resp = await client.get("/_smslab/messages")
+    assert 200 == resp.status
+    assert '"text": "x\\ud800"' in await resp.text()

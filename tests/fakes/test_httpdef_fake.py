@@ -83,15 +83,23 @@ class Receiver:
                 await self.arrived.wait()
 
 
-async def test_an_eztexting_mt_is_answered_one_and_captured(aiohttp_client: Client) -> None:
-    """A good request gets the bare '1' and is captured with its wire fields (EzTexting's API docs)."""
+async def test_an_eztexting_mt_is_answered_one_and_captured_with_its_credentials_masked(
+        aiohttp_client: Client) -> None:
+    """A good request gets the bare '1' and is captured with its wire fields, User and Pass masked."""
     client = await aiohttp_client(fake().app())
     assert (200, "1") == await send(client, GOOD)
     [record] = await captured(client)
     assert ("5551234567", "Hello there", "accepted by account a1") == (record["to"], record["text"],
                                                                         record["status"])
-    assert {"User": "u", "Pass": "p", "PhoneNumber": "5551234567", "Subject": "", "Message": "Hello there",
+    assert {"User": "***", "Pass": "***", "PhoneNumber": "5551234567", "Subject": "", "Message": "Hello there",
             "Express": "1"} == record["fields"]
+
+
+async def test_a_bogus_content_encoding_gets_the_bad_request_answer(aiohttp_client: Client) -> None:
+    """A body that says gzip and is not gets the definition's bad_request answer (-10), not a 500."""
+    client = await aiohttp_client(fake().app())
+    assert (200, "-10") == await send(client, GOOD, {**FORM, "Content-Encoding": "gzip"})
+    assert [] == await captured(client)
 
 
 async def test_a_get_request_is_accepted_too(aiohttp_client: Client) -> None:

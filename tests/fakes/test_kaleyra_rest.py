@@ -136,3 +136,36 @@ async def test_bad_callback_is_refused(aiohttp_client):
     resp = await client.post("/v1/HXAP1/messages", headers=KEY, data={"to": "+16505550001", "sender": "S",
                                                                        "body": "x", "callback": "ftp://x"})
     assert (400, ["callback"]) == (resp.status, list((await resp.json())["error"]))
+
+
+SMS_OK = {"to": "+16505550001", "sender": "KLRHXA", "body": "hi"}
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    (json.dumps(SMS_OK).replace('"hi"', '"x\\ud800"').encode(), ""),
+    (b"[" * 1000, ""),
+    (b'{"to": "+16505550001", "sender": "KLRHXA", "body": "hi", "n": ' + b"9" * 5000 + b"}", ""),
+    (b'{"to": "+16505550001", "sender": "KLRHXA", "body": "hi", "n": NaN}', ""),
+    (json.dumps({**SMS_OK, "sender": None}).encode(), "sender"),
+    (json.dumps({**SMS_OK, "sender": 1}).encode(), "sender"),
+    (json.dumps({**SMS_OK, "sender": [1]}).encode(), "sender"),
+    (json.dumps({**SMS_OK, "sender": {}}).encode(), "sender"),
+], ids=["surrogate", "deep", "huge-integer", "nan", "null-sender", "number-sender", "list-sender",
+        "object-sender"])
+async def test_sms_refuses_what_it_cannot_store_as_a_rest_error(aiohttp_client, data, field):
+    """/sms answers a REST 400 for unencodable text, JSON it does not take and a sender that is not a string."""
+    client = await _client(aiohttp_client)
+    resp = await client.post("/v1/HXAP1/sms", headers=KEY | {"Content-Type": "application/json"}, data=data)
+    body = await resp.json()
+    assert (400, "E400") == (resp.status, body["code"])
+    assert list(body["error"]) == ([field] if field else [])
+    assert 0 == client.fake.capture.total
+
+
+async def test_a_bogus_content_encoding_is_a_rest_400(aiohttp_client):
+    """A body that says gzip and is not gets the REST error body, not a 500."""
+    client = await _client(aiohttp_client)
+    resp = await client.post("/v1/HXAP1/sms", headers=KEY | {"Content-Type": "application/json",
+                                                             "Content-Encoding": "gzip"}, data=b"{}")
+    assert (400, "E400") == (resp.status, (await resp.json())["code"])
+    assert 0 == client.fake.capture.total

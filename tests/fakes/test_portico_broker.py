@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -196,7 +197,7 @@ async def send_raw(client: TestClient[Any, Any], data: bytes, content_type: str 
 
 @pytest.mark.parametrize(("data", "content_type", "status", "code", "message"), [
     (b'{"sender": "+18445551212",', "application/json", 400, "bad.request",
-     "The request body is not valid JSON: Expecting property name enclosed in double quotes at line 1 "
+     "The body is not valid JSON: Expecting property name enclosed in double quotes at line 1 "
      "column 27."),
     (json.dumps(GOOD).encode(), "text/plain", 415, "unsupported.media.type",
      "Content-Type must be application/json (got 'text/plain')."),
@@ -208,7 +209,12 @@ async def send_raw(client: TestClient[Any, Any], data: bytes, content_type: str 
      "sender +18005550100 is not an active number of this organization"),
     (json.dumps({"sender": "+18445551212"}).encode(), "application/json", 400, "invalid.value",
      "destination is required"),
-], ids=["malformed-json", "content-type", "oversized", "invalid-utf8", "unknown-number", "missing-field"])
+    (json.dumps({**GOOD, "message": "Hello"}).replace("Hello", "Hello\\ud800").encode(), "application/json",
+     400, "bad.request", "'message' holds an unpaired surrogate (U+D800 at index 5), which is not text."),
+    (b"[" * 1000, "application/json", 400, "bad.request", "The body is nested deeper than 64 levels."),
+    (b'{"message": NaN}', "application/json", 400, "bad.request", "NaN is not a JSON number."),
+], ids=["malformed-json", "content-type", "oversized", "invalid-utf8", "unknown-number", "missing-field",
+        "surrogate", "deep", "nan"])
 async def test_bad_input_is_refused_stores_nothing_and_the_fake_keeps_serving(  # noqa: PLR0917
         aiohttp_client: Client, sink: tuple[Sink, str], data: bytes, content_type: str, status: int,
         code: str, message: str) -> None:
@@ -310,3 +316,37 @@ def test_the_registry_builds_a_portico_fake_and_reports_every_problem() -> None:
         registry.create("portico", "gc", {"time_scale": -1, "clients": [{"id": "a"}]})
     assert ["fakes.gc.time_scale: must be at least 0.0 (got -1)",
             "fakes.gc.clients[0].secret: is required (got None)"] == [str(p) for p in caught.value.problems]
+
+
+async def test_a_bogus_content_encoding_is_a_400_in_each_services_form(aiohttp_client: Client,
+                                                                      sink: tuple[Sink, str]) -> None:
+    """A body that says gzip and is not: ErrorBody bad.request on the API, invalid_request on the login path."""
+    client = await aiohttp_client(build(sink[1]).app())
+    gz = {"Content-Encoding": "gzip"}
+    send = await client.post(SMS, data=b"{}", headers={**await bearer(client), **gz,
+                                                       "Content-Type": "application/json"})
+    token = await client.post("/oauth/token", data=b"grant_type=client_credentials", headers={
+        **CLIENT_AUTH, **gz, "Content-Type": "application/x-www-form-urlencoded"})
+    assert (400, "bad.request") == (send.status, (await send.json())["code"])
+    assert (400, "invalid_request") == (token.status, (await token.json())["error"])
+    assert [] == await captured(client)
+
+
+async def test_the_client_secret_is_compared_in_constant_time(aiohttp_client: Client, sink: tuple[Sink, str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token request's client secret goes through hmac.compare_digest, right or wrong, never through !=."""
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    client = await aiohttp_client(build(sink[1]).app())
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"nexus:guess").decode(), **form}
+    bad = await client.post("/oauth/token", data=b"grant_type=client_credentials", headers=wrong)
+    good = await client.post("/oauth/token", data=b"grant_type=client_credentials", headers={**CLIENT_AUTH, **form})
+    assert (401, 200) == (bad.status, good.status)
+    assert [(b"guess", b"s3cret"), (b"s3cret", b"s3cret")] == compared

@@ -43,7 +43,7 @@ def test_every_unreadable_body_is_refused_with_its_own_status() -> None:
         refusal(b'{"a":1}', limit=4)
     assert (400, "bad.request", "The request body is not valid UTF-8 (byte 7).") == refusal(b'{"a":"x\xff"}')
     assert (400, "bad.request", "A request body is required.") == refusal(b"  ")
-    assert (400, "bad.request", "The request body is not valid JSON: Expecting ',' delimiter at line 1 "
+    assert (400, "bad.request", "The body is not valid JSON: Expecting ',' delimiter at line 1 "
                                 "column 9.") == refusal(b'{"a": 1 "b": 2}')
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -35,7 +37,8 @@ def client(lab: LabClient) -> LabClient:
 
 
 def _raw(client: LabClient, method: str, path: str, body: bytes | None) -> tuple[int, dict]:
-    request = urllib.request.Request(client.base_url + path, data=body, method=method)
+    request = urllib.request.Request(client.base_url + path, data=body, method=method,
+                                     headers={"Content-Type": "application/json"} if body is not None else {})
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -128,7 +131,7 @@ def test_bad_json_and_bad_fields_are_400_and_store_nothing(client: LabClient) ->
     """Bad JSON, a non-object, a missing or unknown field: 400 saying why; nothing captured or sent."""
     status, body = _raw(client, "POST", "/_smslab/brokers/kaleyra/mo", b"{not json")
     assert status == 400
-    assert body["error"].startswith("the body must be JSON")
+    assert body["error"].startswith("the body is not valid JSON")
     status, body = _raw(client, "POST", "/_smslab/send", b"[1]")
     assert (status, body) == (400, {"error": "the body must be a JSON object (got list)"})
     status, body = _raw(client, "POST", "/_smslab/send", json.dumps({"text": "x"}).encode())
@@ -238,3 +241,105 @@ def test_a_bad_interactions_query_is_the_nodes_400(client: LabClient) -> None:
         client, "GET", "/_smslab/interactions?state=open", None)
     assert (400, {"error": "'cursor' must be the 'next' of an earlier answer (got 'nope')"}) == _raw(
         client, "GET", "/_smslab/interactions?cursor=nope", None)
+
+
+# -- bad input never poisons the lab (issue 15) ------------------------------------------------------------
+
+
+def _post(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read()
+
+
+JSON = {"Content-Type": "application/json"}
+LAB_MO = {"from": "+13175550101", "to": "8005550100", "text": "hello"}
+
+
+@pytest.mark.parametrize("data", [
+    json.dumps(LAB_MO).replace("hello", "x\\ud800").encode(),
+    json.dumps({**LAB_MO, "from": ""}).encode(),
+    json.dumps({**LAB_MO, "to": ""}).encode(),
+    json.dumps({**LAB_MO, "from": "+1317\x005550101"}).encode(),
+    json.dumps({**LAB_MO, "to": "800\r\n5550100"}).encode(),
+    json.dumps({**LAB_MO, "from": "1" * 200_000}).encode(),
+    json.dumps({**LAB_MO, "to": "8" * 200_000}).encode(),
+    b"[" * 100_000,
+    b'{"from": ' + b"1" * 5000 + b"}",
+    json.dumps(LAB_MO).replace('"hello"', "NaN").encode(),
+], ids=["surrogate", "empty-from", "empty-to", "nul-from", "crlf-to", "huge-from", "huge-to", "deep",
+        "huge-integer", "nan"])
+def test_an_mo_the_lab_cannot_take_is_a_400_and_nothing_is_captured(client: LabClient, data: bytes) -> None:
+    """POST /_smslab/brokers/{name}/mo: unencodable text, bad numbers, JSON the lab lacks: 400, nothing kept."""
+    status, body = _post(client.base_url + "/_smslab/brokers/kaleyra/mo", data, JSON)
+    assert (400, True) == (status, "error" in json.loads(body))
+    assert [] == client.messages("kaleyra")  # the view still answers, and holds nothing
+    assert [] == client.interactions()
+
+
+def test_the_control_api_requires_json_on_its_posts(client: LabClient) -> None:
+    """{} as text/plain or with no Content-Type is a 415 and switches nothing over; a bogus gzip body a 400."""
+    for headers in ({"Content-Type": "text/plain"}, {}):
+        status, body = _post(client.base_url + "/_smslab/switchover", b"{}", headers)
+        assert (415, True) == (status, "application/json" in json.loads(body)["error"])
+    status, _ = _post(client.base_url + "/_smslab/reset", b"{}", {**JSON, "Content-Encoding": "gzip"})
+    assert 400 == status
+    assert "primary" == client.health()["switchover"]["active"]
+
+
+def _doors(client: LabClient, path: str) -> list[str]:
+    """The node's own listener and the proxy in front of it, for ``path``."""
+    health = client.health()
+    urls = {c["name"]: c["url"] for c in health["components"]}
+    port = health["nodes"]["primary"]["bound_ports"]["8080"]
+    return [f"http://127.0.0.1:{port}{path}", urls["proxy:8080"] + path]
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+EZ_MO = {"PhoneNumber": "3175550123", "ShortCode": "313131", "Message": "hi", "MessageId": "ez-1"}
+PORTICO_MO = {"messageId": "p-1", "sender": "+13175550123", "destination": "+18885550199", "message": "hi"}
+
+
+@pytest.mark.parametrize(("path", "data", "headers"), [
+    ("/receivesms.php", urllib.parse.urlencode({**EZ_MO, "PhoneNumber": ""}).encode(), FORM),
+    ("/receivesms.php", urllib.parse.urlencode({k: v for k, v in EZ_MO.items() if k != "ShortCode"}).encode(),
+     FORM),
+    ("/receivesms.php", urllib.parse.urlencode({**EZ_MO, "Message": ""}).encode(), FORM),
+    ("/receivesms.php", urllib.parse.urlencode({**EZ_MO, "PhoneNumber": "317\x00555"}).encode(), FORM),
+    ("/receivesms.php", urllib.parse.urlencode({**EZ_MO, "ShortCode": "31\r\n31"}).encode(), FORM),
+    ("/receivesms.php", urllib.parse.urlencode({**EZ_MO, "PhoneNumber": "3" * 300_000}).encode(), FORM),
+    ("/receivesms.php", urllib.parse.urlencode(EZ_MO).encode(), {**FORM, "Content-Encoding": "gzip"}),
+    ("/portico/mo", json.dumps(PORTICO_MO).replace('"hi"', '"x\\ud800"').encode(), JSON),
+    ("/portico/mo", json.dumps({**PORTICO_MO, "sender": "+1\r\n317"}).encode(), JSON),
+    ("/portico/mo", json.dumps({**PORTICO_MO, "messageId": "m" * 200_000}).encode(), JSON),
+    ("/portico/mo", b"[" * 100_000, JSON),
+], ids=["ez-empty-from", "ez-no-short-code", "ez-empty-message", "ez-nul", "ez-crlf", "ez-huge", "ez-bogus-gzip",
+        "portico-surrogate", "portico-crlf", "portico-huge-id", "portico-deep"])
+def test_a_push_the_node_cannot_store_is_refused_direct_and_through_the_proxy(client: LabClient, path: str,
+                                                                             data: bytes,
+                                                                             headers: dict[str, str]) -> None:
+    """EzTexting and Portico MOs missing what the broker sends, or holding what cannot be stored: 400 both ways."""
+    for url in _doors(client, path):
+        status, body = _post(url, data, headers)
+        assert 400 == status, (url, body[:200])
+    assert [] == client.interactions()
+
+
+def test_aiohttps_log_of_an_unparsable_request_to_the_lab_is_redacted(client: LabClient,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A request the Kaleyra fake cannot parse is logged without its api-key or Pass= value."""
+    url = {c["name"]: c["url"] for c in client.health()["components"]}["kaleyra"]
+    host, port = url.removeprefix("http://").split(":")
+    for raw in (b"POST /v1/HXAP1/sms HTTP/1.1\r\nHost: x\r\napi-key: k-secret-1\x01\r\n\r\n",
+                b"GET /api/sending?User=u&Pass=hunter2\x00 HTTP/1.1\r\nHost: x\r\n\r\n"):
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(raw)
+            assert sock.recv(100).startswith(b"HTTP/1.0 400")
+    client.health()  # the lab still serves
+    assert caplog.text.count("Error handling request") >= 2
+    assert "k-secret-1" not in caplog.text
+    assert "hunter2" not in caplog.text
