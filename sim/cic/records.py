@@ -49,6 +49,7 @@ __all__ = ["CHUNK", "PARTIES", "Mirror", "Records"]
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
 OWNERS_LIMIT = 100_000  # sends whose interaction is remembered for their MTs' DRs; bounded memory
 CHUNK = 200  # records per step of a purge, full sync or recovery, between which the event loop runs
+IDLE_RETRY = 1.0  # seconds before an idle sweep that the core failed is tried again
 COMMIT_STEP = 50  # commits (each a store write and a mirror) between which the event loop runs
 
 Mirror = Callable[[dict[str, Any]], Awaitable[None]]
@@ -408,8 +409,12 @@ class Records:
         changed: set[str] = set()
         unchanged: list[Interaction] = []
         while ids := self._idle.due(now, CHUNK):
-            due = await self._lookup(ids)
-            now_changed = await self._sweep(due, now)
+            try:
+                due = await self._lookup(ids)
+                now_changed = await self._sweep(due, now)
+            except CoreCallError:  # the core over HTTP failed: these are looked at again a little later
+                self._idle.retry(ids, now + IDLE_RETRY)
+                raise
             changed.update(now_changed)
             unchanged += [i for i in due if i.id not in now_changed]
             await asyncio.sleep(0)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from nodekit import LOCAL, call, config, kaleyra, running
+from nodekit import LOCAL, Clock, call, config, kaleyra, running
 
 from sim.cic.core_server import core_app
 from sim.cic.node import CicNode
 from sim.core.reference import ReferenceCore
-from sim.core.remote import CoreHost
+from sim.core.remote import CoreCallError, CoreHost
 
 MO = {"device_address": "13175550123", "inbound_address": LOCAL, "message": "Hello", "message_id": "m-1"}
 TIMEOUT = 0.3
@@ -166,3 +166,21 @@ async def test_a_restarted_core_server_is_given_a_new_core(served: ServedCore) -
         assert (503, True) == (status, "no longer knows this core" in text)
         assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data={**MO, "message_id": "m-2"})
         assert 1 == len(served.host)
+
+
+async def test_an_idle_sweep_the_core_fails_is_tried_again_once_it_is_back(served: ServedCore) -> None:
+    """The idle timeout with the core down raises a clear CoreCallError and loses nothing: once the core
+    is back, the same sweep puts the quiet chat in IDLE."""
+    clock = Clock()
+    idle_on = {"parameters": {"EnableIdleTimeout": 1, "PartyIdleTime": 120, "PartyIdleGraceTime": 60}}
+    cfg = config(kaleyra(), core={"url": served.url, "timeout": TIMEOUT}, web_services=idle_on)
+    async with running(cfg, clock=clock) as node:
+        assert (200, "OK") == await call("POST", node.sms_urls["kaleyra"], data=MO)
+        await served.stop()
+        clock.now += 121
+        with pytest.raises(CoreCallError, match=f"core at {served.url} cannot be reached for interaction"):
+            await node.records.sweep_idle(clock.now)
+        await served.start()
+        clock.now += 2
+        [changed] = await node.records.sweep_idle(clock.now)
+        assert ["idle"] == [r["state"] for r in node.records.store.interactions() if r["id"] == changed]

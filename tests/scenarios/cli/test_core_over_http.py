@@ -15,6 +15,7 @@ import pytest
 from scenarios.cli.main import main
 from scenarios.cli.run import builtin_files
 from scenarios.cli.run import main as run_main
+from scenarios.paths import EXAMPLES_DIR
 from sim.core.remote import CALLS
 
 
@@ -103,3 +104,9 @@ def test_a_lab_file_with_a_bad_core_url_is_a_config_error_naming_field_value_and
             "(got 'ftp://core')") in err
     assert "core.timeout: must be more than 0 seconds (got 0.0)" in err
     assert "core.retries: is not a known field (got 3)" in err
+
+
+def test_the_example_lab_with_a_served_core_checks_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    """scenarios/examples/remote-core.yaml is a valid lab file (the core need not be up to check it)."""
+    assert 0 == main(["check-config", str(EXAMPLES_DIR / "remote-core.yaml")])
+    assert "ok" == capsys.readouterr().out.strip()
