@@ -7,6 +7,8 @@ walks the text one character at a time, appending to the current part until the 
 the router with the bare work it cannot avoid (the compiled regexes tried in order, no decision objects),
 so the ratio shows the router's overhead.
 Target: segmentation at least 2x its baseline.
+
+``--http`` measures instead what the HTTP hop to a served core costs a node (``loadtests.core_http_hop``).
 """
 
 from __future__ import annotations
@@ -100,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages", type=positive_int, default=5000, help="distinct inputs per round")
     parser.add_argument("--seconds", type=positive_float, default=1.5,
                         help="time per contender and measurement")
+    parser.add_argument("--http", action="store_true",
+                        help="instead: MOs through a node with the core in process beside one with the core "
+                             "served over HTTP (smslab serve core); --messages per round (default 5000)")
     args = parser.parse_args(argv)
+    if args.http:
+        from loadtests.core_http_hop import run_http  # noqa: PLC0415 - the node and aiohttp only for this mode
+
+        return run_http(args.messages)
     rng = random.Random(SEED)
     texts = sample_texts(args.messages, rng)
     ours = [len(segment(t).segments) for t in texts]

@@ -235,13 +235,14 @@ CHECKS: list[Callable[[Factory], None]] = [
 ]
 
 
-def run_all(spec: str) -> list[CheckResult]:
-    """Run every check against the core named by ``spec``.
+def run_all(spec: str, factory: Factory | None = None) -> list[CheckResult]:
+    """Run every check against the core named by ``spec`` (or made by ``factory``: a core over HTTP,
+    ``scenarios.core_http.remote_factory``).
 
     Raises:
         ConfigError: the core cannot be loaded.
     """
-    factory = load_core_class(spec)
+    factory = factory or load_core_class(spec)
     results = []
     for check in CHECKS:
         name = check.__name__.removeprefix("check_")

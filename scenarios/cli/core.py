@@ -9,8 +9,11 @@ import sys
 from typing import Any, TextIO
 
 from scenarios import conformance
+from scenarios.core_http import reach, remote_factory
 from scenarios.paths import NAMED_LABS
+from sim.cliargs import http_url, positive_float
 from sim.core.errors import ConfigError, InputError
+from sim.core.remote import CoreCallError
 from sim.core.routing import (
     AccessDenied,
     InboundDecision,
@@ -70,7 +73,12 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(handler=cmd_check_config)
 
     p = sub.add_parser("conformance", help="run the SMS core conformance checks against a core")
-    p.add_argument("--core", default="reference", help="module:Class or a registered core name")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--core", default="reference", help="module:Class or a registered core name")
+    which.add_argument("--core-url", type=http_url, metavar="URL",
+                       help="a core served over HTTP (smslab serve core, or your own) instead")
+    p.add_argument("--timeout", type=positive_float, default=5.0,
+                   help="seconds to wait for each answer of a --core-url core (default 5)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {check, passed, detail}")
     p.set_defaults(handler=cmd_conformance)
 
@@ -235,7 +243,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_conformance(args: argparse.Namespace) -> int:
     """``smslab conformance``: every conformance check against one core, with a summary line."""
     try:
-        results = conformance.run_all(args.core)
+        if args.core_url:
+            reach(args.core_url, args.timeout)
+            results = conformance.run_all(args.core_url, remote_factory(args.core_url, args.timeout))
+        else:
+            results = conformance.run_all(args.core)
+    except CoreCallError as exc:
+        print(f"smslab conformance: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG

@@ -35,7 +35,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "ssl-matrix": ("scenarios.cli.ssl_matrix", "run the SSL negotiation experiments between the parties"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
-    "core": ("loadtests.bench_core", "segmentation and routing throughput beside baselines"),
+    "core": ("loadtests.bench_core",
+             "segmentation and routing throughput beside baselines (--http: the served core's HTTP hop)"),
     "fakes": ("loadtests.bench_fakes", "MT ingest of the fake Kaleyra beside a bare aiohttp handler"),
     "proxy": ("loadtests.bench_proxy", "MOs through the proxy to the active node, beside straight to it"),
     "soak": ("loadtests.soak", "the default lab at half its capacity for 30 minutes: flat RSS and latency"),

@@ -22,9 +22,10 @@ from scenarios.lab import check
 __all__ = ["COMPONENTS", "READERS", "main"]
 
 # component -> module whose main(argv) serves it; anything else is a fake broker kind.
-COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve"}
+COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve",
+                              "core": "sim.cic.core_server"}
 _FAKES = "fakes.serve"
-#: module -> the function of scenarios.lab.check its main reads --config with.
+#: module -> the function of scenarios.lab.check its main reads --config with (a served core reads none).
 READERS: dict[str, str] = {"sim.cic.serve": "serve_node", "sim.proxy.serve": "serve_proxy",
                            _FAKES: "serve_fake"}
 
@@ -41,7 +42,8 @@ def usage() -> str:
         "components:\n"
         f"  KIND NAME [--config FILE]      a fake broker; KIND is one of {kinds}\n"
         "  cic --role primary|backup      one simulated CIC node\n"
-        "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n\n"
+        "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n"
+        "  core [--core module:Class]     an SMS core over HTTP (JSON; GET /openapi.json)\n\n"
         "smslab serve COMPONENT --help shows that component's options.\n"
     )
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         module, rest = _FAKES, args
     entry: Callable[..., int] = importlib.import_module(module).main
-    read = getattr(check, READERS[module])
+    read = getattr(check, READERS[module]) if module in READERS else None
     return int(entry(rest, read=read) or 0)
 
 

@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,18 @@ def load_lab_file(path: str | Path | None = None) -> LabConfig:
     from scenarios.lab.check import load_lab  # noqa: PLC0415 - the CIC side and the fakes load only when used
 
     return load_lab(Path(path) if path is not None else DEFAULT_LAB)
+
+
+def with_core_of(base: LabConfig | None, lab: LabConfig) -> LabConfig:
+    """``lab`` with the ``core`` of the run's ``--config`` lab (``base``), unless ``lab`` names its own.
+
+    So ``smslab run --config lab.yaml`` with ``core: {url: ...}`` runs every scenario against that core,
+    those with a lab of their own (``config: labs/consolidation.yaml``) included.
+    """
+    if base is None or "core" not in base.data or "core" in lab.data:
+        return lab
+    cic = replace(lab.cic, core=base.cic.core, remote_core=base.cic.remote_core)
+    return replace(lab, cic=cic, data={**lab.data, "core": base.data["core"]})
 
 
 @contextmanager
@@ -228,7 +240,8 @@ def run_all(scenarios: list[Scenario], *, url: str = "", config: str | Path | No
                 _run_group(group, client, progress, results)
         return [results[id(s)] for s in scenarios]
     # Every lab file checked in full before the first lab starts.
-    configs = {lab_file: load_lab_file(lab_file or config) for lab_file in groups}
+    base = load_lab_file(config) if config is not None else None
+    configs = {lab_file: with_core_of(base, load_lab_file(lab_file or config)) for lab_file in groups}
     for lab_file, group in groups.items():
         try:
             with in_process_lab(configs[lab_file]) as lab_url:

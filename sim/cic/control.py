@@ -3,7 +3,8 @@
 Routes, all under ``/_smslab/`` (errors are ``{"error": "..."}`` with a 4xx; a body is read by
 ``sim.serving.read_json``, so it must be ``application/json``, else 415)::
 
-    GET  /_smslab/node              name, role, fault, sms_urls, dr_urls, bound_ports, interactions (count)
+    GET  /_smslab/node              name, role, fault, sms_urls, dr_urls, bound_ports, interactions (count),
+                                    core (in process, or over HTTP: url, calls, failures, last_error)
     GET  /_smslab/node/ts-ping      200 {"ok": true}; a hung node never answers
     POST /_smslab/node/role         {"role": "active"|"backup"|"down"}
     POST /_smslab/node/fault        {"mode": "none"|"hang"|"slow"|"partition"|"crash-on-mo"}

@@ -142,6 +142,14 @@ class IdleSchedule:
         heapq.heapify(self._heap)
         self._current = {key: at for at, key in self._heap}
 
+    def retry(self, ids: Iterable[str], at: float) -> None:
+        """Put ids ``due`` handed out back, due at ``at`` (their sweep failed: a core over HTTP was down);
+        an id updated meanwhile keeps its own time."""
+        for key in ids:
+            if key not in self._current:
+                self._current[key] = at
+                heapq.heappush(self._heap, (at, key))
+
     def due(self, now: float, limit: int | None = None) -> list[str]:
         """The ids due at ``now``, earliest first, each once (at most ``limit``); they leave the schedule
         until updated, the rest stay for the next call."""

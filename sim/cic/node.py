@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import shutil
 import ssl as ssllib
 import tempfile
@@ -35,15 +34,19 @@ from aiohttp import web
 
 from sim.cic.clients import BrokerWire, DefinitionWire, Http, definition_for
 from sim.cic.control import ControlBinding, PeerMirror
+from sim.cic.core_seam import NodeCore
 from sim.cic.listeners import Listener, Route, dr_path, route_table
 from sim.cic.portico_client import PorticoWire
 from sim.cic.records import Records
+from sim.cic.remote_core import RemoteCore
 from sim.cic.roles import NodeFault, Role
 from sim.cic.settings import BackupAnswer, NodeSettings, SmsScheme
 from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreContext, CoreFactory, SmsCore
+from sim.core.remote import CoreCallError
+from sim.core.segmentation import ReferenceCounter
 from sim.serving import redact
 
 __all__ = ["CicNode", "NodeFault", "Role"]
@@ -55,7 +58,8 @@ class CicNode:
         config: the CIC configuration (brokers, routes, server and Web Services parameters).
         settings: the node's own settings.
         role: the role it starts in.
-        core_factory: builds the SMS core; the class named by ``config.core`` when omitted.
+        core_factory: builds the SMS core; the class named by ``config.core`` when omitted, and a core over
+            HTTP (``sim.cic.remote_core``) when ``config.remote_core`` says ``core: {url: ...}``.
         clock: the node's clock (seconds); ``time.time`` when omitted.
 
     Raises:
@@ -71,8 +75,9 @@ class CicNode:
         self.log: deque[dict[str, Any]] = deque(maxlen=settings.log_limit)
         self.public_bases: dict[str, str] = {}
         self._role, self._fault = role, NodeFault.NONE
-        self._factory: CoreFactory = core_factory or load_core_class(config.core)
-        self._references = itertools.count(1)
+        remote = config.remote_core is not None and core_factory is None
+        self._factory: CoreFactory | None = None if remote else core_factory or load_core_class(config.core)
+        self._references = ReferenceCounter(1)
         self._table = route_table(config)
         self.wires: dict[str, BrokerWire] = _wires(config, self.clock)
         self.records = Records(config, self.wires, new_core=self._new_core, name=settings.name,
@@ -92,8 +97,11 @@ class CicNode:
 
     # -- the core -----------------------------------------------------------------------------------------
 
-    def _new_core(self) -> SmsCore:
-        context = CoreContext(lambda: uuid.uuid4().hex[:16], lambda: next(self._references) % 256)
+    def _new_core(self) -> SmsCore | NodeCore:
+        context = CoreContext(lambda: uuid.uuid4().hex[:16], self._references)
+        if self._factory is None:
+            assert self.config.remote_core is not None
+            return RemoteCore(self.config, context, self.config.remote_core)
         return self._factory(self.config, context)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -136,6 +144,7 @@ class CicNode:
             await self._http.session.close()
         if self._peer is not None:
             await self._peer.close()
+        await self.records.close_core()
         self.records.close_store()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -230,7 +239,8 @@ class CicNode:
         return {"name": self.settings.name, "role": self._role.value, "fault": self._fault.value,
                 "sms_urls": self.sms_urls, "dr_urls": self.dr_urls, "public_dr_urls": self.public_dr_urls,
                 "bound_ports": {str(k): v for k, v in self.bound_ports.items()},
-                "control_url": self.control_url, "interactions": self.records.count()}
+                "control_url": self.control_url, "interactions": self.records.count(),
+                "core": self.records.node_core.describe()}
 
     # -- addresses -------------------------------------------------------------------------------------
 
@@ -319,12 +329,16 @@ class CicNode:
             except Exception as exc:  # the timer task must outlive one bad round
                 self.error(f"timer task: {type(exc).__name__}: {exc}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.records.timers_changed.wait(), self._next_sleep())
+                await asyncio.wait_for(self.records.timers_changed.wait(), await self._next_sleep())
             self.records.timers_changed.clear()
 
-    def _next_sleep(self) -> float:
-        due = self.records.core.next_due()
+    async def _next_sleep(self) -> float:
         tick = self.settings.tick
+        try:
+            due = await self.records.next_due()
+        except CoreCallError as exc:
+            self.error(f"timer task: {exc}")
+            return tick
         return tick if due is None else max(0.0, min(tick, due - self.clock()))
 
     def error(self, message: str, level: str = "error") -> None:

@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.cic.clients import BrokerWire, Http, SendResult
+from sim.cic.core_seam import LocalCore, NodeCore, as_node_core
 from sim.cic.gcpause import gc_paused
 from sim.cic.idle import IDLE_REASON, IdleSchedule, idle_changes
 from sim.cic.listeners import Route
@@ -40,6 +41,7 @@ from sim.core.config import BrokerConfig, CicConfig
 from sim.core.errors import InputError
 from sim.core.interactions import SNAPSHOT_VERSION, Interaction, InteractionState
 from sim.core.protocol import Received, Refused, SmsCore
+from sim.core.remote import CoreCallError
 from sim.core.types import DeliveryReceipt, InboundSms, MtRequest, OutboundSms
 from sim.serving import read_body
 
@@ -48,6 +50,7 @@ __all__ = ["CHUNK", "PARTIES", "Mirror", "Records"]
 PARTIES = ("agent", "workgroup", "handler")  # issue 4 §1: an MT is sent as an agent, workgroup or handler
 OWNERS_LIMIT = 100_000  # sends whose interaction is remembered for their MTs' DRs; bounded memory
 CHUNK = 200  # records per step of a purge, full sync or recovery, between which the event loop runs
+IDLE_RETRY = 1.0  # seconds before an idle sweep that the core failed is tried again
 COMMIT_STEP = 50  # commits (each a store write and a mirror) between which the event loop runs
 
 Mirror = Callable[[dict[str, Any]], Awaitable[None]]
@@ -61,7 +64,8 @@ class Records:
     Args:
         config: the CIC configuration (brokers, routes, SMS and Web Services parameters).
         wires: broker name -> what parses its pushes and sends its MTs.
-        new_core: builds a fresh, empty SMS core (now, and again for ``reset_core``).
+        new_core: builds a fresh, empty SMS core (now, and again for ``reset_core``): an in-process
+            ``SmsCore``, or a ``NodeCore`` such as ``sim.cic.remote_core.RemoteCore`` (a core over HTTP).
         name: the node's name, for messages.
         clock: seconds.
         log: adds an entry to the node's log, ``log(message, level)``.
@@ -69,7 +73,8 @@ class Records:
         dr_url: the ``ExternalDeliveryStatusURI`` handed to a broker with each MT ("" for none).
     """
 
-    def __init__(self, config: CicConfig, wires: Mapping[str, BrokerWire], *, new_core: Callable[[], SmsCore],
+    def __init__(self, config: CicConfig, wires: Mapping[str, BrokerWire], *,
+                 new_core: Callable[[], SmsCore | NodeCore],
                  name: str, clock: Callable[[], float], log: Callable[[str, str], None],
                  active: Callable[[], bool], dr_url: Callable[[BrokerConfig], str]) -> None:
         self.config = config
@@ -80,7 +85,7 @@ class Records:
         self._log = log
         self._active = active
         self._dr_url = dr_url
-        self.core: SmsCore = new_core()
+        self._core: NodeCore = as_node_core(new_core())
         self.mirror_to: Mirror | None = None
         self.store: Store | None = None
         # The HTTP client MTs are sent with: the node's, set once it is started (the node closes it).
@@ -98,6 +103,30 @@ class Records:
         # Set when a send is held for consolidation, so the timer task wakes for its window rather than
         # at the next tick.
         self.timers_changed = asyncio.Event()
+
+    # -- the core -------------------------------------------------------------------------------------
+
+    @property
+    def core(self) -> Any:
+        """The in-process ``SmsCore`` (for tests and tools), or the ``NodeCore`` of a core over HTTP."""
+        return self._core.core if isinstance(self._core, LocalCore) else self._core
+
+    @core.setter
+    def core(self, core: SmsCore | NodeCore) -> None:
+        self._core = as_node_core(core)
+
+    @property
+    def node_core(self) -> NodeCore:
+        """The core as the node calls it (every call awaited)."""
+        return self._core
+
+    async def next_due(self) -> float | None:
+        """When the core will next have consolidated MTs to release."""
+        return await self._core.next_due()
+
+    async def close_core(self) -> None:
+        """Let go of the core (a core over HTTP: its connections) when the node stops."""
+        await self._core.retire()
 
     # -- the store ------------------------------------------------------------------------------------
 
@@ -129,7 +158,7 @@ class Records:
             if not some:
                 break
             for interaction_id in some:
-                self._let_go(interaction_id)
+                await self._let_go(interaction_id)
             gone += some
             await asyncio.sleep(0)
         if gone:
@@ -140,8 +169,14 @@ class Records:
     # -- views ----------------------------------------------------------------------------------------
 
     def interactions(self) -> list[Interaction]:
-        """Every interaction the core holds (the open ones; the store has the ended ones too)."""
-        return self.core.interactions()
+        """Every interaction an in-process core holds (the open ones; the store has the ended ones too).
+
+        Raises:
+            RuntimeError: the core is served over HTTP (``await node_core.interactions()`` asks it).
+        """
+        if not isinstance(self._core, LocalCore):
+            raise RuntimeError("the core is served over HTTP: await records.node_core.interactions()")
+        return self._core.core.interactions()
 
     def interaction_views(self) -> list[dict[str, Any]]:
         """Every stored record, ended ones included, first created first (for tests and small stores;
@@ -164,9 +199,10 @@ class Records:
             record["disconnect_reason"] = self._reasons[interaction.id]
         return record
 
-    def _lookup(self, ids: Iterable[str]) -> list[Interaction]:
+    async def _lookup(self, ids: Iterable[str]) -> list[Interaction]:
         """The interactions with these ids, in that order, each found through the core's index."""
-        return [i for i in map(self.core.interaction, ids) if i is not None]
+        found = [await self._core.interaction(interaction_id) for interaction_id in ids]
+        return [i for i in found if i is not None]
 
     async def _commit(self, changed: Sequence[Interaction]) -> None:
         for n, interaction in enumerate(changed, start=1):
@@ -185,9 +221,9 @@ class Records:
                 self._log(f"mirror of interaction {record['id']} to the backup failed: "
                           f"{type(exc).__name__}: {exc}", "warning")
 
-    def _let_go(self, interaction_id: str) -> None:
+    async def _let_go(self, interaction_id: str) -> None:
         """The core and the node's tables forget an interaction (its record is in the store, or purged)."""
-        self.core.forget(interaction_id)
+        await self._core.forget(interaction_id)
         self._reasons.pop(interaction_id, None)
         for correlation in self._owned.pop(interaction_id, ()):
             self._owners.pop(correlation, None)
@@ -203,6 +239,10 @@ class Records:
             if route.kind == "mo":
                 return await self._mo(wire.parse_mo(request.query_string, content_type, body, now), now)
             return await self._dr(wire.parse_dr(request.query_string, content_type, body, now), now)
+        except CoreCallError as exc:  # nothing was stored: the broker retries the 503 once the core is back
+            self._log(f"{route.kind.upper()} to {route.path} (broker {route.broker}) answered 503, nothing "
+                      f"stored: {exc}", "error")
+            return web.Response(status=503, text=f"the SMS core cannot decide now: {exc}")
         except InputError as exc:
             self._log(f"invalid SMS request to {route.path} (broker {route.broker}, {route.kind}): {exc}",
                       "error")
@@ -214,20 +254,26 @@ class Records:
 
     async def receive(self, sms: InboundSms, now: float) -> Received:
         """An MO as parsed from a push: to the core, then stored and mirrored (unless it is a retry)."""
-        received = self.core.receive(sms, now)
-        if not received.duplicate:  # a retried push is answered 2xx again and adds nothing
+        received = await self._core.receive(sms, now)
+        # A retried push is answered 2xx again and adds nothing, unless the store lacks it: the core took
+        # the first push but its answer never came (a core over HTTP that timed out), so nothing was stored.
+        if not received.duplicate or self._unstored(received.interaction):
             await self._commit([received.interaction])
         return received
 
+    def _unstored(self, interaction: Interaction) -> bool:
+        stored = self._db().interaction(interaction.id)
+        return stored is None or len(stored.get("transcript", ())) < len(interaction.transcript)
+
     async def _dr(self, receipt: DeliveryReceipt, now: float) -> web.StreamResponse:
-        self.core.delivery_receipt(receipt, now)
+        await self._core.delivery_receipt(receipt, now)
         hit = self._db().set_delivery_state(receipt.broker, receipt.message_id, receipt.state.value,
                                             receipt.raw_status, now)
         if hit is None:
             self._log(f"delivery receipt from {receipt.broker} for unknown message {receipt.message_id!r}",
                       "warning")
-        elif self.core.interaction(hit[0]) is not None:
-            await self._commit(self._lookup([hit[0]]))
+        elif (found := await self._core.interaction(hit[0])) is not None:
+            await self._commit([found])
         else:  # a late DR for an ended interaction: its stored record takes the new state
             await self._commit_ended(hit[0])
         return web.Response(text="OK")
@@ -257,9 +303,14 @@ class Records:
             InputError: 400 for bad arguments, 404 for an unknown interaction, 503 on a node that is not
                 active, or the core's refusal status (no route 404, access denied 403, ...).
         """
-        self._check_send(to, text, account, interaction_id, party)
-        who = f"{party}:{sender}" if sender else party
-        result = self.core.send(OutboundSms(to, text, classification, who, interaction_id), self.clock())
+        try:
+            await self._check_send(to, text, account, interaction_id, party)
+            who = f"{party}:{sender}" if sender else party
+            result = await self._core.send(OutboundSms(to, text, classification, who, interaction_id),
+                                           self.clock())
+        except CoreCallError as exc:
+            self._log(f"send to {to} refused with 503: {exc}", "error")
+            raise
         if isinstance(result, Refused):
             raise InputError(result.reason, result.status)
         if result.held:
@@ -267,12 +318,12 @@ class Records:
         owner = result.interaction_id or interaction_id
         if owner:
             self._remember_owner(result.correlation, owner)
-        await self._commit(self._lookup([owner] if owner else []))  # the one interaction the send changed
+        await self._commit(await self._lookup([owner] if owner else []))  # the one the send changed
         results = await self.send_requests(self._with_account(result.requests, account))
         return {"correlation": result.correlation, "recipient": result.recipient, "held": result.held,
                 "interaction_id": owner, "requests": [r.to_dict() for r in results]}
 
-    def _check_send(self, to: str, text: str, account: str, interaction_id: str, party: str) -> None:
+    async def _check_send(self, to: str, text: str, account: str, interaction_id: str, party: str) -> None:
         if not self._active():
             raise InputError(f"CIC node {self.name} is not the active node", 503)
         if party not in PARTIES:
@@ -281,7 +332,7 @@ class Records:
             raise InputError("'to' and 'text' must not be empty")
         if account and not any(b.account(account) for b in self.config.brokers):
             raise InputError(f"account {account!r} is not an account of any broker", 422)
-        if interaction_id and self.core.interaction(interaction_id) is None:
+        if interaction_id and await self._core.interaction(interaction_id) is None:
             stored = self._db().interaction(interaction_id)
             if stored is not None:
                 raise InputError(f"interaction {interaction_id!r} has ended ({stored.get('state')}): a send "
@@ -330,7 +381,7 @@ class Records:
         sent = {mt.correlation for mt in requests} & self._owners.keys()  # their DRs read the store now
         for correlation in sent:
             self._drop_owned(correlation, self._owners.pop(correlation))
-        await self._commit(self._lookup(sorted(touched - {""})))
+        await self._commit(await self._lookup(sorted(touched - {""})))
         return results
 
     # -- timers ---------------------------------------------------------------------------------------
@@ -339,7 +390,7 @@ class Records:
         """One round of the timer task: consolidated MTs due, the idle timeout, the daily purge."""
         now = self.clock()
         if self._active():
-            due = self.core.due(now)
+            due = await self._core.due(now)
             if due:
                 await self.send_requests(due)
             await self.sweep_idle(now)
@@ -355,8 +406,12 @@ class Records:
         changed: set[str] = set()
         unchanged: list[Interaction] = []
         while ids := self._idle.due(now, CHUNK):
-            due = self._lookup(ids)
-            now_changed = await self._sweep(due, now)
+            try:
+                due = await self._lookup(ids)
+                now_changed = await self._sweep(due, now)
+            except CoreCallError:  # the core over HTTP failed: these are looked at again a little later
+                self._idle.retry(ids, now + IDLE_RETRY)
+                raise
             changed.update(now_changed)
             unchanged += [i for i in due if i.id not in now_changed]
             await asyncio.sleep(0)
@@ -368,7 +423,7 @@ class Records:
         changes = {c.after.id: c.after.state for c in idle_changes(due, self._idle.idle, now)}
         changed = []
         for interaction_id, state in sorted(changes.items()):
-            after = self.core.set_state(interaction_id, state)
+            after = await self._core.set_state(interaction_id, state)
             if after is not None:
                 changed.append(after)
             if state is InteractionState.DISCONNECTED:
@@ -376,7 +431,7 @@ class Records:
         await self._commit(changed)
         for interaction in changed:  # ended: the store has its last record, memory lets it go
             if interaction.state is InteractionState.DISCONNECTED:
-                self._let_go(interaction.id)
+                await self._let_go(interaction.id)
         return set(changes)
 
     # -- mirror and recovery --------------------------------------------------------------------------
@@ -450,30 +505,47 @@ class Records:
                 count += copied
                 await asyncio.sleep(0)
             held = db.open_mirror_records() if db.path == ":memory:" else None  # no second connection
-            core, due = await asyncio.to_thread(self._recovered_core, db.path, held)
-        old, self.core = self.core, core
+            made = as_node_core(self._new_core())
+            if isinstance(made, LocalCore):
+                due = await asyncio.to_thread(self._restore_local, made.core, db.path, held)
+            else:
+                due = await self._restore_remote(made, db.path, held)
+        old, self._core = self._core, made
         self._reasons.clear()
         self._idle.replace(due)
-        await _retire(old)
+        await old.retire()
         return count
 
-    def _recovered_core(self, path: str, records: list[dict[str, Any]] | None) -> tuple[
-            SmsCore, list[tuple[float, str]]]:
-        """A new core holding the mirror's open interactions (``records``, or read from the file at
-        ``path``), and when each falls due for the idle timeout (run on a worker thread: it touches
+    def _restore_local(self, core: SmsCore, path: str, records: list[dict[str, Any]] | None) -> list[
+            tuple[float, str]]:
+        """Restore the mirror's open interactions (``records``, or read from the file at ``path``) into a
+        new in-process core; when each falls due for the idle timeout (run on a worker thread: it touches
         nothing the event loop uses)."""
         if records is None:
             records = read_open_mirror(path)
-        core = self._new_core()
         core.restore({"version": SNAPSHOT_VERSION, "interactions": records})
         while records:  # freed all at once, 50,000 parsed records hold the interpreter for ~60 ms: in steps
             del records[-CHUNK:]
-        return core, self._idle.entries(core.interactions())
+        return self._idle.entries(core.interactions())
+
+    async def _restore_remote(self, core: NodeCore, path: str, records: list[dict[str, Any]] | None) -> list[
+            tuple[float, str]]:
+        """The same for a core over HTTP; a core that cannot take them is logged, and the node goes on with
+        it empty (the mirrored records stay in the store)."""
+        if records is None:
+            records = await asyncio.to_thread(read_open_mirror, path)
+        try:
+            await core.restore({"version": SNAPSHOT_VERSION, "interactions": records})
+            return self._idle.entries(await core.interactions())
+        except CoreCallError as exc:
+            self._log(f"recovery: the core did not take the {len(records)} open interaction(s): {exc}",
+                      "error")
+            return []
 
     async def reset_core(self) -> None:
         """A fresh, empty core (promotion without recovery: the interactions are lost)."""
-        old, self.core = self.core, self._new_core()
-        await _retire(old)
+        old, self._core = self._core, as_node_core(self._new_core())
+        await old.retire()
         self._idle.clear()
         self._reasons.clear()
         self._owners.clear()
@@ -493,16 +565,3 @@ class Records:
 def _version(interaction: dict[str, Any]) -> tuple[float, int]:
     """Which of two copies of an interaction record is newer: later update, then longer transcript."""
     return float(interaction.get("updated_at", 0.0)), len(interaction.get("transcript", ()))
-
-
-async def _retire(core: SmsCore) -> None:
-    """Let go of a core that has been replaced, a chunk of interactions at a time (``forget``).
-
-    Dropped at once, a core of 50,000 interactions is freed in one go that holds the event loop for about
-    80 ms (measured); forgotten ``CHUNK`` at a time, with the loop running between, it goes unnoticed.
-    """
-    ids = [interaction.id for interaction in core.interactions()]
-    for start in range(0, len(ids), CHUNK):
-        for interaction_id in ids[start:start + CHUNK]:
-            core.forget(interaction_id)
-        await asyncio.sleep(0)

@@ -53,6 +53,7 @@ __all__ = [
     "MoSettings",
     "MtSettings",
     "ProxySettings",
+    "RemoteCoreSettings",
     "ServerParameters",
     "SmsConfig",
     "WebServices",
@@ -198,6 +199,24 @@ class WebServices:
 
 
 @dataclass(frozen=True)
+class RemoteCoreSettings:
+    """``core: {url: ..., timeout: ...}``: the SMS core is served over HTTP (README, "Your own core over
+    HTTP"); the node calls it for every decision.
+
+    Attributes:
+        url: the base URL of the served core (``smslab serve core`` prints it).
+        timeout: seconds a node waits for one answer before it gives up on that decision (default 5 s).
+    """
+
+    url: str
+    timeout: float = 5.0
+
+
+REMOTE_CORE_TIMEOUT = 5.0
+CIC_SECTIONS = ("sms", "brokers", "server_parameters", "web_services")
+
+
+@dataclass(frozen=True)
 class CicConfig:
     """Everything the CIC side of the lab is configured with."""
 
@@ -206,6 +225,10 @@ class CicConfig:
     server_parameters: ServerParameters = field(default_factory=ServerParameters)
     web_services: WebServices = field(default_factory=WebServices)
     core: str = "reference"
+    remote_core: RemoteCoreSettings | None = None
+    #: the CIC sections as read (``sms``, ``brokers``, ``server_parameters``, ``web_services``): what a
+    #: core served over HTTP is configured with (``sim.core.remote``); empty for a config built in code.
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def broker(self, name: str) -> BrokerConfig | None:
         """The broker configuration with that name, if any."""
@@ -227,9 +250,25 @@ def read_cic_config(data: Mapping[str, Any], problems: Problems | None = None,
     brokers = tuple(_read_broker(b) for b in r.children("brokers"))
     params = _read_server_parameters(r, "server_parameters")
     web = _read_web_services(r.child("web_services"))
-    core = r.text("core", "reference", allow_empty=False)
+    core, remote = _read_core(r)
     r.done(*sections)
-    return CicConfig(sms, brokers, params, web, core), r.problems
+    source = {key: data[key] for key in CIC_SECTIONS if isinstance(data, Mapping) and key in data}
+    return CicConfig(sms, brokers, params, web, core, remote, source), r.problems
+
+
+def _read_core(r: Reader) -> tuple[str, RemoteCoreSettings | None]:
+    """``core: <name or module:Class>`` (in process) or ``core: {url, timeout}`` (served over HTTP)."""
+    if not isinstance(r.data.get("core"), Mapping):
+        return r.text("core", "reference", allow_empty=False), None
+    c = r.child("core")
+    url = c.text("url", allow_empty=False)
+    if url and re.fullmatch(r"https?://[^\s/]+(/\S*)?", url) is None:
+        c.problem("url", url, "must be an http:// or https:// URL of the served core (smslab serve core)")
+    timeout = c.number("timeout", REMOTE_CORE_TIMEOUT, maximum=600.0)
+    if timeout <= 0:
+        c.problem("timeout", timeout, "must be more than 0 seconds")
+    c.done()
+    return "remote", RemoteCoreSettings(url.rstrip("/"), timeout)
 
 
 def _read_destination(r: Reader) -> Destination:

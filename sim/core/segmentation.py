@@ -160,6 +160,15 @@ class ReferenceCounter:
         self._next = (value + 1) % self._modulus
         return value
 
+    @property
+    def state(self) -> tuple[int, int]:
+        """The next reference it hands out and the modulus it wraps at (a core over HTTP is given both)."""
+        return self._next, self._modulus
+
+    def advance_to(self, value: int) -> None:
+        """Go on from ``value`` (what a core over HTTP answers it would hand out next)."""
+        self._next = value % self._modulus
+
 
 def segment(
     text: str,

@@ -20,7 +20,8 @@ async def test_describe_role_and_fault_routes() -> None:
         assert (200, {"name": "primary", "role": "active", "fault": "none", "sms_urls": node.sms_urls,
                       "dr_urls": node.dr_urls, "public_dr_urls": {"kaleyra": node.dr_urls["kaleyra"]},
                       "bound_ports": {"8080": node.bound_ports[8080]},
-                      "control_url": node.control_url, "interactions": 0}) == (status, described)
+                      "control_url": node.control_url, "interactions": 0,
+                      "core": {"kind": "in-process", "class": "sim.core.reference:ReferenceCore"}}) == (status, described)
         assert "backup" == (await call("POST", base + "/role", json={"role": "backup"}))[1]["role"]
         assert "slow" == (await call("POST", base + "/fault", json={"mode": "slow"}))[1]["fault"]
 
