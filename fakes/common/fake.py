@@ -10,6 +10,7 @@ limit, starting on a real port (HTTP or HTTPS) and stopping.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import random
 import socket
 import ssl as ssllib
@@ -27,6 +28,7 @@ from fakes.common.inspect import MoRequest, inspect_routes
 from fakes.common.push import Push, Pusher
 from fakes.common.settings import CommonSettings, client_tls
 from fakes.common.wire import WireError, WireReason
+from fakes.common.wirelog import Exchange, WireLog, as_text
 from sim.core.errors import InputError
 
 __all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
@@ -35,6 +37,8 @@ __all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
 INSPECT_PREFIX = "/_smslab/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The seqs of the MT records captured while serving the current request (the wire log pairs them with it).
+_CAPTURED: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("captured", default=None)
 
 
 class FakeBroker:
@@ -56,6 +60,8 @@ class FakeBroker:
         self.clock: Clock = clock or RealClock()
         self.rng = rng or random.Random(settings.seed)
         self.capture = CaptureStore(name, settings.capture_limit)
+        self.capture.listeners.append(_note_captured)
+        self.wire = WireLog()  # the bytes of the last requests that captured records, and of the pushes
         self.faults = FaultHook(self.rng, settings.faults)
         self.errors: list[BaseException] = []
         self.scheduler: DlrScheduler[Any] = DlrScheduler(self.clock, self.deliver_dlr, settings.dlr_limit,
@@ -106,6 +112,7 @@ class FakeBroker:
         self.capture.clear()
         self.scheduler.clear()
         self.pusher.clear()
+        self.wire.clear()
 
     # -- shared helpers for brokers -------------------------------------------------------------------
 
@@ -122,6 +129,7 @@ class FakeBroker:
 
     def push(self, push: Push) -> bool:
         """Submit a push through the one pusher (push faults apply); ``False`` when not sent."""
+        self.wire.push(push)
         return self.pusher.submit(push)
 
     def record_error(self, error: BaseException) -> None:
@@ -178,10 +186,39 @@ class FakeBroker:
         await self.scheduler.stop()
         await self.pusher.stop()
 
+    def wire_of(self, record: Captured) -> dict[str, Any]:
+        """What was on the wire for ``record``: the request and answer (an MT), or the push with its
+        attempts (an MO or a DLR); a part the wire log has forgotten is ``None``."""
+        if record.kind == "mt":
+            exchange = self.wire.exchange_of(record.seq)
+            return exchange.to_json() if exchange is not None else {"request": None, "answer": None}
+        push = self.wire.push_of(record.kind, record.message_id)
+        attempts = [a.to_json() for a in self.pusher.attempts
+                    if a.kind == record.kind and a.message_id == record.message_id]
+        if push is None:
+            return {"request": None, "attempts": attempts}
+        headers = [[k, v] for k, v in self.pusher.headers_of(push).items()]
+        return {"request": {"method": push.method, "url": push.url, "headers": headers,
+                            "body": as_text(push.body)}, "attempts": attempts}
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(INSPECT_PREFIX):
             return await handler(request)
+        captured: list[int] = []
+        token = _CAPTURED.set(captured)
+        try:
+            response = await self._serve(request, handler)
+        finally:
+            _CAPTURED.reset(token)
+        if captured:
+            body = response.body if isinstance(response, web.Response) else b""
+            self.wire.exchange(captured, Exchange(
+                request.method, request.path_qs, tuple(request.headers.items()), await request.read(),
+                response.status, tuple(response.headers.items()), body if isinstance(body, bytes) else b""))
+        return response
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             fault = self.faults.for_request(request.path) if self.faults.armed else None
             if fault is not None:
@@ -219,6 +256,12 @@ class FakeBroker:
         _reset(request)
         # Never reaches the client: writing to the aborted transport fails and aiohttp drops it quietly.
         return web.Response(status=500, text="connection dropped by a fault")
+
+
+def _note_captured(record: Captured) -> None:
+    captured = _CAPTURED.get()
+    if captured is not None and record.kind == "mt":
+        captured.append(record.seq)
 
 
 def _malformed(response: web.StreamResponse, fault: Fault) -> web.StreamResponse:

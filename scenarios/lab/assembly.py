@@ -30,6 +30,8 @@ from fakes.common import FakeBroker
 from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
+from scenarios.lab.events import EventHub
+from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,
@@ -38,6 +40,7 @@ from scenarios.lab.spec import (
     push_targets,
     resolve_gateways,
 )
+from scenarios.lab.watch import LabWatch
 from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
 from sim.core.switchover import Watch
@@ -80,6 +83,9 @@ class Lab:
         self._fake_faults: dict[str, Any] = {}
         self._control: ControlServer | None = None
         self.backend: Any = None
+        self.events = EventHub()  # the live event stream (scenarios.lab.events), fed by self.watch
+        self.metrics = LabMetrics()  # GET /metrics, this lab's own registry
+        self.watch = LabWatch(self.events, self.metrics)
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -114,6 +120,9 @@ class Lab:
         self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         await self._start_proxies()
         self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
+        if isinstance(self.backend, LocalBackend):
+            self.watch.attach_local(self.backend)
         await self.pair.start()
         await self._point_fakes()
 
@@ -138,6 +147,7 @@ class Lab:
     async def stop(self) -> None:
         """Stop everything this lab started (safe to call twice, and after a failed start)."""
         began = time.perf_counter()
+        self.events.close()  # every event stream ends, so the control API's shutdown waits on none
         if self._control is not None:
             await self._control.stop()
             self._control = None
@@ -245,6 +255,8 @@ class Lab:
         for handle in self.handles.values():
             await self._json("POST", f"{handle.control_url}/_smslab/node/reset", json={})
         await self.wait_ready()
+        self.metrics.forget_open()
+        self.events.publish("control", {"action": "reset", "active": self.pair.active_name()})
         return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
                 "took": round(time.perf_counter() - began, 4)}
 
