@@ -14,7 +14,7 @@ Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, 
     PUT    /_smslab/faults            replace them (a list, or one fault object)
     POST   /_smslab/faults            add to them (a list, or one fault object)
     DELETE /_smslab/faults            remove them all
-    GET    /_smslab/pushes?kind=&limit=   push attempts, oldest first
+    GET    /_smslab/pushes?kind=&limit=&after=   push attempts, oldest first (after: an attempt's seq)
     GET    /_smslab/health            name, kind, url and counters
 """
 
@@ -201,8 +201,9 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
         return json_response([])
 
     async def pushes(request: web.Request) -> web.StreamResponse:
-        kind, limit = request.query.get("kind"), _limit(request.query)
-        found = [a.to_json() for a in fake.pusher.attempts if kind is None or a.kind == kind]
+        kind, limit, after = request.query.get("kind"), _limit(request.query), _after(request.query)
+        found = [a.to_json() for a in fake.pusher.attempts
+                 if (kind is None or a.kind == kind) and a.seq > after]
         return json_response(found[:limit] if limit is not None else found)
 
     async def health(request: web.Request) -> web.StreamResponse:

@@ -31,6 +31,7 @@ from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provi
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
+from scenarios.lab.follow import RemoteFollower
 from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.spec import (
     NODE_NAMES,
@@ -86,6 +87,7 @@ class Lab:
         self.events = EventHub()  # the live event stream (scenarios.lab.events), fed by self.watch
         self.metrics = LabMetrics()  # GET /metrics, this lab's own registry
         self.watch = LabWatch(self.events, self.metrics)
+        self._follower: RemoteFollower | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -125,6 +127,11 @@ class Lab:
             self.watch.attach_local(self.backend)
         await self.pair.start()
         await self._point_fakes()
+        if not isinstance(self.backend, LocalBackend):  # other processes: their inspection APIs, followed
+            assert self.session is not None
+            self._follower = RemoteFollower(self.watch, self.session, self.fake_urls, self.proxy_urls,
+                                            self._active_node)
+            self._follower.start()
 
     async def _start_proxies(self) -> None:
         described = {n: await h.describe() for n, h in self.handles.items()}
@@ -148,6 +155,9 @@ class Lab:
         """Stop everything this lab started (safe to call twice, and after a failed start)."""
         began = time.perf_counter()
         self.events.close()  # every event stream ends, so the control API's shutdown waits on none
+        if self._follower is not None:
+            await self._follower.stop()
+            self._follower = None
         if self._control is not None:
             await self._control.stop()
             self._control = None
@@ -186,6 +196,10 @@ class Lab:
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
+
+    def _active_node(self) -> tuple[str, str] | None:
+        name = self.pair.active_name() if self.pair is not None else None
+        return (name, self.handles[name].control_url) if name in self.handles else None
 
     def active_control_url(self) -> str | None:
         """The control API of the active node (``None`` while no node is active)."""

@@ -103,9 +103,10 @@ class LabMetrics:
         if int(attempt.get("attempt", 1)) > 1:
             self.push_retries.labels(broker, kind).inc()
 
-    def on_interaction(self, record: Mapping[str, Any]) -> None:
-        """A record the active node committed: MO latency for its new inbound entries, the open count."""
-        now = self._wall()
+    def on_interaction(self, record: Mapping[str, Any], stored_at: float | None = None) -> None:
+        """A record the active node committed (at ``stored_at``; now when not given): MO latency for its new
+        inbound entries, the open count."""
+        now = self._wall() if stored_at is None else stored_at
         broker = str(record.get("broker", ""))
         for entry in record.get("transcript", ()):
             if entry.get("direction") == "in":

@@ -8,8 +8,8 @@ only: one per request would drown the stream) and farm health flips (``farm``), 
 
 The pair's timeline is in the lab's process either way. The fakes, nodes and proxies are hooked when they
 run on the lab's event loop (``attach_local``, the default mode); with ``--processes`` they live in other
-processes, and the stream carries the timeline, the farm and control actions only (the console then reads
-messages and interactions through the control API when an event or a click asks it to).
+processes, and ``scenarios.lab.follow`` reads the same from their inspection APIs and calls the same
+methods (``captured``, ``pushed``, ``committed``, ``farm_changed``).
 """
 
 from __future__ import annotations
@@ -63,35 +63,41 @@ class LabWatch:
         pair.on_timeline(noted)
 
     def message(self, record: Captured) -> None:
-        """A fake captured a record."""
-        data = record.to_json()
+        """A fake of this process captured a record."""
+        self.captured(record.to_json())
+
+    def captured(self, data: dict[str, Any]) -> None:
+        """A captured record, as the inspection API shows it."""
         self.metrics.on_message(data)
         self.hub.publish("message", data)
 
+    def pushed(self, broker: str, data: dict[str, Any]) -> None:
+        """A push attempt of ``broker``, as ``GET /_smslab/pushes`` shows it."""
+        self.metrics.on_push(broker, data)
+        self.hub.publish("push", {**data, "broker": broker})
+
+    def committed(self, node: str, record: dict[str, Any], stored_at: float | None = None) -> None:
+        """An interaction record ``node`` committed (at ``stored_at``, epoch seconds; now when not given)."""
+        self.metrics.on_interaction(record, stored_at)
+        self.hub.publish("interaction", {"node": node, **interaction_summary(record)})
+
+    def farm_changed(self, port: int, member: str, healthy: bool, reason: str) -> None:
+        """A farm member's health flipped."""
+        self.metrics.on_farm(port, member, healthy)
+        self.hub.publish("farm", {"incoming_port": port, "member": member, "healthy": healthy,
+                                  "reason": reason})
+
     def _pushes_of(self, broker: str) -> Callable[[Attempt], None]:
-        def pushed(attempt: Attempt) -> None:
-            data = attempt.to_json()
-            self.metrics.on_push(broker, data)
-            self.hub.publish("push", {**data, "broker": broker})
-        return pushed
+        return lambda attempt: self.pushed(broker, attempt.to_json())
 
     def _interactions_of(self, node: str) -> Callable[[dict[str, Any]], None]:
-        def committed(record: dict[str, Any]) -> None:
-            self.metrics.on_interaction(record)
-            self.hub.publish("interaction", {"node": node, **interaction_summary(record)})
-        return committed
+        return lambda record: self.committed(node, record)
 
     def _answers_of(self, port: int) -> Callable[[int, str], None]:
-        def answered(status: int, substatus: str) -> None:
-            self.metrics.on_proxy_answer(port, status, substatus)
-        return answered
+        return lambda status, substatus: self.metrics.on_proxy_answer(port, status, substatus)
 
     def _health_of(self, port: int) -> Callable[[HealthChange], None]:
-        def changed(change: HealthChange) -> None:
-            self.metrics.on_farm(port, change.member, change.healthy)
-            self.hub.publish("farm", {"incoming_port": port, "member": change.member,
-                                      "healthy": change.healthy, "reason": change.reason})
-        return changed
+        return lambda change: self.farm_changed(port, change.member, change.healthy, change.reason)
 
 
 def interaction_summary(record: Mapping[str, Any]) -> dict[str, Any]:
