@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 __all__ = ["DEFAULT_CAPTURE_LIMIT", "KINDS", "CaptureStore", "Captured", "Kind"]
@@ -76,6 +76,8 @@ class CaptureStore:
         self._seq = 0
         self.total = 0
         self.evicted = 0
+        #: Called with each new record, in order, as it is added (the lab's event stream listens here).
+        self.listeners: list[Callable[[Captured], None]] = []
 
     def add(self, kind: Kind, at: float, *, sender: str = "", recipient: str = "", text: str = "",
             message_id: str = "", fields: Mapping[str, Any] | None = None, status: str = "",
@@ -88,6 +90,8 @@ class CaptureStore:
         record = Captured(self._seq, kind, at, self.broker, sender, recipient, text, message_id,
                           dict(fields or {}), status, state)
         self._records.append(record)
+        for listener in self.listeners:
+            listener(record)
         return record
 
     def query(self, kind: str | None = None, *, to: str | None = None, from_: str | None = None,

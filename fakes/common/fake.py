@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import random
 import socket
 import ssl as ssllib
@@ -29,6 +30,7 @@ from fakes.common.inspect import MoRequest, inspect_routes
 from fakes.common.push import Push, Pusher
 from fakes.common.settings import CommonSettings, client_tls
 from fakes.common.wire import WireError, WireReason
+from fakes.common.wirelog import Exchange, WireLog, as_text
 from sim.carrier.model import Submitted
 from sim.carrier.population import Mo
 from sim.core.errors import InputError
@@ -40,6 +42,8 @@ __all__ = ["INSPECT_PREFIX", "FakeBroker", "MoRequest"]
 INSPECT_PREFIX = "/_smslab/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The seqs of the MT records captured while serving the current request (the wire log pairs them with it).
+_CAPTURED: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("captured", default=None)
 
 
 class FakeBroker:
@@ -61,6 +65,8 @@ class FakeBroker:
         self.clock: Clock = clock or RealClock()
         self.rng = rng or random.Random(settings.seed)
         self.capture = CaptureStore(name, settings.capture_limit)
+        self.capture.listeners.append(_note_captured)
+        self.wire = WireLog()  # the bytes of the last requests that captured records, and of the pushes
         self.faults = FaultHook(self.rng, settings.faults)
         self.errors: list[BaseException] = []
         self.scheduler: DlrScheduler[Any] = DlrScheduler(self.clock, self.deliver_dlr, settings.dlr_limit,
@@ -117,6 +123,7 @@ class FakeBroker:
         self.capture.clear()
         self.scheduler.clear()
         self.pusher.clear()
+        self.wire.clear()
         if self.carrier is not None:
             running = self.carrier.started is not None
             self.carrier.stop()
@@ -203,7 +210,9 @@ class FakeBroker:
     def push(self, push: Push) -> bool:
         """Submit a push through the one pusher (push faults apply), sent as ``push.method`` says;
         ``False`` when not sent."""
-        return self.pusher.submit(push.sent_as(self.settings.push.method))
+        sent = push.sent_as(self.settings.push.method)
+        self.wire.push(sent)
+        return self.pusher.submit(sent)
 
     def record_error(self, error: BaseException) -> None:
         """Keep an unexpected error from inside the server, for ``check`` to re-raise in the test."""
@@ -266,10 +275,39 @@ class FakeBroker:
         await self.scheduler.stop()
         await self.pusher.stop()
 
+    def wire_of(self, record: Captured) -> dict[str, Any]:
+        """What was on the wire for ``record``: the request and answer (an MT), or the push with its
+        attempts (an MO or a DLR); a part the wire log has forgotten is ``None``."""
+        if record.kind == "mt":
+            exchange = self.wire.exchange_of(record.seq)
+            return exchange.to_json() if exchange is not None else {"request": None, "answer": None}
+        push = self.wire.push_of(record.kind, record.message_id)
+        attempts = [a.to_json() for a in self.pusher.attempts
+                    if a.kind == record.kind and a.message_id == record.message_id]
+        if push is None:
+            return {"request": None, "attempts": attempts}
+        headers = [[k, v] for k, v in self.pusher.headers_of(push).items()]
+        return {"request": {"method": push.method, "url": push.url, "headers": headers,
+                            "body": as_text(push.body)}, "attempts": attempts}
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(INSPECT_PREFIX):
             return await handler(request)
+        captured: list[int] = []
+        token = _CAPTURED.set(captured)
+        try:
+            response = await self._serve(request, handler)
+        finally:
+            _CAPTURED.reset(token)
+        if captured:
+            body = response.body if isinstance(response, web.Response) else b""
+            self.wire.exchange(captured, Exchange(
+                request.method, request.path_qs, tuple(request.headers.items()), await request.read(),
+                response.status, tuple(response.headers.items()), body if isinstance(body, bytes) else b""))
+        return response
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             fault = self.faults.for_request(request.path) if self.faults.armed else None
             if fault is not None:
@@ -307,6 +345,12 @@ class FakeBroker:
         _reset(request)
         # Never reaches the client: writing to the aborted transport fails and aiohttp drops it quietly.
         return web.Response(status=500, text="connection dropped by a fault")
+
+
+def _note_captured(record: Captured) -> None:
+    captured = _CAPTURED.get()
+    if captured is not None and record.kind == "mt":
+        captured.append(record.seq)
 
 
 def _malformed(response: web.StreamResponse, fault: Fault) -> web.StreamResponse:

@@ -6,13 +6,15 @@ Routes (JSON in and out; errors are ``{"error": ..., "problems": [{path, value, 
                                       oldest first: at most ``limit`` (default 1000, at most 10000) after
                                       the record numbered ``after``; when more follow, a
                                       ``Link: <...after=N>; rel="next"`` header says where
+    GET    /_smslab/messages/{seq}    one record with what was on the wire for it: the request and answer
+                                      (an MT), or the push and its attempts (an MO, a DLR)
     DELETE /_smslab/messages          forget captured records, pending DLRs and pushes
     POST   /_smslab/mo                {"from", "to", "text", ["url"], ...broker extras} -> 202 record
     GET    /_smslab/faults            active faults
     PUT    /_smslab/faults            replace them (a list, or one fault object)
     POST   /_smslab/faults            add to them (a list, or one fault object)
     DELETE /_smslab/faults            remove them all
-    GET    /_smslab/pushes?kind=&limit=   push attempts, oldest first
+    GET    /_smslab/pushes?kind=&limit=&after=   push attempts, oldest first (after: an attempt's seq)
     GET    /_smslab/health            name, kind, url and counters
 """
 
@@ -126,6 +128,9 @@ class Inspected(Protocol):
     def health(self) -> dict[str, Any]:
         """The fake, its settings in effect and the variants chosen."""
 
+    def wire_of(self, record: Captured) -> dict[str, Any]:
+        """What was on the wire for a captured record (``fakes.common.wirelog``)."""
+
 
 def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
     """The inspection routes bound to ``fake``."""
@@ -144,6 +149,16 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
             following = request.rel_url.update_query(after=str(found[limit - 1].seq))
             response.headers["Link"] = f'<{following}>; rel="next"'
         return response
+
+    async def message(request: web.Request) -> web.StreamResponse:
+        seq = request.match_info["seq"]
+        if not (seq.isascii() and seq.isdigit()) or len(seq) > 18:
+            raise InputError(f"a record's seq is a whole number (got {seq[:60]!r})")
+        found = fake.capture.query(after=int(seq) - 1, limit=1) if int(seq) > 0 else []
+        if not found or found[0].seq != int(seq):
+            held = fake.capture.limit
+            raise InputError(f"no record {seq} is held (the capture keeps the last {held})", 404)
+        return json_response({**found[0].to_json(), "wire": fake.wire_of(found[0])})
 
     async def reset(request: web.Request) -> web.StreamResponse:
         held = len(fake.capture)
@@ -183,8 +198,9 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
         return json_response([])
 
     async def pushes(request: web.Request) -> web.StreamResponse:
-        kind, limit = request.query.get("kind"), _limit(request.query)
-        found = [a.to_json() for a in fake.pusher.attempts if kind is None or a.kind == kind]
+        kind, limit, after = request.query.get("kind"), _limit(request.query), _after(request.query)
+        found = [a.to_json() for a in fake.pusher.attempts
+                 if (kind is None or a.kind == kind) and a.seq > after]
         return json_response(found[:limit] if limit is not None else found)
 
     async def health(request: web.Request) -> web.StreamResponse:
@@ -192,7 +208,8 @@ def inspect_routes(fake: Inspected) -> list[web.RouteDef]:
 
     p = "/_smslab"
     table: list[tuple[str, str, Handler]] = [
-        ("GET", "messages", messages), ("DELETE", "messages", reset), ("POST", "mo", inject),
+        ("GET", "messages", messages), ("GET", "messages/{seq}", message), ("DELETE", "messages", reset),
+        ("POST", "mo", inject),
         ("GET", "faults", get_faults), ("PUT", "faults", put_faults), ("POST", "faults", add_faults),
         ("DELETE", "faults", clear_faults), ("GET", "pushes", pushes), ("GET", "health", health),
     ]

@@ -241,6 +241,8 @@ class Pusher:
                                                          on_error=on_error)
         self._pool: Http1Pool | None = None
         self._headers: dict[tuple[Any, ...], dict[str, str]] = {}
+        #: Called with each attempt as it is recorded (the lab's event stream and metrics listen here).
+        self.listeners: list[Callable[[Attempt], None]] = []
 
     @property
     def pending(self) -> int:
@@ -312,12 +314,13 @@ class Pusher:
             self._answered(job, started, status, error)
 
         try:
-            self._pool.send(push.method, push.url, self._headers_of(push), push.body, timeout=self.timeout,
+            self._pool.send(push.method, push.url, self.headers_of(push), push.body, timeout=self.timeout,
                             done=done)
         except ValueError as exc:  # a URL or header the client refuses before sending (http1.ResponseError)
             done(None, b"", exc)
 
-    def _headers_of(self, push: Push) -> dict[str, str]:
+    def headers_of(self, push: Push) -> dict[str, str]:
+        """The headers ``push`` is sent with (its own, Basic auth, content type)."""
         # Pushes of one fake share a handful of header sets: build each once (bounded).
         key = (push.headers, push.auth, push.content_type)
         headers = self._headers.get(key)
@@ -358,8 +361,11 @@ class Pusher:
                 at: float | None = None) -> None:
         self._seq += 1
         push = job.push
-        self.attempts.append(Attempt(self._seq, push.kind, push.url, self.clock.now() if at is None else at,
-                                     job.attempt, status, error, outcome, push.message_id))
+        attempt = Attempt(self._seq, push.kind, push.url, self.clock.now() if at is None else at, job.attempt,
+                          status, error, outcome, push.message_id)
+        self.attempts.append(attempt)
+        for listener in self.listeners:
+            listener(attempt)
 
 
 def _describe(error: BaseException) -> str:

@@ -1,10 +1,11 @@
 """``smslab up [--config FILE] [--port N] [--processes] [--json]``: start the whole lab and serve it.
 
 Starts the fakes, the proxy, the CIC pair and the control API (the embedded default lab without
-``--config``), prints a table of endpoints (each broker, the proxy, the nodes, the control API), and serves
-until Ctrl-C or SIGTERM, then stops everything. ``--json`` prints one JSON line instead of the table
-(``{"url", "components", "started_in"}``), for scripts that read the real ports. Exit status: 0 after a
-signal, 2 for a bad configuration, 1 when the lab cannot start.
+``--config``; the web console at ``/`` and Prometheus metrics at ``/metrics`` on the same port:
+``scenarios.lab.console``), prints a table of endpoints (each broker, the proxy, the nodes, the control
+API), and serves until Ctrl-C or SIGTERM, then stops everything. ``--json`` prints one JSON line instead
+of the table (``{"url", "components", "started_in"}``), for scripts that read the real ports. Exit status:
+0 after a signal, 2 for a bad configuration, 1 when the lab cannot start.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
             console.print(sms_urls(health["nodes"]), highlight=False, soft_wrap=True)
             console.print(f"up in {lab.timings['start']:.2f} s; control API {lab.url}/_smslab/ "
                           f"(OpenAPI at {lab.url}/_smslab/openapi.json); Ctrl-C stops the lab")
+            console.print(f"console {lab.url}/ (live); metrics {lab.url}/metrics", highlight=False,
+                          soft_wrap=True)
             console.print(next_steps(lab.url), highlight=False, soft_wrap=True)
         await stop.wait()
     finally:

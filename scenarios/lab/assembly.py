@@ -30,6 +30,9 @@ from fakes.common import FakeBroker
 from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
+from scenarios.lab.events import EventHub
+from scenarios.lab.follow import RemoteFollower
+from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,
@@ -38,6 +41,7 @@ from scenarios.lab.spec import (
     push_targets,
     resolve_gateways,
 )
+from scenarios.lab.watch import LabWatch
 from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
 from sim.core.switchover import Watch
@@ -81,6 +85,10 @@ class Lab:
         self._fake_faults: dict[str, Any] = {}
         self._control: ControlServer | None = None
         self.backend: Any = None
+        self.events = EventHub()  # the live event stream (scenarios.lab.events), fed by self.watch
+        self.metrics = LabMetrics()  # GET /metrics, this lab's own registry
+        self.watch = LabWatch(self.events, self.metrics)
+        self._follower: RemoteFollower | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -116,8 +124,16 @@ class Lab:
         self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         await self._start_proxies()
         self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
+        if isinstance(self.backend, LocalBackend):
+            self.watch.attach_local(self.backend)
         await self.pair.start()
         await self._point_fakes()
+        if not isinstance(self.backend, LocalBackend):  # other processes: their inspection APIs, followed
+            assert self.session is not None
+            self._follower = RemoteFollower(self.watch, self.session, self.fake_urls, self.proxy_urls,
+                                            self._active_node)
+            self._follower.start()
 
     async def _start_proxies(self) -> None:
         described = {n: await h.describe() for n, h in self.handles.items()}
@@ -140,6 +156,10 @@ class Lab:
     async def stop(self) -> None:
         """Stop everything this lab started (safe to call twice, and after a failed start)."""
         began = time.perf_counter()
+        self.events.close()  # every event stream ends, so the control API's shutdown waits on none
+        if self._follower is not None:
+            await self._follower.stop()
+            self._follower = None
         if self._control is not None:
             await self._control.stop()
             self._control = None
@@ -178,6 +198,10 @@ class Lab:
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
+
+    def _active_node(self) -> tuple[str, str] | None:
+        name = self.pair.active_name() if self.pair is not None else None
+        return (name, self.handles[name].control_url) if name in self.handles else None
 
     def active_control_url(self) -> str | None:
         """The control API of the active node (``None`` while no node is active)."""
@@ -247,6 +271,8 @@ class Lab:
         for handle in self.handles.values():
             await self._json("POST", f"{handle.control_url}/_smslab/node/reset", json={})
         await self.wait_ready()
+        self.metrics.forget_open()
+        self.events.publish("control", {"action": "reset", "active": self.pair.active_name()})
         return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
                 "took": round(time.perf_counter() - began, 4)}
 

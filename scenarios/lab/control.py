@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from scenarios.lab import console
+from scenarios.lab.events import EventHub
+from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.openapi import FAIL_MODES, document
 from scenarios.lab.spec import NODE_NAMES
 from sim.core.errors import InputError, UsageError
@@ -54,6 +57,14 @@ class ControlledLab(Protocol):
     @property
     def pair(self) -> PairRuntime | None:
         """The switchover pair's runtime (faults, restores, switchovers, the timeline)."""
+
+    @property
+    def events(self) -> EventHub:
+        """The lab's live event stream (``scenarios.lab.events``)."""
+
+    @property
+    def metrics(self) -> LabMetrics:
+        """The lab's Prometheus metrics (``scenarios.lab.metrics``)."""
 
     @property
     def errors(self) -> list[BaseException]:
@@ -173,6 +184,16 @@ async def messages(request: web.Request) -> web.StreamResponse:
     return _answer({"messages": body, "next": body[-1]["seq"] if more else None})
 
 
+async def message(request: web.Request) -> web.StreamResponse:
+    """One captured record with what was on the wire for it (the fake's ``GET /_smslab/messages/{seq}``)."""
+    name, url = _fake_url(request)
+    seq = request.match_info["seq"]
+    if not (seq.isascii() and seq.isdigit()):
+        raise InputError(f"a record's seq is a whole number (got {seq[:60]!r})")
+    status, body = await _call(request.app[_LAB], f"broker {name}", "GET", f"{url}/_smslab/messages/{seq}")
+    return _answer(body, status)
+
+
 async def clear_messages(request: web.Request) -> web.StreamResponse:
     name, url = _fake_url(request)
     status, body = await _call(request.app[_LAB], f"broker {name}", "DELETE", f"{url}/_smslab/messages")
@@ -254,11 +275,28 @@ async def openapi(request: web.Request) -> web.StreamResponse:
     return _answer(document(request.app[_LAB].url))
 
 
+async def events(request: web.Request) -> web.StreamResponse:
+    return await console.events(request, request.app[_LAB])
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    return await console.metrics(request, request.app[_LAB])
+
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    return await console.console_page(request, request.app[_LAB])
+
+
+async def console_file(request: web.Request) -> web.StreamResponse:
+    return await console.console_file(request, request.app[_LAB])
+
+
 #: (METHOD, path, handler): the control API, documented one for one in ``scenarios.lab.openapi``.
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/_smslab/health", health),
     ("GET", "/_smslab/brokers", brokers),
     ("GET", "/_smslab/brokers/{name}/messages", messages),
+    ("GET", "/_smslab/brokers/{name}/messages/{seq}", message),
     ("DELETE", "/_smslab/brokers/{name}/messages", clear_messages),
     ("POST", "/_smslab/brokers/{name}/mo", inject_mo),
     ("POST", "/_smslab/send", send),
@@ -269,6 +307,10 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/_smslab/reset", reset),
     ("GET", "/_smslab/timeline", timeline),
     ("GET", "/_smslab/openapi.json", openapi),
+    ("GET", "/_smslab/events", events),  # the event stream, metrics and console: scenarios.lab.console
+    ("GET", "/metrics", metrics),
+    ("GET", "/", console_page),
+    ("GET", "/_smslab/console/{file}", console_file),
 )
 
 

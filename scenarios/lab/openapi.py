@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakes.common.inspect import MAX_PAGE_LIMIT, PAGE_LIMIT
+from scenarios.lab.events import EVENT_KINDS
 from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, STATES
 
 __all__ = ["FAIL_MODES", "document", "operations"]
@@ -85,6 +86,18 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
                               "400": _ERROR, "404": _ERROR}},
         "delete": {"summary": "Forget a broker's captured records, pending DLRs and pushes",
                    "parameters": [_BROKER], "responses": {"200": _ok("How many were held"), "404": _ERROR}}},
+    "/_smslab/brokers/{name}/messages/{seq}": {"get": {
+        "summary": "One captured record with what was on the wire for it",
+        "description": "'wire' holds, for an MT, the request the fake received (method, path, headers, body) "
+                       "and its answer (status, headers, body); for an MO or a DLR, the push the fake made "
+                       "(method, url, headers, body) and its attempts with their outcomes. A part the "
+                       "fake's bounded wire log has forgotten is null.",
+        "parameters": [_BROKER, {"name": "seq", "in": "path", "required": True,
+                                 "schema": {"type": "integer", "minimum": 1}}],
+        "responses": {"200": _ok("The record and its wire", {"allOf": [
+            {"$ref": "#/components/schemas/Captured"},
+            {"type": "object", "required": ["wire"], "properties": {"wire": {"type": "object"}}}]}),
+            "400": _ERROR, "404": _ERROR}}},
     "/_smslab/brokers/{name}/mo": {"post": {
         "summary": "The broker pushes this MO through the proxy to the active node",
         "parameters": [_BROKER], "requestBody": _body(_strings("from", "to", "text",
@@ -124,6 +137,39 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "responses": {"200": _ok("The events, oldest first", _list_of("timeline", "TimelineEntry"))}}},
     "/_smslab/openapi.json": {"get": {
         "summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
+    "/_smslab/events": {"get": {
+        "summary": "The lab's live events, as server-sent events (text/event-stream)",
+        "description": "Each event has an id, a kind (the SSE event name) and one JSON data line: message (a "
+                       "captured MT, MO or DLR, the Captured shape), push (one push attempt and its "
+                       "outcome), interaction (a record the active node committed, with its latest "
+                       "transcript entries and transcript_total), farm (a member's health flipped), timeline "
+                       "(a timeline entry with both nodes' roles after it), control (a reset). A client that "
+                       "falls behind loses its oldest events and then reads a lagged event with the number "
+                       "dropped. Last-Event-ID replays the events the lab still holds after that id. Texts "
+                       "and numbers are the senders' own: escape them before display.",
+        "parameters": [{"name": "kinds", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "comma-separated kinds to keep: " + ", ".join(EVENT_KINDS)},
+                       {"name": "Last-Event-ID", "in": "header", "required": False,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The stream, until the client or the lab goes away",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "400": _ERROR}}},
+    "/metrics": {"get": {
+        "summary": "Prometheus metrics of the lab (text format 0.0.4)",
+        "responses": {"200": {"description": "The metrics",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/": {"get": {
+        "summary": "The web console (HTML)",
+        "responses": {"200": {"description": "The console's page",
+                              "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+    "/_smslab/console/{file}": {"get": {
+        "summary": "The console's script and style",
+        "parameters": [{"name": "file", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["console.js", "console.css"]}}],
+        "responses": {"200": {"description": "The file",
+                              "content": {"text/javascript": {"schema": {"type": "string"}},
+                                          "text/css": {"schema": {"type": "string"}}}},
+                      "404": _ERROR}}},
 }
 
 _EPOCH = {"type": "number", "description": "epoch seconds, UTC"}

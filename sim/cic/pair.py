@@ -94,6 +94,10 @@ class PairRuntime:
         """What happened to the pair, oldest first (``sim.cic.timeline``)."""
         return self._timeline.entries
 
+    def on_timeline(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each new timeline entry as it is noted (the lab's event stream)."""
+        self._timeline.listeners.append(listener)
+
     # -- names and roles -------------------------------------------------------------------------------
 
     def _named(self, name: str) -> NodeHandle:

@@ -87,6 +87,8 @@ class Records:
         self._dr_url = dr_url
         self._core: NodeCore = as_node_core(new_core())
         self.mirror_to: Mirror | None = None
+        #: Called with each record the node commits, once stored (the lab's event stream listens here).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.store: Store | None = None
         # The HTTP client MTs are sent with: the node's, set once it is started (the node closes it).
         self.http: Http | None = None
@@ -214,6 +216,8 @@ class Records:
     async def _write(self, record: dict[str, Any]) -> None:
         """Store one record and mirror it to the backup."""
         self._db().put_interaction(record)
+        for listener in self.listeners:
+            listener(record)
         if self.mirror_to is not None:
             try:
                 await self.mirror_to({"interaction": record, "at": self.clock()})

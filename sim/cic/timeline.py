@@ -36,6 +36,8 @@ class Timeline:
         self._wall = wall
         self._t0 = 0.0
         self._changed = asyncio.Event()
+        #: Called with each new entry as it is added (the lab's event stream listens here).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def now(self) -> float:
         """The timeline's clock."""
@@ -48,8 +50,11 @@ class Timeline:
     def note(self, event: str, **fields: Any) -> None:
         """Add an entry and wake whoever waits in ``wait_until``."""
         now = self.now()
-        self.entries.append({"at": self._wall(), "t": round(now - self._t0, 6), "event": event, **fields})
+        entry = {"at": self._wall(), "t": round(now - self._t0, 6), "event": event, **fields}
+        self.entries.append(entry)
         del self.entries[:-TIMELINE_LIMIT]
+        for listener in self.listeners:
+            listener(entry)
         self._changed.set()
         self._changed = asyncio.Event()
 

@@ -17,7 +17,7 @@ import contextlib
 import os
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from sim.proxy.farm import Farm, HealthTest, NoMember
+from sim.proxy.farm import Farm, HealthChange, HealthTest, NoMember
 from sim.proxy.rewrite import RewriteRule
 
 __all__ = ["ProxyServer", "ProxySettings", "probe_failure", "substatus_of"]
@@ -103,6 +103,10 @@ class ProxyServer:
         # ARR's "Failed Requests" counter: 502.3 only, never 502.4 (Scott Forsyth, "What the Failed Requests
         # counter in ARR really means").
         self.failed_requests = 0
+        #: Called with (status, substatus) of every answer to a proxied request ("" for a forwarded one),
+        #: and with every member health change (the lab's metrics and event stream listen here).
+        self.answer_listeners: list[Callable[[int, str], None]] = []
+        self.health_listeners: list[Callable[[HealthChange], None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -178,7 +182,10 @@ class ProxyServer:
         except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
             failure = probe_failure(exc, self.settings.health.timeout)
         now = asyncio.get_running_loop().time()
-        self.farm.record_probe(member, status, body, now, failure)
+        change = self.farm.record_probe(member, status, body, now, failure)
+        if change is not None:
+            for listener in self.health_listeners:
+                listener(change)
         return status, body, self.farm.last_probe[member][2]
 
     async def probe_all(self) -> None:
@@ -201,6 +208,14 @@ class ProxyServer:
         return web.Response(status=502, text=text, headers={SUBSTATUS_HEADER: substatus})
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        if self.answer_listeners:
+            substatus = response.headers.get(SUBSTATUS_HEADER, "")
+            for listener in self.answer_listeners:
+                listener(response.status, substatus)
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         target = next((p for rule in self.settings.rules
                        if (p := rule.apply(request.path, request.query_string)) is not None), None)
         if target is None:

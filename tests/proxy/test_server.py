@@ -180,3 +180,29 @@ async def test_probe_url_without_a_path_keeps_its_query(cleanup: list[object]) -
     cleanup.append(proxy)
     await proxy.probe_all()
     assert ["/?healthcheckignore=1"] == seen
+
+
+async def test_listeners_hear_every_answer_with_its_substatus_and_every_health_flip(cleanup: list[object]) -> None:
+    """answer_listeners get (status, substatus) of each proxied answer (502.4, 404, a forwarded 202);
+    health_listeners get each member's health change, once per flip."""
+    good, a = await serve(node)
+    bad, b = await serve(backup)
+    cleanup += [good, bad]
+    proxy = ProxyServer(ProxySettings([a, b], [RULE], HEALTH))
+    answers: list[tuple[int, str]] = []
+    flips: list[tuple[str, bool]] = []
+    proxy.answer_listeners.append(lambda status, substatus: answers.append((status, substatus)))
+    proxy.health_listeners.append(lambda change: flips.append((change.member, change.healthy)))
+    url = await proxy.start(probe=False)
+    cleanup.append(proxy)
+    await proxy.probe_all()
+    await proxy.probe_all()  # no flip the second time
+    async with aiohttp.ClientSession() as s:
+        for path in ("/receivesms.php", "/nowhere"):
+            async with s.post(url + path, data="x") as r:
+                await r.read()
+        proxy.farm.healthy[a] = False
+        async with s.post(url + "/receivesms.php", data="x") as r:
+            await r.read()
+    assert [(202, ""), (404, ""), (502, "502.4")] == answers
+    assert [(b, False)] == flips

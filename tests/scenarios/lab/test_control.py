@@ -343,3 +343,17 @@ def test_aiohttps_log_of_an_unparsable_request_to_the_lab_is_redacted(client: La
     assert caplog.text.count("Error handling request") >= 2
     assert "k-secret-1" not in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_a_record_with_its_wire_comes_through_the_control_api(client: LabClient) -> None:
+    """GET /_smslab/brokers/{name}/messages/{seq}: the fake's record and its push as sent; bad seqs refused."""
+    record = client.mo("kaleyra", **KALEYRA_MO)
+    status, detail = _raw(client, "GET", f"/_smslab/brokers/kaleyra/messages/{record['seq']}", None)
+    assert (200, record["message_id"], "POST") == (status, detail["message_id"], detail["wire"]["request"]["method"])
+    assert "message=hello" in detail["wire"]["request"]["body"]
+    assert (400, {"error": "a record's seq is a whole number (got '1x')"}) == _raw(
+        client, "GET", "/_smslab/brokers/kaleyra/messages/1x", None)
+    assert (404, {"error": "unknown broker 'nope'; the brokers are eztexting, kaleyra, portico"}) == _raw(
+        client, "GET", "/_smslab/brokers/nope/messages/1", None)
+    status, missing = _raw(client, "GET", "/_smslab/brokers/kaleyra/messages/999999", None)
+    assert (404, "no record 999999 is held (the capture keeps the last 10000)") == (status, missing["error"])
