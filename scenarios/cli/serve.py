@@ -22,11 +22,12 @@ from scenarios.lab import check
 __all__ = ["COMPONENTS", "READERS", "main"]
 
 # component -> module whose main(argv) serves it; anything else is a fake broker kind.
-COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve"}
+COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve",
+                              "nexus": "sim.nexus.serve"}
 _FAKES = "fakes.serve"
 #: module -> the function of scenarios.lab.check its main reads --config with.
 READERS: dict[str, str] = {"sim.cic.serve": "serve_node", "sim.proxy.serve": "serve_proxy",
-                           _FAKES: "serve_fake"}
+                           _FAKES: "serve_fake", "sim.nexus.serve": "serve_nexus"}
 
 
 def usage() -> str:
@@ -41,7 +42,8 @@ def usage() -> str:
         "components:\n"
         f"  KIND NAME [--config FILE]      a fake broker; KIND is one of {kinds}\n"
         "  cic --role primary|backup      one simulated CIC node\n"
-        "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n\n"
+        "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n"
+        "  nexus [--config FILE]          Genesys Multicloud CX Digital Channels (its nexus: section)\n\n"
         "smslab serve COMPONENT --help shows that component's options.\n"
     )
 

@@ -41,6 +41,8 @@ BAD: list[tuple[str, ...]] = [
     ("serve", "cic", "--role", "primary", "--config", MISSING),
     ("serve", "proxy", "--member", "127.0.0.1:1", "--port", "99999"),
     ("serve", "proxy", "--member", "nope"),
+    ("serve", "nexus", "--port", "99999"),
+    ("serve", "nexus", "--config", MISSING),
     ("proxy", "haproxy-config", "--config", MISSING),
     ("certs", "--days", "0", "--out", "{tmp}/certs"),
     ("ssl-matrix", "--case", "nosuch"),
