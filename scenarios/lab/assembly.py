@@ -30,6 +30,7 @@ from fakes.common import FakeBroker
 from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
+from scenarios.lab.nexus import start_nexus
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,
@@ -80,6 +81,7 @@ class Lab:
         self._fake_faults: dict[str, Any] = {}
         self._control: ControlServer | None = None
         self.backend: Any = None
+        self.nexus: Any = None  # sim.nexus.server.NexusServer when the file has a nexus: section
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -116,6 +118,16 @@ class Lab:
         self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
         await self.pair.start()
         await self._point_fakes()
+        bases = public_bases(self.config, self.proxy_urls)
+
+        async def point(name: str, target: Any) -> None:
+            await self.backend.point(name, target, bases)
+
+        assert self.session is not None
+        kinds = {n: f.kind for n, f in self.built.items()}
+        self.nexus = await start_nexus(self.config, self.fake_urls, kinds, host=self.host,
+                                       session=self.session,
+                                       point=point)
 
     async def _start_proxies(self) -> None:
         described = {n: await h.describe() for n, h in self.handles.items()}
@@ -141,6 +153,9 @@ class Lab:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        if self.nexus is not None:
+            await self.nexus.stop()
+            self.nexus = None
         if self.pair is not None:
             with contextlib.suppress(Exception):
                 await self.pair.stop()
@@ -175,6 +190,8 @@ class Lab:
         out = self.brokers()
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
+        if self.nexus is not None:
+            out.append({"name": "nexus", "kind": "nexus", "url": self.nexus.url})
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
 
     def active_control_url(self) -> str | None:

@@ -1,0 +1,129 @@
+"""Tests for scenarios.lab.nexus: Nexus in the lab with the fake Portico and the fake Kaleyra, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from scenarios.lab.assembly import Lab
+from scenarios.paths import NAMED_LABS
+from sim.labfile import parse_lab_config
+
+CCID = "45acae06-6b7c-4f97-9c76-471cb5c21bf7"
+GMA = "9b7682b7-cbce-422f-9bbb-ecda85e61695"
+SECTION = {"channelType": "sms", "interactionSubtype": "SMS", "interactionType": "Inbound", "media": "chat",
+           "cxcOnly": False}
+LAB: dict[str, Any] = {
+    "extends": "default",
+    "fakes": {
+        "nx-portico": {"kind": "portico", "time_scale": 0.02, "clients": [{"id": "nexus-client", "secret": "s3"}],
+                       "numbers": [{"number": "18445551212", "webhook_username": CCID, "webhook_password": GMA}],
+                       "token": {"expires_in": 3600}, "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
+        "nx-kaleyra": {"kind": "kaleyra", "time_scale": 0.02, "accounts": [{"username": "kuser", "password": "kpass"}],
+                       "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
+    },
+    "nexus": {
+        "ccid": CCID,
+        "api_keys": [{"key": GMA, "tenant": "*", "name": "Portico Cluster API Key", "permissions": ["nexus:cluster:*"]}],
+        "services": {
+            "SMS": {"url": "N/A", "secret": {}, "data": {"tokenProvider": "Purecloud"}},
+            "PurecloudIDP": {"url": "fake:nx-portico", "secret": {"clientId": "nexus-client", "clientSecret": "s3"},
+                             "data": {}},
+            "PorticoSMS": {"url": "fake:nx-portico", "secret": {}, "data": {}},
+            "mGageSMS": {"url": "fake:nx-kaleyra", "data": {}, "secret": {"username": "kuser", "password": "kpass"}},
+        },
+        "senders": {
+            "chat.SMS_Main_Corporate": {**SECTION, "channelId": "18445551212", "endpoint": "chat.Main",
+                                        "provider": "Portico"},
+            "chat.SMS_CustomerSupport": {**SECTION, "channelId": "1650466114", "endpoint": "chat.Support",
+                                         "provider": "mGage"},
+        },
+    },
+}
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    async with Lab(parse_lab_config(LAB, "test", named=NAMED_LABS)) as running:
+        yield running
+
+
+async def _until(check: Any, timeout: float = 5.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = await check()
+        if got:
+            return got
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def _get(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as resp:
+        return (await resp.json())["data"]
+
+
+async def test_portico_mo_chat_reply_and_receipt(lab: Lab) -> None:
+    """A handset's MO through the fake Portico becomes a chat; the agent's reply goes out with a token; its DR lands."""
+    nexus = lab.nexus.url
+    assert {"name": "nexus", "kind": "nexus", "url": nexus} in lab.components()
+    portico = lab.fake_urls["nx-portico"]
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{portico}/_smslab/mo", json={"from": "+13125550100", "to": "18445551212",
+                                                          "text": "Where is my order?"}) as resp:
+            assert resp.status == 202
+        chats = await _until(lambda: _get(s, f"{nexus}/_smslab/interactions"))
+        (chat,) = chats
+        assert (chat["section"], chat["endpoint"], chat["kind"], chat["customer"]) == (
+            "chat.SMS_Main_Corporate", "chat.Main", "chat", "+13125550100")
+        assert chat["messages"][0]["text"] == "Where is my order?"
+        async with s.post(f"{nexus}/_smslab/interactions/{chat['id']}/reply", json={"text": "On its way"}) as resp:
+            assert resp.status == 202
+            reply_id = (await resp.json())["data"]["id"]
+
+        async def delivered() -> Any:
+            one = await _get(s, f"{nexus}/_smslab/interactions/{chat['id']}")
+            return [m for m in one["messages"] if m["id"] == reply_id and m["state"] == "delivered"]
+
+        await _until(delivered)
+        async with s.get(f"{portico}/_smslab/messages?kind=mt") as resp:
+            (mt,) = await resp.json()
+        assert (mt["from"], mt["to"], mt["text"]) == ("+18445551212", "+13125550100", "On its way")
+    assert lab.nexus.sender.tokens_fetched == 1
+
+
+async def test_portico_token_renewed_on_expiry(lab: Lab) -> None:
+    """A kept token is reused; once within refresh_margin of its expiry a new one is fetched."""
+    sender = lab.nexus.sender
+    first = await sender.token(CCID)
+    assert await sender.token(CCID) == first
+    clock = sender.now
+    sender.now = lambda: clock() + 3600
+    assert await sender.token(CCID) != first
+    assert sender.tokens_fetched == 2
+
+
+async def test_kaleyra_mo_reply_and_dr(lab: Lab) -> None:
+    """An MO from the fake Kaleyra becomes a chat; the reply is an MT at the mGageSMS URL with its credentials."""
+    nexus, kaleyra = lab.nexus.url, lab.fake_urls["nx-kaleyra"]
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{kaleyra}/_smslab/mo", json={"from": "+13125550111", "to": "1650466114",
+                                                          "text": "help"}) as resp:
+            assert resp.status == 202
+        (chat,) = await _until(lambda: _get(s, f"{nexus}/_smslab/interactions?section=chat.SMS_CustomerSupport"))
+        assert (chat["provider"], chat["endpoint"]) == ("mGage", "chat.Support")
+        async with s.post(f"{nexus}/_smslab/interactions/{chat['id']}/reply", json={"text": "Hi!"}) as resp:
+            reply_id = (await resp.json())["data"]["id"]
+
+        async def delivered() -> Any:
+            one = await _get(s, f"{nexus}/_smslab/interactions/{chat['id']}")
+            return [m for m in one["messages"] if m["id"] == reply_id and m["state"] == "delivered"]
+
+        await _until(delivered)
+        async with s.get(f"{kaleyra}/_smslab/messages?kind=mt") as resp:
+            (mt,) = await resp.json()
+        assert (mt["from"], mt["to"], mt["text"]) == ("1650466114", "+13125550111", "Hi!")
