@@ -32,7 +32,7 @@ from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Problems
 from sim.labfile import LabConfig, LabReading, in_file_order, merge_labs, read_lab, read_yaml
-from sim.nexus.settings import problems_of
+from sim.nexus.settings import placeholders, problems_of
 from sim.proxy.config import ProxyConfig
 
 __all__ = ["CheckedLab", "build_fakes", "check_lab", "check_lab_file", "load_lab", "nexus_problems_of",
@@ -165,11 +165,13 @@ def nexus_problems_of(section: Mapping[str, Any], fakes: Mapping[str, Any]) -> l
     problems = list(problems_of(section))
     services = section.get("services") if isinstance(section, Mapping) else None
     for name, body in (services.items() if isinstance(services, Mapping) else ()):
-        url = body.get("url") if isinstance(body, Mapping) else None
-        if isinstance(url, str) and url.startswith("fake:") and url[5:] not in fakes:
-            known = ", ".join(sorted(map(str, fakes))) or "none"
-            problems.append(Problem(f"nexus.services.{name}.url", url,
-                                    f"must name a fake of the lab (known: {known})"))
+        named: list[str] = []
+        placeholders(body, named)
+        for fake in named:
+            if fake not in fakes:
+                known = ", ".join(sorted(map(str, fakes))) or "none"
+                problems.append(Problem(f"nexus.services.{name}", f"fake:{fake}",
+                                        f"names no fake of the lab (known: {known})"))
     return problems
 
 

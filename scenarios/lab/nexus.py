@@ -6,7 +6,7 @@ fake's URL (``PurecloudIDP`` and ``PorticoSMS`` at a Portico fake, which serves 
 host at once; ``mGageSMS`` at a Kaleyra fake; an Async channel's ``webhook.url`` may name an ``asyncgw``
 fake too). Then each of those fakes is pointed back at Nexus: a Portico fake's numbers get
 ``/nexus/v3/sms/message`` and ``/nexus/v3/sms/receipt`` as ``moUrl``/``drUrl`` through its own
-provisioning API (as the seed's "Order a toll-free number" sets them), a Kaleyra fake pushes to Nexus's
+provisioning API (as the guide's "Order a toll-free number" sets them), a Kaleyra fake pushes to Nexus's
 Kaleyra paths, an asyncgw fake to the Third-Party Messaging API. Nexus runs in the lab's process in both
 lab modes (it has no failover of its own to exercise by killing it).
 """

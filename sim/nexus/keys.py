@@ -4,7 +4,7 @@ Facts ("API Keys", Digital Channels Administrator guide; "Setting up Integration
 SMS", Option 3): a key has a name and permissions, can be enabled or disabled and expires on a date or
 never; the Genesys Cloud side is given a key with ``"tenant": "*"`` and ``"permissions":
 ["nexus:cluster:*"]``. The request bodies of "Provision API keys" are not public (GAP), so the lab's are
-the seed's three fields plus ``enabled`` and ``expires`` (seconds since the epoch, or ``null``: never).
+the guide's three fields plus ``enabled`` and ``expires`` (seconds since the epoch, or ``null``: never).
 
 Permissions are ``nexus:<area>:<action>`` with ``*`` matching any part (our reading of the one published
 example). The areas: ``provisioning`` (services, keys, sender sections), ``messaging`` (inbound messages

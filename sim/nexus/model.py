@@ -7,9 +7,9 @@ refused request changes nothing. Who is calling depends on the door:
 
 * provisioning (``/nexus/v3/provisioning/...``): ``x-api-key`` (401 when missing or not a live key),
   ``x-ccid`` (400 when missing or not the path's ccid), then the key's tenant and permission (403);
-* Genesys Cloud's number webhooks (``/nexus/v3/sms/message`` and ``/receipt``, the seed's ``moUrl`` and
+* Genesys Cloud's number webhooks (``/nexus/v3/sms/message`` and ``/receipt``, the guide's ``moUrl`` and
   ``drUrl``): HTTP Basic ``webhookUsername:webhookPassword``, the ccid and an API key of that tenant
-  with a ``messaging`` permission (the seed's "GMA key"), 401 otherwise;
+  with a ``messaging`` permission (the guide's "GMA key"), 401 otherwise;
 * the Third-Party Messaging API (``/nexus/v3/channels/{channelId}/messages`` and ``/receipts``):
   ``x-ccid`` and ``X-Hub-Signature`` with the channel's ``api.secret`` over the raw body (401 missing,
   403 wrong), compared in constant time;
@@ -42,7 +42,7 @@ from sim.nexus.wire import Request, basic, parse_form, parse_json, verify_signat
 
 __all__ = ["KALEYRA_PATHS", "PORTICO_PATHS", "Nexus", "Outbound", "Reply"]
 
-PORTICO_PATHS = ("/nexus/v3/sms/message", "/nexus/v3/sms/receipt")  # the seed's moUrl and drUrl
+PORTICO_PATHS = ("/nexus/v3/sms/message", "/nexus/v3/sms/receipt")  # the guide's moUrl and drUrl
 #: Where Kaleyra pushes MOs and DRs for Digital Channels is not public (GAP): these are the lab's.
 KALEYRA_PATHS = ("/nexus/v3/mgage/message", "/nexus/v3/mgage/receipt")
 _PROV = "/nexus/v3/provisioning"

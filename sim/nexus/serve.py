@@ -1,6 +1,6 @@
 """``smslab serve nexus``: run the Digital Channels server standalone until signalled.
 
-Reads the ``nexus:`` section of ``--config`` (defaults without one: the seed's example ccid, no keys
+Reads the ``nexus:`` section of ``--config`` (defaults without one: the guide's example ccid, no keys
 but ``--admin-key`` if given, nothing provisioned), listens, prints one JSON line
 ``{"name": "nexus", "kind": "nexus", "url"}`` once ready (so a parent reads the real port), and serves
 until SIGINT or SIGTERM; exit 0. A bad file prints every problem to stderr and exits 2. Served alone,

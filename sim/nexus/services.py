@@ -1,6 +1,6 @@
 """Each tenant's provisioned services: ``{url, data, secret}`` per ``(ccid, service)``, each body checked.
 
-The five services and their bodies are the seed's ("Setting up Integration for Inbound and Outbound SMS",
+The five services and their bodies are the guide's ("Setting up Integration for Inbound and Outbound SMS",
 Options 1 to 3, "Create Digital Channels services definitions"):
 
 * ``SMS``: enables SMS for the tenant and selects its provider: ``data.provider`` ``mGage``, ``Async`` or
@@ -8,7 +8,7 @@ Options 1 to 3, "Create Digital Channels services definitions"):
 * ``mGageSMS``: ``url`` the Kaleyra API URL, ``secret.username`` and ``secret.password``.
 * ``Async``: ``data.channels[]`` of ``{channelId, webhook: {url}}`` and ``secret.channels[]`` of
   ``{channelId, webhook: {secret}, api: {secret}}`` for the same channel ids (no ``url``). A channel id
-  with ``@`` or ``.`` is an email domain (the seed's ``$asyncEmailDomain``), any other an SMS sender id.
+  with ``@`` or ``.`` is an email domain (the guide's ``$asyncEmailDomain``), any other an SMS sender id.
 * ``PurecloudIDP``: ``url`` the Genesys Cloud login URL, ``secret.clientId`` and ``secret.clientSecret``.
 * ``PorticoSMS``: ``url`` the Genesys Cloud API URL.
 

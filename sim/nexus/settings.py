@@ -3,10 +3,10 @@
 Example (every key optional; the defaults are named)::
 
     nexus:
-      ccid: 45acae06-6b7c-4f97-9c76-471cb5c21bf7    # the tenant (the seed's example ccid)
+      ccid: 45acae06-6b7c-4f97-9c76-471cb5c21bf7    # the tenant (the guide's example ccid)
       api_keys:                                      # provisioned at start
         - {key: lab-admin-key, tenant: "*", name: Lab admin, permissions: ["nexus:cluster:*"]}
-      services:                                      # provisioned at start, bodies as the seed's curl
+      services:                                      # provisioned at start, bodies as the guide's curl
         SMS: {url: N/A, data: {provider: Portico}, secret: {}}
         PurecloudIDP: {url: "fake:gc", secret: {clientId: nexus, clientSecret: s3cret}, data: {}}
         PorticoSMS: {url: "fake:gc", secret: {}, data: {}}
@@ -42,9 +42,9 @@ from sim.nexus.services import SERVICES, check_service
 from sim.nexus.wire import SignatureEncoding
 
 __all__ = ["DEFAULT_CCID", "FAKE_URL", "KaleyraAuth", "NexusSettings", "Unprovisioned", "parse_nexus",
-           "read_nexus"]
+           "placeholders", "read_nexus"]
 
-#: The seed's example Contact Center Id ("Prerequisites" of Options 1 and 3).
+#: The guide's example Contact Center Id ("Prerequisites" of Options 1 and 3).
 DEFAULT_CCID = "45acae06-6b7c-4f97-9c76-471cb5c21bf7"
 FAKE_URL = re.compile(r"fake:([A-Za-z0-9_.\-]+)")
 #: Third-Party Messaging Overview: "the third party must answer the webhook within 10 seconds".
@@ -86,6 +86,19 @@ class NexusSettings:
     interactions_limit: int = 10_000
 
 
+def placeholders(value: Any, named: list[str]) -> Any:
+    """``value`` with each ``fake:<name>`` read as ``http://fake-<name>.invalid`` (RFC 2606), names noted."""
+    if isinstance(value, Mapping):
+        return {k: placeholders(v, named) for k, v in value.items()}
+    if isinstance(value, list):
+        return [placeholders(v, named) for v in value]
+    found = FAKE_URL.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        return value
+    named.append(found.group(1))
+    return f"http://fake-{found.group(1)}.invalid"
+
+
 def _services(r: Reader) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
     out: dict[str, Mapping[str, Any]] = {}
     fakes: dict[str, str] = {}
@@ -96,12 +109,10 @@ def _services(r: Reader) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
         if name not in SERVICES:
             section.problem(str(name), body, f"must be one of {', '.join(SERVICES)}")
             continue
-        checked = body
-        url = body.get("url") if isinstance(body, Mapping) else None
-        found = FAKE_URL.fullmatch(url) if isinstance(url, str) else None
-        if found is not None:
-            fakes[name] = found.group(1)
-            checked = {**body, "url": f"http://fake-{found.group(1)}.invalid"}
+        named: list[str] = []
+        checked = placeholders(body, named)
+        if named:
+            fakes[name] = named[0]
         for p in check_service(name, checked, path).problems:
             r.problems.add(p.path, p.value, p.reason)
         out[name] = dict(body) if isinstance(body, Mapping) else {}

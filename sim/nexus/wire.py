@@ -1,5 +1,5 @@
 """What Digital Channels reads off the wire: a request value, JSON with the line and column of a syntax
-error, Basic credentials, and the ``X-Hub-Signature`` HMAC.
+error, Basic credentials; the ``X-Hub-Signature`` HMAC is ``sim.core.signature``'s (re-exported).
 
 Sans-IO: the shell builds a ``Request`` from aiohttp's and hands it on; nothing here touches a socket.
 """
@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from urllib.parse import parse_qsl
 
+from sim.core.signature import SignatureEncoding, sign, verify_signature
 from sim.nexus.errors import NexusError
 
 __all__ = ["JSON", "Request", "SignatureEncoding", "basic", "parse_form", "parse_json", "sign",
@@ -49,7 +47,7 @@ def parse_json(request: Request) -> object:
 
     Raises:
         NexusError: 415 for another content type; 400 for text that is not UTF-8, or not JSON, giving the
-            line and column of the error (the seed's ``mGageSMS`` body lacks a comma after ``url``).
+            line and column of the error (the guide's ``mGageSMS`` body lacks a comma after ``url``).
     """
     if request.media_type() != JSON:
         shown = request.header("Content-Type") or "none"
@@ -95,25 +93,3 @@ def basic(request: Request) -> tuple[str, str] | None:
         return None
     user, colon, password = decoded.partition(":")
     return (user, password) if colon else None
-
-
-class SignatureEncoding(Enum):
-    """How the HMAC-SHA1 digest is written after ``sha1=`` (not stated by Genesys: GAP, hex by default)."""
-
-    HEX = "hex"
-    BASE64 = "base64"
-
-
-def sign(secret: str, body: bytes, encoding: SignatureEncoding = SignatureEncoding.HEX) -> str:
-    """``X-Hub-Signature``: ``sha1=`` + HMAC-SHA1 of the raw body with ``secret`` ("Third-party messaging
-    webhook", Genesys Multicloud CX developer documentation)."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha1).digest()
-    text = digest.hex() if encoding is SignatureEncoding.HEX else base64.b64encode(digest).decode("ascii")
-    return f"sha1={text}"
-
-
-def verify_signature(header: str, secret: str, body: bytes,
-                     encoding: SignatureEncoding = SignatureEncoding.HEX) -> bool:
-    """Whether ``header`` is the signature of ``body`` with ``secret``, compared in constant time."""
-    expected = sign(secret, body, encoding).encode("ascii")
-    return hmac.compare_digest(header.strip().encode("utf-8", "replace"), expected)

@@ -10,14 +10,14 @@ import pytest
 from sim.nexus.model import Nexus
 from sim.nexus.services import Provider
 from sim.nexus.wire import Request, sign
-from tests.nexus.seed import ADMIN, CCID, GMA, HEAD, call, nexus, service_path
+from tests.nexus.tenant import ADMIN, CCID, GMA, HEAD, call, nexus, service_path
 
 SECTION = {"channelId": "18445551212", "channelType": "sms", "endpoint": "chat.SMS_Main", "interactionSubtype": "SMS",
            "interactionType": "Inbound", "media": "chat", "cxcOnly": "false", "provider": "Portico"}
 
 
 def test_provisioning_round_trip_masks_secrets() -> None:
-    """POST stores the seed's PurecloudIDP body, GET reads it back with the secret values masked."""
+    """POST stores the guide's PurecloudIDP body, GET reads it back with the secret values masked."""
     model = nexus()
     body = {"url": "https://login.mypurecloud.com", "secret": {"clientId": "id", "clientSecret": "s"}, "data": {}}
     status, created = call(model, "POST", service_path("PurecloudIDP"), body)
@@ -58,8 +58,8 @@ def test_door_refusals_store_nothing(headers: dict[str, str], status: int, text:
     assert model.services.find(CCID, "SMS") is None
 
 
-def test_seed_mgage_body_gets_line_and_column() -> None:
-    """The seed's mGageSMS body (no comma after url) is a 400 naming line 3, column 9; nothing stored."""
+def test_guide_mgage_body_gets_line_and_column() -> None:
+    """The guide's mGageSMS body (no comma after url) is a 400 naming line 3, column 9; nothing stored."""
     raw = b'{\n        "url": "http://directtext.mgage.com"\n        "data": { },\n        "secret": {}}'
     status, body = call(nexus(), "POST", service_path("mGageSMS"), raw=raw)
     assert status == 400

@@ -15,7 +15,7 @@ from scenarios.cli.serve import main as serve_main
 from sim.core.errors import ConfigError
 from sim.nexus.serve import build, run
 from sim.nexus.server import NexusServer
-from tests.nexus.seed import CCID, HEAD, KEYS
+from tests.nexus.tenant import CCID, HEAD, KEYS
 
 
 async def test_serves_and_announces(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from scenarios.lab.assembly import Lab
 from scenarios.paths import NAMED_LABS
+from sim.core.signature import sign
 from sim.labfile import parse_lab_config
 
 CCID = "45acae06-6b7c-4f97-9c76-471cb5c21bf7"
@@ -23,6 +25,10 @@ LAB: dict[str, Any] = {
         "nx-portico": {"kind": "portico", "time_scale": 0.02, "clients": [{"id": "nexus-client", "secret": "s3"}],
                        "numbers": [{"number": "18445551212", "webhook_username": CCID, "webhook_password": GMA}],
                        "token": {"expires_in": 3600}, "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
+        "nx-gateway": {"kind": "asyncgw", "time_scale": 0.02, "ccid": CCID,
+                       "channels": [{"channel_id": "16504661149", "webhook_secret": "wh", "api_secret": "api"},
+                                    {"channel_id": "mail.acme.test", "webhook_secret": "wh", "api_secret": "api"}],
+                       "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
         "nx-kaleyra": {"kind": "kaleyra", "time_scale": 0.02, "accounts": [{"username": "kuser", "password": "kpass"}],
                        "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
     },
@@ -34,6 +40,10 @@ LAB: dict[str, Any] = {
             "PurecloudIDP": {"url": "fake:nx-portico", "secret": {"clientId": "nexus-client", "clientSecret": "s3"},
                              "data": {}},
             "PorticoSMS": {"url": "fake:nx-portico", "secret": {}, "data": {}},
+            "Async": {"data": {"channels": [{"channelId": c, "webhook": {"url": "fake:nx-gateway"}}
+                                            for c in ("16504661149", "mail.acme.test")]},
+                      "secret": {"channels": [{"channelId": c, "webhook": {"secret": "wh"}, "api": {"secret": "api"}}
+                                              for c in ("16504661149", "mail.acme.test")]}},
             "mGageSMS": {"url": "fake:nx-kaleyra", "data": {}, "secret": {"username": "kuser", "password": "kpass"}},
         },
         "senders": {
@@ -41,7 +51,10 @@ LAB: dict[str, Any] = {
                                         "provider": "Portico"},
             "chat.SMS_CustomerSupport": {**SECTION, "channelId": "1650466114", "endpoint": "chat.Support",
                                          "provider": "mGage"},
+            "chat.SMS_Async": {**SECTION, "channelId": "16504661149", "endpoint": "chat.Async", "provider": "Async",
+                               "header:custom-header-for-async-1": "12345"},
         },
+        "webhook": {"timeout": 0.3, "retries": [0.05, 0.05]},
     },
 }
 
@@ -127,3 +140,79 @@ async def test_kaleyra_mo_reply_and_dr(lab: Lab) -> None:
         async with s.get(f"{kaleyra}/_smslab/messages?kind=mt") as resp:
             (mt,) = await resp.json()
         assert (mt["from"], mt["to"], mt["text"]) == ("1650466114", "+13125550111", "Hi!")
+
+
+async def _async_chat(s: aiohttp.ClientSession, lab: Lab) -> dict[str, Any]:
+    gateway = lab.fake_urls["nx-gateway"]
+    async with s.post(f"{gateway}/_smslab/mo", json={"from": "+13125550122", "to": "16504661149",
+                                                      "text": "hello"}) as resp:
+        assert resp.status == 202
+    (chat,) = await _until(lambda: _get(s, f"{lab.nexus.url}/_smslab/interactions?section=chat.SMS_Async"))
+    return dict(chat)
+
+
+async def _reply(s: aiohttp.ClientSession, lab: Lab, chat: dict[str, Any], text: str) -> str:
+    async with s.post(f"{lab.nexus.url}/_smslab/interactions/{chat['id']}/reply", json={"text": text}) as resp:
+        return str((await resp.json())["data"]["id"])
+
+
+async def _state(s: aiohttp.ClientSession, lab: Lab, chat: dict[str, Any], message_id: str, *states: str) -> Any:
+    async def check() -> Any:
+        one = await _get(s, f"{lab.nexus.url}/_smslab/interactions/{chat['id']}")
+        return [m for m in one["messages"] if m["id"] == message_id and m["state"] in states]
+
+    return (await _until(check))[0]
+
+
+async def test_async_signed_mo_reply_with_headers_and_receipt(lab: Lab) -> None:
+    """A signed inbound message becomes a chat; the reply is signed, carries the header: option; its receipt lands."""
+    async with aiohttp.ClientSession() as s:
+        chat = await _async_chat(s, lab)
+        assert chat["provider"] == "Async"
+        reply = await _reply(s, lab, chat, "Hi there")
+        await _state(s, lab, chat, reply, "delivered")
+        async with s.get(f"{lab.fake_urls['nx-gateway']}/_smslab/messages?kind=mt") as resp:
+            (mt,) = await resp.json()
+    headers = mt["fields"]["headers"]
+    assert headers["custom-header-for-async-1"] == "12345"
+    assert headers["X-Hub-Signature"].startswith("sha1=")
+    assert len(headers["X-B3-TraceId"]) == 32
+    assert mt["fields"]["message"] == {"messageId": reply, "channelId": "16504661149", "channelType": "sms",
+                                       "from": "16504661149", "to": "+13125550122", "type": "Text",
+                                       "text": "Hi there"}
+
+
+async def test_async_5xx_is_redelivered_and_slow_or_bare_answers_handled(lab: Lab) -> None:
+    """A 503 is redelivered (then accepted); answers slower than the timeout exhaust the retries; a bare 2xx is noted."""
+    gateway = lab.fake_urls["nx-gateway"]
+    async with aiohttp.ClientSession() as s:
+        chat = await _async_chat(s, lab)
+        await s.put(f"{gateway}/_smslab/faults", json=[{"kind": "error", "status": 503, "count": 1}])
+        first = await _reply(s, lab, chat, "one")
+        await _state(s, lab, chat, first, "sent", "delivered")
+        await s.put(f"{gateway}/_smslab/faults", json=[{"kind": "latency", "delay": 1.0, "count": 3}])
+        slow = await _reply(s, lab, chat, "two")
+        failed = await _state(s, lab, chat, slow, "failed")
+        assert "no answer within 0.3 s" in failed["status"]
+        bare = [{"kind": "error", "status": 200, "body": "{}", "content_type": "application/json", "count": 1}]
+        await s.put(f"{gateway}/_smslab/faults", json=bare)
+        third = await _reply(s, lab, chat, "three")
+        sent = await _state(s, lab, chat, third, "sent")
+        assert sent["provider_message_id"] == ""
+        async with s.get(f"{lab.nexus.url}/_smslab/attempts") as resp:
+            outcomes = [(a["status"], a["outcome"]) for a in (await resp.json())["data"]]
+    assert outcomes[:2] == [(503, "5xx: to be redelivered"), (200, "accepted")]
+    assert outcomes[2:5] == [(0, "no answer within 0.3 s")] * 3
+    assert outcomes[5] == (200, "accepted without messageId: receipts cannot be matched")
+
+
+async def test_async_bad_signature_refused_nothing_stored(lab: Lab) -> None:
+    """An inbound call with a wrong signature is a 403 envelope and no interaction is made."""
+    body = json.dumps({"messages": [{"messageId": "x", "from": "+13125550122", "text": "hi"}]}).encode()
+    headers = {"Content-Type": "application/json", "x-ccid": CCID, "X-Hub-Signature": sign("wrong", body)}
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{lab.nexus.url}/nexus/v3/channels/16504661149/messages", data=body,
+                          headers=headers) as resp:
+            assert resp.status == 403
+            assert (await resp.json())["status"]["code"] == 403
+        assert await _get(s, f"{lab.nexus.url}/_smslab/interactions") == []

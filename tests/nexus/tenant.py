@@ -1,4 +1,4 @@
-"""The seed's bodies and the lab's test tenant, shared by the Nexus tests (one home for them)."""
+"""The guide's bodies and the lab's test tenant, shared by the Nexus tests (one home for them)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sim.nexus.wire import Request
 
 CCID = DEFAULT_CCID
 ADMIN = "admin-key-0001"
-GMA = "9b7682b7-cbce-422f-9bbb-ecda85e61695"  # the seed's example Messaging Cluster API Key
+GMA = "9b7682b7-cbce-422f-9bbb-ecda85e61695"  # the guide's example Messaging Cluster API Key
 KEYS = [{"key": ADMIN, "tenant": "*", "name": "admin", "permissions": ["nexus:cluster:*"]},
         {"key": GMA, "tenant": "*", "name": "Portico Cluster API Key", "permissions": ["nexus:cluster:*"]}]
 HEAD = {"Content-Type": "application/json", "x-api-key": ADMIN, "x-ccid": CCID}
