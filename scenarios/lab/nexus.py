@@ -26,10 +26,19 @@ from sim.nexus.model import KALEYRA_PATHS, PORTICO_PATHS
 from sim.nexus.server import NexusServer
 from sim.nexus.settings import FAKE_URL, parse_nexus
 
-__all__ = ["NEXUS_TARGETS", "nexus_targets", "resolve_fake_urls", "start_nexus"]
+__all__ = ["NEXUS_TARGETS", "nexus_endpoints", "nexus_targets", "resolve_fake_urls", "start_nexus"]
 
 #: Per fake kind: where it pushes into Nexus (MO path, DR path; "" = the base URL, the fake adds its own).
 NEXUS_TARGETS = {"portico": PORTICO_PATHS, "kaleyra": KALEYRA_PATHS, "asyncgw": ("", "")}
+
+
+def nexus_endpoints(base: str) -> dict[str, str]:
+    """What ``smslab up`` shows of a running Nexus: its doors and its lab routes."""
+    return {"provisioning": f"{base}/nexus/v3/provisioning/services/{{ccid}}/{{service}}",
+            "Genesys Cloud moUrl / drUrl": f"{base}{PORTICO_PATHS[0]}  {base}{PORTICO_PATHS[1]}",
+            "Kaleyra MO / DR": f"{base}{KALEYRA_PATHS[0]}  {base}{KALEYRA_PATHS[1]}",
+            "Third-Party Messaging API": f"{base}/nexus/v3/channels/{{channelId}}/messages  .../receipts",
+            "interactions": f"{base}/_smslab/interactions"}
 
 
 def resolve_fake_urls(value: Any, fake_urls: Mapping[str, str], used: set[str]) -> Any:

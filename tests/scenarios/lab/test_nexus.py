@@ -1,4 +1,4 @@
-"""Tests for scenarios.lab.nexus: Nexus in the lab with the fake Portico and the fake Kaleyra, end to end."""
+"""Tests for scenarios.lab.nexus: the example lab scenarios/labs/nexus.yaml, each SMS option end to end."""
 
 from __future__ import annotations
 
@@ -9,59 +9,24 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from scenarios.lab.assembly import Lab
-from scenarios.paths import NAMED_LABS
+from scenarios.paths import NAMED_LABS, PACKAGE_DIR
 from sim.core.signature import sign
-from sim.labfile import parse_lab_config
+from sim.labfile import merge_labs, parse_lab_config
 
 CCID = "45acae06-6b7c-4f97-9c76-471cb5c21bf7"
 GMA = "9b7682b7-cbce-422f-9bbb-ecda85e61695"
-SECTION = {"channelType": "sms", "interactionSubtype": "SMS", "interactionType": "Inbound", "media": "chat",
-           "cxcOnly": False}
-LAB: dict[str, Any] = {
-    "extends": "default",
-    "fakes": {
-        "nx-portico": {"kind": "portico", "time_scale": 0.02, "clients": [{"id": "nexus-client", "secret": "s3"}],
-                       "numbers": [{"number": "18445551212", "webhook_username": CCID, "webhook_password": GMA}],
-                       "token": {"expires_in": 3600}, "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
-        "nx-gateway": {"kind": "asyncgw", "time_scale": 0.02, "ccid": CCID,
-                       "channels": [{"channel_id": "16504661149", "webhook_secret": "wh", "api_secret": "api"},
-                                    {"channel_id": "mail.acme.test", "webhook_secret": "wh", "api_secret": "api"}],
-                       "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
-        "nx-kaleyra": {"kind": "kaleyra", "time_scale": 0.02, "accounts": [{"username": "kuser", "password": "kpass"}],
-                       "dlr": {"delay": {"distribution": "fixed", "seconds": 1.0}}},
-    },
-    "nexus": {
-        "ccid": CCID,
-        "api_keys": [{"key": GMA, "tenant": "*", "name": "Portico Cluster API Key", "permissions": ["nexus:cluster:*"]}],
-        "services": {
-            "SMS": {"url": "N/A", "secret": {}, "data": {"tokenProvider": "Purecloud"}},
-            "PurecloudIDP": {"url": "fake:nx-portico", "secret": {"clientId": "nexus-client", "clientSecret": "s3"},
-                             "data": {}},
-            "PorticoSMS": {"url": "fake:nx-portico", "secret": {}, "data": {}},
-            "Async": {"data": {"channels": [{"channelId": c, "webhook": {"url": "fake:nx-gateway"}}
-                                            for c in ("16504661149", "mail.acme.test")]},
-                      "secret": {"channels": [{"channelId": c, "webhook": {"secret": "wh"}, "api": {"secret": "api"}}
-                                              for c in ("16504661149", "mail.acme.test")]}},
-            "mGageSMS": {"url": "fake:nx-kaleyra", "data": {}, "secret": {"username": "kuser", "password": "kpass"}},
-        },
-        "senders": {
-            "chat.SMS_Main_Corporate": {**SECTION, "channelId": "18445551212", "endpoint": "chat.Main",
-                                        "provider": "Portico"},
-            "chat.SMS_CustomerSupport": {**SECTION, "channelId": "1650466114", "endpoint": "chat.Support",
-                                         "provider": "mGage"},
-            "chat.SMS_Async": {**SECTION, "channelId": "16504661149", "endpoint": "chat.Async", "provider": "Async",
-                               "header:custom-header-for-async-1": "12345"},
-        },
-        "webhook": {"timeout": 0.3, "retries": [0.05, 0.05]},
-    },
-}
+EXAMPLE = PACKAGE_DIR / "labs" / "nexus.yaml"
+# The example lab, with the webhook's answer time and redelivery shortened for the failure test.
+OVER = {"nexus": {"webhook": {"timeout": 0.3, "retries": [0.05, 0.05]}}}
 
 
 @pytest.fixture
 async def lab() -> AsyncIterator[Lab]:
-    async with Lab(parse_lab_config(LAB, "test", named=NAMED_LABS)) as running:
+    data = merge_labs(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), OVER)
+    async with Lab(parse_lab_config(data, str(EXAMPLE), named=NAMED_LABS)) as running:
         yield running
 
 
@@ -115,7 +80,7 @@ async def test_portico_token_renewed_on_expiry(lab: Lab) -> None:
     first = await sender.token(CCID)
     assert await sender.token(CCID) == first
     clock = sender.now
-    sender.now = lambda: clock() + 3600
+    sender.now = lambda: clock() + 86399 - 29  # within refresh_margin (30 s) of expires_in 86399
     assert await sender.token(CCID) != first
     assert sender.tokens_fetched == 2
 
