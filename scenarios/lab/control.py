@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from scenarios.lab.nexus_control import LAB_KEY as NEXUS_LAB
+from scenarios.lab.nexus_control import NEXUS_ROUTES
 from scenarios.lab.openapi import FAIL_MODES, document
 from scenarios.lab.spec import NODE_NAMES
 from sim.core.errors import InputError, UsageError
@@ -274,6 +276,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/_smslab/reset", reset),
     ("GET", "/_smslab/timeline", timeline),
     ("GET", "/_smslab/openapi.json", openapi),
+    *NEXUS_ROUTES,
 )
 
 
@@ -307,6 +310,7 @@ def control_app(lab: ControlledLab) -> web.Application:
     """The control API application bound to ``lab``."""
     app = web.Application(middlewares=[_errors], client_max_size=1 << 20)
     app[_LAB] = lab
+    app[NEXUS_LAB] = lab
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     return app

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from scenarios.lab.assembly import Lab
+from scenarios.lab.client import LabClient, LabError
 from scenarios.paths import NAMED_LABS, PACKAGE_DIR
 from sim.core.signature import sign
 from sim.labfile import merge_labs, parse_lab_config
@@ -181,3 +182,18 @@ async def test_async_bad_signature_refused_nothing_stored(lab: Lab) -> None:
             assert resp.status == 403
             assert (await resp.json())["status"]["code"] == 403
         assert await _get(s, f"{lab.nexus.url}/_smslab/interactions") == []
+
+
+async def test_control_api_and_client_reach_nexus(lab: Lab) -> None:
+    """The control API's /_smslab/nexus routes (and LabClient's helpers) list chats and send an agent's reply."""
+    async with aiohttp.ClientSession() as s:
+        await _async_chat(s, lab)
+    client = LabClient(lab.url)
+    (chat,) = await asyncio.to_thread(client.nexus_interactions, section="chat.SMS_Async")
+    sent = await asyncio.to_thread(client.nexus_reply, chat["id"], "via the control API")
+    assert sent["state"] == "pending"
+    one = await asyncio.to_thread(client.nexus_interaction, chat["id"])
+    assert [m["text"] for m in one["messages"]] == ["hello", "via the control API"]
+    with pytest.raises(LabError) as refused:
+        await asyncio.to_thread(client.nexus_reply, "no-such-id", "x")
+    assert (refused.value.status, refused.value.error) == (404, "no interaction no-such-id")
