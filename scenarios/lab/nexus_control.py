@@ -6,6 +6,8 @@
 ``GET /_smslab/nexus/interactions/{id}``       one interaction, its messages and their states
 ``POST /_smslab/nexus/interactions/{id}/reply``  an agent's reply ``{"text"}``, through the provider
 ``GET /_smslab/nexus/attempts``                every hand-over to a provider, with its answer
+``POST /_smslab/nexus/campaigns``              a CX Contact campaign (``sim.nexus.campaigns``)
+``GET /_smslab/nexus/campaigns[/{id}]``        campaigns and each recipient's state
 =============================================  ================================================
 
 Nexus answers in its envelope ``{"status", "data"}``; these routes hand on its ``data`` (and, for a
@@ -80,12 +82,34 @@ async def attempts(request: web.Request) -> web.StreamResponse:
     return await _forward(request, "attempts")
 
 
+async def start_campaign(request: web.Request) -> web.StreamResponse:
+    """A CX Contact campaign, sent through its section's provider."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InputError(f"the body is not JSON: {exc}", 400) from None
+    return await _forward(request, "campaigns", "POST", body)
+
+
+async def campaigns(request: web.Request) -> web.StreamResponse:
+    """Every campaign."""
+    return await _forward(request, "campaigns")
+
+
+async def campaign(request: web.Request) -> web.StreamResponse:
+    """One campaign, each recipient's state."""
+    return await _forward(request, f"campaigns/{request.match_info['id']}")
+
+
 NEXUS_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/_smslab/nexus", health),
     ("GET", "/_smslab/nexus/interactions", interactions),
     ("GET", "/_smslab/nexus/interactions/{id}", interaction),
     ("POST", "/_smslab/nexus/interactions/{id}/reply", reply),
     ("GET", "/_smslab/nexus/attempts", attempts),
+    ("POST", "/_smslab/nexus/campaigns", start_campaign),
+    ("GET", "/_smslab/nexus/campaigns", campaigns),
+    ("GET", "/_smslab/nexus/campaigns/{id}", campaign),
 )
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -103,6 +127,8 @@ _INTERACTION = {"type": "object", "required": _REQUIRED, "properties": {
     "endpoint": {"type": "string"}, "channel_id": {"type": "string"}, "customer": {"type": "string"},
     "provider": {"type": "string", "enum": ["Portico", "mGage", "Async"]},
     "kind": {"type": "string", "enum": ["chat", "campaign_response"]}, "messages": {"type": "array"}}}
+_RECIPIENT = {"type": "object", "required": ["number"],
+              "properties": {"number": {"type": "string"}, "fields": {"type": "object"}}}
 #: The OpenAPI entries of these routes (``scenarios.lab.openapi`` merges them into its document).
 NEXUS_PATHS: dict[str, Any] = {
     "/_smslab/nexus": {"get": {"summary": "Digital Channels' health", "responses": {
@@ -125,4 +151,19 @@ NEXUS_PATHS: dict[str, Any] = {
                                  {"type": "object"}), "400": _ERR, "404": _ERR, "409": _ERR}}},
     "/_smslab/nexus/attempts": {"get": {"summary": "Every hand-over to a provider", "responses": {
         "200": _ok("Attempts with status and outcome", {"type": "array"}), "404": _ERR}}},
+    "/_smslab/nexus/campaigns": {
+        "post": {"summary": "Start a CX Contact campaign through a sender section's provider",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["section", "template", "recipients"], "properties": {
+                         "section": {"type": "string"}, "template": {"type": "string"},
+                         "rate": {"type": "number", "default": 10, "description": "messages per second"},
+                         "recipients": {"type": "array", "items": _RECIPIENT}}}}}},
+                 "responses": {"202": _ok("The campaign, its recipients pending", {"type": "object"}),
+                               "400": _ERR, "404": _ERR, "409": _ERR}},
+        "get": {"summary": "Every campaign", "responses": {"200": _ok("Campaigns", {"type": "array"}),
+                                                         "404": _ERR}}},
+    "/_smslab/nexus/campaigns/{id}": {"get": {"summary": "One campaign with each recipient's state",
+                                              "parameters": [_ID],
+                                              "responses": {"200": _ok("The campaign", {"type": "object"}),
+                                                            "404": _ERR}}},
 }

@@ -87,6 +87,7 @@ class InteractionBook:
         self._open: dict[tuple[str, str], str] = {}
         self._outbound: dict[str, tuple[str, str]] = {}  # our message id -> (interaction, message)
         self._provider: dict[str, str] = {}  # provider message id -> our message id
+        self._loose: OrderedDict[str, Message] = OrderedDict()  # campaign messages, in no interaction
 
     def inbound(self, sender: Sender, customer: str, text: str, provider_id: str, now: float) -> Interaction:
         """Record an inbound SMS on ``sender``'s section: a new interaction or the customer's open one."""
@@ -135,8 +136,19 @@ class InteractionBook:
         self._outbound[message.id] = (found.id, message.id)
         return found, message
 
+    def loose(self, text: str, now: float) -> Message:
+        """A new outbound message in no interaction (a campaign's); bounded like the interactions."""
+        message = Message(self._new_id(), "outbound", text, now, state="pending")
+        self._loose[message.id] = message
+        while len(self._loose) > self.limit:
+            _, old = self._loose.popitem(last=False)
+            self._provider.pop(old.provider_id, None)
+        return message
+
     def message(self, message_id: str) -> Message | None:
         """An outbound message by our id."""
+        if message_id in self._loose:
+            return self._loose[message_id]
         where = self._outbound.get(message_id)
         if where is None or where[0] not in self._by_id:
             return None
@@ -179,3 +191,4 @@ class InteractionBook:
         self._open.clear()
         self._outbound.clear()
         self._provider.clear()
+        self._loose.clear()

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.nexus.campaigns import Campaign, parse_campaign
 from sim.nexus.errors import NexusError, bad_request, envelope, render_error
 from sim.nexus.interactions import Interaction, InteractionBook, Message
 from sim.nexus.keys import KeyRing
@@ -133,6 +134,7 @@ class Nexus:
             self.senders.add(sender)
         self.interactions = InteractionBook(self.new_id, settings.interactions_limit)
         self.parked: list[dict[str, object]] = []
+        self.campaigns: dict[str, Campaign] = {}
         self.refused = 0
 
     def new_id(self) -> str:
@@ -418,6 +420,23 @@ class Nexus:
         _, message = self.interactions.reply(interaction_id, text, now)
         sender = self.senders.get(interaction.section)
         return message, self.outbound(interaction, message, sender)
+
+    def campaign(self, data: object, now: float) -> tuple[Campaign, tuple[Outbound, ...]]:
+        """Start a CX Contact campaign: its recipients' messages (pending) and what the shell must send.
+
+        Raises:
+            NexusError: 400 for a bad body, 404 for an unknown section, 409 for a provider not provisioned.
+        """
+        campaign = parse_campaign(data, self.senders.get, self.new_id)
+        sender = self.senders.get(campaign.section)
+        self.check_provider(campaign.ccid, sender.provider, sender.channel_id)
+        sends = []
+        for r in campaign.recipients:
+            r.message = self.interactions.loose(r.text, now)
+            sends.append(Outbound(r.message.id, campaign.ccid, sender.provider, sender.channel_id, r.number,
+                                  r.text, dict(sender.headers)))
+        self.campaigns[campaign.id] = campaign
+        return campaign, tuple(sends)
 
     def outbound(self, interaction: Interaction, message: Message, sender: Sender) -> Outbound:
         """What to send for an outbound ``message`` of ``interaction``."""

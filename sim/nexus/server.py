@@ -14,6 +14,8 @@ The lab's own routes, under ``/_smslab/`` (answers in the same envelope):
 ``DELETE /_smslab/interactions``           forget interactions and parked messages
 ``GET /_smslab/parked``                    MOs for channels no section names (``unprovisioned: keep``)
 ``GET /_smslab/attempts``                  every attempt at handing a message to a provider
+``POST /_smslab/campaigns``                a CX Contact campaign (``sim.nexus.campaigns``), sent at its rate
+``GET /_smslab/campaigns[/{id}]``          campaigns, each recipient's state
 =========================================  =================================================
 """
 
@@ -28,7 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from sim.nexus.errors import NexusError, envelope, render_error
-from sim.nexus.model import Nexus, Reply
+from sim.nexus.model import Nexus, Outbound, Reply
 from sim.nexus.providers import Sender
 from sim.nexus.settings import NexusSettings
 from sim.nexus.wire import Request
@@ -82,6 +84,9 @@ class NexusServer:
             web.post("/_smslab/interactions/{id}/reply", self._reply),
             web.get("/_smslab/parked", self._parked),
             web.get("/_smslab/attempts", self._attempts),
+            web.post("/_smslab/campaigns", self._start_campaign),
+            web.get("/_smslab/campaigns", self._campaigns),
+            web.get("/_smslab/campaigns/{id}", self._campaign),
             web.route("*", "/nexus/{tail:.*}", self._nexus),
         ])
         app.on_startup.append(self._startup)
@@ -129,7 +134,7 @@ class NexusServer:
             self._spawn(out)
         return _answer(reply)
 
-    def _spawn(self, out: Any) -> None:
+    def _spawn(self, out: Outbound) -> None:
         assert self.sender is not None
         task = asyncio.get_running_loop().create_task(self.sender.send(out))
         self._tasks.add(task)
@@ -177,6 +182,33 @@ class NexusServer:
         message, out = self.model.reply(request.match_info["id"], text, time.time())
         self._spawn(out)
         return _ok(message.to_json(), 202)
+
+    async def _start_campaign(self, request: web.Request) -> web.StreamResponse:
+        try:
+            data = json.loads(await request.read() or b"null")
+        except ValueError as exc:
+            raise NexusError(f"the body is not valid JSON: {exc}", 400) from exc
+        campaign, sends = self.model.campaign(data, time.time())
+        task = asyncio.get_running_loop().create_task(self._paced(sends, campaign.rate))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return _ok(campaign.to_json(), 202)
+
+    async def _paced(self, sends: tuple[Outbound, ...], rate: float) -> None:
+        """Hand the campaign's messages on at ``rate`` per second."""
+        for i, out in enumerate(sends):
+            if i:
+                await asyncio.sleep(1.0 / rate)
+            self._spawn(out)
+
+    async def _campaigns(self, request: web.Request) -> web.StreamResponse:
+        return _ok([c.to_json() for c in self.model.campaigns.values()])
+
+    async def _campaign(self, request: web.Request) -> web.StreamResponse:
+        found = self.model.campaigns.get(request.match_info["id"])
+        if found is None:
+            raise NexusError(f"no campaign {request.match_info['id']}", 404)
+        return _ok(found.to_json())
 
     async def _clear(self, request: web.Request) -> web.StreamResponse:
         self.model.interactions.clear()

@@ -197,3 +197,26 @@ async def test_control_api_and_client_reach_nexus(lab: Lab) -> None:
     with pytest.raises(LabError) as refused:
         await asyncio.to_thread(client.nexus_reply, "no-such-id", "x")
     assert (refused.value.status, refused.value.error) == (404, "no interaction no-such-id")
+
+
+async def test_campaign_through_portico_with_dr_states(lab: Lab) -> None:
+    """A campaign renders each recipient's fields, goes out through the section's provider, and ends delivered."""
+    client = LabClient(lab.url)
+    recipients = [{"number": "+13125550101", "fields": {"name": "Ann"}},
+                  {"number": "+13125550102", "fields": {"name": "Bob"}}]
+    started = await asyncio.to_thread(client.nexus_campaign, "chat.SMS_Main_Corporate", "Hi {name}, it shipped",
+                                      recipients, 50)
+    assert started["states"] == {"pending": 2}
+
+    async def done() -> Any:
+        (one,) = await asyncio.to_thread(client.nexus_campaigns)
+        return one if one["states"] == {"delivered": 2} else None
+
+    finished = await _until(done)
+    assert [(r["number"], r["text"]) for r in finished["recipients"]] == [
+        ("+13125550101", "Hi Ann, it shipped"), ("+13125550102", "Hi Bob, it shipped")]
+    with pytest.raises(LabError) as refused:
+        await asyncio.to_thread(client.nexus_campaign, "chat.SMS_Main_Corporate", "Hi {name}",
+                                [{"number": "+13125550103"}])
+    assert refused.value.status == 400
+    assert "must give name" in refused.value.error
