@@ -261,6 +261,8 @@ class Lab:
             await self._json("PUT", f"{url}/_smslab/faults", json=self._fake_faults.get(name, []))
         for handle in self.handles.values():
             await self._json("POST", f"{handle.control_url}/_smslab/node/reset", json={})
+        if self.nexus is not None:
+            self.nexus.reset()
         await self.wait_ready()
         return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
                 "took": round(time.perf_counter() - began, 4)}

@@ -11,7 +11,7 @@ The lab's own routes, under ``/_smslab/`` (answers in the same envelope):
 ``GET /_smslab/interactions``              chat interactions (``?kind=chat|campaign_response``, ``?section=``)
 ``GET /_smslab/interactions/{id}``         one interaction with its messages and their states
 ``POST /_smslab/interactions/{id}/reply``  an agent's reply ``{"text"}``: sent through the section's provider
-``DELETE /_smslab/interactions``           forget interactions and parked messages
+``DELETE /_smslab/interactions``           forget interactions, parked messages, campaigns, attempts
 ``GET /_smslab/parked``                    MOs for channels no section names (``unprovisioned: keep``)
 ``GET /_smslab/attempts``                  every attempt at handing a message to a provider
 ``POST /_smslab/campaigns``                a CX Contact campaign (``sim.nexus.campaigns``), sent at its rate
@@ -211,9 +211,16 @@ class NexusServer:
         return _ok(found.to_json())
 
     async def _clear(self, request: web.Request) -> web.StreamResponse:
+        self.reset()
+        return _ok(None)
+
+    def reset(self) -> None:
+        """Forget interactions, parked messages, campaigns and attempts (what the lab's reset asks)."""
         self.model.interactions.clear()
         self.model.parked.clear()
-        return _ok(None)
+        self.model.campaigns.clear()
+        if self.sender is not None:
+            self.sender.attempts.clear()
 
     async def _parked(self, request: web.Request) -> web.StreamResponse:
         return _ok(list(self.model.parked))
