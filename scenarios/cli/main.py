@@ -40,6 +40,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "proxy": ("loadtests.bench_proxy", "MOs through the proxy to the active node, beside straight to it"),
     "soak": ("loadtests.soak", "the default lab at half its capacity for 30 minutes: flat RSS and latency"),
     "carrier": ("loadtests.bench_carrier", "the carrier model offline beside a bare SimPy model of it"),
+    "nexus": ("loadtests.bench_nexus", "Nexus MO ingest and Async webhook delivery beside bare baselines"),
     "scale": ("loadtests.bench_scale", "each operation's cost at 10,000 and 50,000 conversations beside 100"),
 }
 

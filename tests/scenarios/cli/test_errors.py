@@ -51,6 +51,7 @@ BAD: list[tuple[str, ...]] = [
     ("bench", "fakes", "--seconds", "0"),
     ("bench", "proxy", "--rounds", "0"),
     ("bench", "scale", "--mos", "0"),
+    ("bench", "nexus", "--seconds", "0"),
     ("bench", "carrier", "--messages", "0"),
     ("bench", "carrier", "--messages", "9"),
     ("bench", "soak", "--share", "2"),
