@@ -231,3 +231,19 @@ def test_wrong_method_and_size() -> None:
     assert status == 405
     assert body["status"]["code"] == 405
     assert call(model, "POST", service_path("SMS"), raw=b"x" * 2000)[0] == 413
+
+
+def test_async_email_domain_channel() -> None:
+    """The email-domain channel of the Async service is a second channel kind: signed mail in, replies out."""
+    model = _async_tenant()
+    model.senders.put(CCID, "chat.Mail", {"channelId": "mail.acme.test", "channelType": "email",
+                                          "endpoint": "chat.Mail", "provider": "Async"})
+    raw = json.dumps({"messages": [{"from": "ann@example.com", "text": "Order?"}]}).encode()
+    headers = {"Content-Type": "application/json", "x-ccid": CCID, "X-Hub-Signature": sign("api", raw)}
+    assert model.handle(Request("POST", "/nexus/v3/channels/mail.acme.test/messages", headers, raw), 1.0).status == 200
+    (mail,) = model.interactions.listing(section="chat.Mail")
+    assert mail["customer"] == "ann@example.com"
+    _, out = model.reply(str(mail["id"]), "Shipped", 2.0)
+    channel = model.services.async_channel(CCID, out.channel_id)
+    assert channel is not None
+    assert (out.to, channel.kind.value) == ("ann@example.com", "email")
