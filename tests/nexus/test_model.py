@@ -247,3 +247,18 @@ def test_async_email_domain_channel() -> None:
     channel = model.services.async_channel(CCID, out.channel_id)
     assert channel is not None
     assert (out.to, channel.kind.value) == ("ann@example.com", "email")
+
+
+@pytest.mark.parametrize(("auth", "status"), [("none", 200), ("basic", 401)])
+def test_kaleyra_push_auth_by_setting(auth: str, status: int) -> None:
+    """Kaleyra's MO push needs no credentials by default; with inbound_auth basic, the mGageSMS ones."""
+    model = nexus(kaleyra={"inbound_auth": auth},
+                  services={"mGageSMS": {"url": "http://k.test", "secret": {"username": "u", "password": "p"}}},
+                  senders={"chat.K": {**SECTION, "channelId": "1650466114", "provider": "mGage"}})
+    form = b"device_address=%2B13125550100&inbound_address=1650466114&message=hi&message_id=k1&status=MO+Success"
+    head = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert model.handle(Request("POST", "/nexus/v3/mgage/message", head, form), 1.0).status == status
+    good = {**head, "Authorization": "Basic " + base64.b64encode(b"u:p").decode()}
+    assert model.handle(Request("POST", "/nexus/v3/mgage/message", good, form), 1.0).status == 200
+    (chat,) = model.interactions.listing()
+    assert (chat["customer"], chat["provider"]) == ("+13125550100", "mGage")
