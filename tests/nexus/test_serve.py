@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -53,3 +58,26 @@ def test_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     lab.write_text(yaml.safe_dump({"nexus": {"senders": {"SMS_Main": {"channelId": "1", "endpoint": "chat.x"}}}}))
     assert serve_main(["nexus", "--config", str(lab)]) == 2
     assert "nexus.senders.SMS_Main: section name must start with 'chat.'" in capsys.readouterr().err
+
+
+def test_subprocess_serves_until_sigterm() -> None:
+    """``smslab serve nexus --admin-key`` in its own process: the ready line, a provisioning call, exit 0 on SIGTERM."""
+    root = Path(__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    child = subprocess.Popen([sys.executable, "-m", "scenarios.cli.main", "serve", "nexus", "--admin-key", "k1"],
+                             stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None
+        url = json.loads(child.stdout.readline())["url"]
+        body = json.dumps({"url": "N/A", "data": {"provider": "Portico"}, "secret": {}}).encode()
+        request = urllib.request.Request(f"{url}/nexus/v3/provisioning/services/{CCID}/SMS", data=body,
+                                         headers={"Content-Type": "application/json", "x-api-key": "k1",
+                                                  "x-ccid": CCID})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert json.loads(resp.read())["status"] == {"code": 0, "message": "OK"}
+    finally:
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert code == 0
