@@ -141,11 +141,15 @@ class Sender:
         idp = self.model.services.get(ccid, "PurecloudIDP")
         url = idp.url.rstrip("/") + "/oauth/token"
         auth = _basic(str(idp.secret.get("clientId", "")), str(idp.secret.get("clientSecret", "")))
-        async with self.session.post(url, data={"grant_type": "client_credentials"},
-                                     headers={"Authorization": auth}) as resp:
-            body = await resp.json(content_type=None)
-            if resp.status != 200 or not isinstance(body, dict) or "access_token" not in body:
-                raise _Final(f"the Genesys Cloud login refused the client: {resp.status} {body}")
+        try:
+            async with self.session.post(url, data={"grant_type": "client_credentials"},
+                                         headers={"Authorization": auth},
+                                         timeout=aiohttp.ClientTimeout(total=30.0)) as resp:
+                status, body = resp.status, _json(await resp.read())
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _Final(f"the Genesys Cloud login at {url} cannot be reached: {type(exc).__name__}") from exc
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise _Final(f"the Genesys Cloud login refused the client: {status} {body}")
         self.tokens_fetched += 1
         token = str(body["access_token"])
         self._tokens[ccid] = (token, self.now() + float(body.get("expires_in", 0)))

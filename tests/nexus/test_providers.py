@@ -104,3 +104,13 @@ async def test_kaleyra_refusal_fails_the_message(cloud: tuple[GenesysCloud, str]
     async with aiohttp.ClientSession() as session:
         await Sender(model, session).send(out)
     assert (message.state, message.status) == ("failed", "Kaleyra refused the message: 200 code 102")
+
+
+async def test_unreachable_login_fails_the_message() -> None:
+    """A login host that cannot be reached fails the message with the reason; nothing stays pending."""
+    model = _model("http://127.0.0.1:9")
+    message, out = _reply(model, "chat.Main")
+    async with aiohttp.ClientSession() as session:
+        await Sender(model, session).send(out)
+    assert message.state == "failed"
+    assert "cannot be reached" in message.status
