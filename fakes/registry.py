@@ -1,4 +1,4 @@
-"""Fake kinds by name: ``kaleyra``, ``portico``, ``http-broker`` -> the factory that builds one.
+"""Fake kinds by name: ``kaleyra``, ``portico``, ``http-broker``, ``asyncgw`` -> the factory that builds one.
 
 Factories are named by dotted path and imported only when used, so a lab that runs one kind of fake
 does not import the others. Every factory has the signature documented in ``fakes.common``::
@@ -24,6 +24,7 @@ FACTORIES: dict[str, str] = {
     "kaleyra": "fakes.kaleyra:create",
     "portico": "fakes.portico:create",
     "http-broker": "fakes.httpdef:create",
+    "asyncgw": "fakes.asyncgw:create",
 }
 
 

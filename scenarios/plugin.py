@@ -39,7 +39,7 @@ import pytest
 
 from scenarios.lab.client import LabClient, WaitTimeout
 
-__all__ = ["BrokerView", "LabThread", "NodesView", "SmslabClient", "pytest_addoption"]
+__all__ = ["BrokerView", "LabThread", "NexusView", "NodesView", "SmslabClient", "pytest_addoption"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,8 +137,64 @@ class NodesView:
         self.client.wait_for(lambda: self.status().get("active") == name, timeout=timeout)
 
 
+class NexusView:
+    """The lab's Digital Channels (a lab file with a ``nexus:`` section), through the control API."""
+
+    def __init__(self, client: LabClient) -> None:
+        self.client = client
+
+    def interactions(self, *, kind: str = "", section: str = "") -> list[dict[str, Any]]:
+        """Its interactions (``kind``: chat or campaign_response; ``section``: a ``chat.<name>`` section)."""
+        return self.client.nexus_interactions(kind=kind, section=section)
+
+    def reply(self, interaction: str, text: str) -> dict[str, Any]:
+        """An agent's reply in a chat, sent through the section's provider; the message (pending)."""
+        return self.client.nexus_reply(interaction, text)
+
+    def expect_interaction(self, *, section: str = "", text: str = "", kind: str = "",
+                           timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for an interaction (of ``section``/``kind``) holding a message ``text``; return it.
+
+        Raises:
+            AssertionError: not within ``timeout`` seconds, listing the interactions there are.
+        """
+        def matching() -> list[dict[str, Any]]:
+            return [i for i in self.interactions(kind=kind, section=section)
+                    if not text or any(m["text"] == text for m in i["messages"])]
+
+        try:
+            return self.client.wait_for(matching, timeout=timeout)[0]
+        except WaitTimeout:
+            seen = [(i["section"], [m["text"] for m in i["messages"]]) for i in self.interactions()]
+            raise AssertionError(f"nexus: no interaction of {section or 'any section'} with {text!r} within "
+                                 f"{timeout:g} s; there are: {seen}") from None
+
+    def expect_state(self, interaction: str, message: str, state: str = "delivered",
+                     timeout: float = 5.0) -> dict[str, Any]:
+        """Wait until a message of an interaction is in ``state`` (e.g. delivered); return the message.
+
+        Raises:
+            AssertionError: not within ``timeout`` seconds, naming the state it is in.
+        """
+        def found() -> list[dict[str, Any]]:
+            one = self.client.nexus_interaction(interaction)
+            return [m for m in one["messages"] if m["id"] == message and m["state"] == state]
+
+        try:
+            return self.client.wait_for(found, timeout=timeout)[0]
+        except WaitTimeout:
+            now = [m for m in self.client.nexus_interaction(interaction)["messages"] if m["id"] == message]
+            raise AssertionError(f"nexus: message {message} not {state} within {timeout:g} s: "
+                                 f"{now}") from None
+
+
 class SmslabClient(LabClient):
-    """A ``LabClient`` with per-broker and per-node views."""
+    """A ``LabClient`` with per-broker and per-node views, and the lab's Digital Channels."""
+
+    @property
+    def nexus(self) -> NexusView:
+        """The lab's Digital Channels (Nexus)."""
+        return NexusView(self)
 
     def broker(self, name: str) -> BrokerView:
         """A view of one fake broker."""

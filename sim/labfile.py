@@ -58,7 +58,7 @@ __all__ = ["FAKE_GATEWAY", "FILE_KEYS", "LabConfig", "LabReading", "in_file_orde
            "merge_labs", "parse_lab_config", "placeholder_gateway", "read_lab", "read_lab_data", "read_yaml",
            "resolve_files"]
 
-LAB_SECTIONS = ("fakes", "cic", "proxy", "carriers", "populations")
+LAB_SECTIONS = ("fakes", "cic", "proxy", "nexus", "carriers", "populations")
 #: ``mt.gateway: fake:<name>`` names a fake of the lab as the broker's gateway.
 FAKE_GATEWAY = re.compile(r"fake:([A-Za-z0-9_.\-]+)")
 #: The keys that name files the lab reads, as paths through the lab file (``*``: every key of a mapping).
@@ -88,6 +88,7 @@ class LabConfig:
         fake_gateways: broker name -> the fake its ``mt.gateway: fake:<name>`` names.
         data: the whole mapping as parsed, ``extends`` followed and file paths resolved (for writing a
             derived file for child processes).
+        nexus_section: the ``nexus`` mapping (Digital Channels), read by ``sim.nexus.settings``.
         shared: fake name -> the lab-level sections folded into its settings (``carriers``,
             ``populations``), so a problem in them is reported once, at the lab level.
     """
@@ -99,6 +100,7 @@ class LabConfig:
     proxy_section: Mapping[str, Any] = field(default_factory=dict)
     fake_gateways: Mapping[str, str] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
+    nexus_section: Mapping[str, Any] = field(default_factory=dict)
     shared: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
@@ -284,14 +286,15 @@ def read_lab(data: Any, source: str = "", base: str | Path | None = None, *,
     data = _extended(data, folder, source, named or {}, chain)
     problems: list[Problem] = []
     fakes, shared = _shared_sections(data, _fakes(data, problems), problems)
-    sections = {key: _section(data, key, problems) for key in ("cic", "proxy")}
+    sections = {key: _section(data, key, problems) for key in ("cic", "proxy", "nexus")}
     placed, gateways = _fake_gateways(data, fakes, problems, alone)
     cic, cic_problems = read_cic_config(placed, sections=LAB_SECTIONS)
     check_cic_config(cic, cic_problems)
     problems += cic_problems
     if check_files:
         problems += missing_files(data)
-    config = LabConfig(cic, fakes, source, sections["cic"], sections["proxy"], gateways, data, shared)
+    config = LabConfig(cic, fakes, source, sections["cic"], sections["proxy"], gateways, data,
+                       sections["nexus"], shared)
     return LabReading(config, tuple(in_file_order(problems, data)), not cic_problems)
 
 

@@ -23,11 +23,12 @@ __all__ = ["COMPONENTS", "READERS", "main"]
 
 # component -> module whose main(argv) serves it; anything else is a fake broker kind.
 COMPONENTS: dict[str, str] = {"cic": "sim.cic.serve", "proxy": "sim.proxy.serve",
-                              "core": "sim.cic.core_server"}
+                              "core": "sim.cic.core_server",
+                              "nexus": "sim.nexus.serve"}
 _FAKES = "fakes.serve"
 #: module -> the function of scenarios.lab.check its main reads --config with (a served core reads none).
 READERS: dict[str, str] = {"sim.cic.serve": "serve_node", "sim.proxy.serve": "serve_proxy",
-                           _FAKES: "serve_fake"}
+                           _FAKES: "serve_fake", "sim.nexus.serve": "serve_nexus"}
 
 
 def usage() -> str:
@@ -43,7 +44,8 @@ def usage() -> str:
         f"  KIND NAME [--config FILE]      a fake broker; KIND is one of {kinds}\n"
         "  cic --role primary|backup      one simulated CIC node\n"
         "  proxy --member HOST:PORT ...   the ARR-style reverse proxy in front of the nodes\n"
-        "  core [--core module:Class]     an SMS core over HTTP (JSON; GET /openapi.json)\n\n"
+        "  core [--core module:Class]     an SMS core over HTTP (JSON; GET /openapi.json)\n"
+        "  nexus [--config FILE]          Genesys Multicloud CX Digital Channels (its nexus: section)\n\n"
         "smslab serve COMPONENT --help shows that component's options.\n"
     )
 

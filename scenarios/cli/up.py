@@ -24,7 +24,7 @@ from sim.core.errors import ConfigError
 from sim.labfile import LabConfig
 from sim.serving import announce, stop_event
 
-__all__ = ["endpoint_table", "main", "next_steps", "serve", "sms_urls"]
+__all__ = ["endpoint_table", "main", "next_steps", "nexus_urls", "serve", "sms_urls"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +58,15 @@ def sms_urls(nodes: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def nexus_urls(components: list[dict[str, str]]) -> str:
+    """Digital Channels' endpoints when the lab has a Nexus (``""`` otherwise)."""
+    from scenarios.lab.nexus import nexus_endpoints  # noqa: PLC0415 - only a lab with a nexus: section
+
+    base = next((c["url"] for c in components if c["kind"] == "nexus"), "")
+    return "" if not base else "Digital Channels (Nexus):\n" + "\n".join(
+        f"  {what}: {url}" for what, url in nexus_endpoints(base).items())
+
+
 def next_steps(url: str) -> str:
     """What to try once the lab is up: a request to the control API and the scenarios against this lab."""
     return (f"next:\n  curl -s {url}/_smslab/health\n"
@@ -82,6 +91,8 @@ async def serve(config: LabConfig | None, *, host: str = "127.0.0.1", port: int 
             console = Console(file=out)  # the terminal's width (80 columns when not a terminal)
             console.print(endpoint_table(health["components"], health["nodes"]))
             console.print(sms_urls(health["nodes"]), highlight=False, soft_wrap=True)
+            if nexus_urls(health["components"]):
+                console.print(nexus_urls(health["components"]), highlight=False, soft_wrap=True)
             console.print(f"up in {lab.timings['start']:.2f} s; control API {lab.url}/_smslab/ "
                           f"(OpenAPI at {lab.url}/_smslab/openapi.json); Ctrl-C stops the lab")
             console.print(f"console {lab.url}/ (live); metrics {lab.url}/metrics", highlight=False,

@@ -33,6 +33,7 @@ from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
 from scenarios.lab.follow import RemoteFollower
 from scenarios.lab.metrics import LabMetrics
+from scenarios.lab.nexus import start_nexus
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,
@@ -89,6 +90,7 @@ class Lab:
         self.metrics = LabMetrics()  # GET /metrics, this lab's own registry
         self.watch = LabWatch(self.events, self.metrics)
         self._follower: RemoteFollower | None = None
+        self.nexus: Any = None  # sim.nexus.server.NexusServer when the file has a nexus: section
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -134,6 +136,16 @@ class Lab:
             self._follower = RemoteFollower(self.watch, self.session, self.fake_urls, self.proxy_urls,
                                             self._active_node)
             self._follower.start()
+        bases = public_bases(self.config, self.proxy_urls)
+
+        async def point(name: str, target: Any) -> None:
+            await self.backend.point(name, target, bases)
+
+        assert self.session is not None
+        kinds = {n: f.kind for n, f in self.built.items()}
+        self.nexus = await start_nexus(self.config, self.fake_urls, kinds, host=self.host,
+                                       session=self.session,
+                                       point=point)
 
     async def _start_proxies(self) -> None:
         described = {n: await h.describe() for n, h in self.handles.items()}
@@ -163,6 +175,9 @@ class Lab:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        if self.nexus is not None:
+            await self.nexus.stop()
+            self.nexus = None
         if self.pair is not None:
             with contextlib.suppress(Exception):
                 await self.pair.stop()
@@ -197,6 +212,8 @@ class Lab:
         out = self.brokers()
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
+        if self.nexus is not None:
+            out.append({"name": "nexus", "kind": "nexus", "url": self.nexus.url})
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
 
     def _active_node(self) -> tuple[str, str] | None:
@@ -270,6 +287,8 @@ class Lab:
             await self._json("PUT", f"{url}/_smslab/faults", json=self._fake_faults.get(name, []))
         for handle in self.handles.values():
             await self._json("POST", f"{handle.control_url}/_smslab/node/reset", json={})
+        if self.nexus is not None:
+            self.nexus.reset()
         await self.wait_ready()
         self.metrics.forget_open()
         self.events.publish("control", {"action": "reset", "active": self.pair.active_name()})

@@ -34,10 +34,11 @@ from sim.core.config import CicConfig
 from sim.core.errors import ConfigError, Problem
 from sim.core.schema import Problems
 from sim.labfile import LabConfig, LabReading, in_file_order, merge_labs, read_lab, read_yaml
+from sim.nexus.settings import placeholders, problems_of
 from sim.proxy.config import ProxyConfig
 
-__all__ = ["CheckedLab", "build_fakes", "check_lab", "check_lab_file", "load_lab", "read_lab_file",
-           "serve_fake", "serve_node", "serve_proxy"]
+__all__ = ["CheckedLab", "build_fakes", "check_lab", "check_lab_file", "load_lab", "nexus_problems_of",
+           "read_lab_file", "serve_fake", "serve_nexus", "serve_node", "serve_proxy"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def check_lab(lab: LabConfig | LabReading) -> CheckedLab:
     sections = Problems()
     nodes, pair, proxy = read_lab_sections(config, sections, cross_checks=reading.cic_valid)
     fakes, fake_problems = build_fakes(config)
-    problems = in_file_order([*reading.problems, *sections, *fake_problems], config.data)
+    nexus_problems = nexus_problems_of(config.nexus_section, config.fakes)
+    problems = in_file_order([*reading.problems, *sections, *fake_problems, *nexus_problems], config.data)
     if problems:
         raise ConfigError(problems, config.source)
     return CheckedLab(lab_spec(config, nodes, pair, proxy), fakes)
@@ -175,3 +177,27 @@ def serve_fake(path: Path, name: str) -> Mapping[str, Any]:
         ConfigError: every problem of the file.
     """
     return check_lab_file(path).spec.config.fakes.get(name) or {}
+
+
+def nexus_problems_of(section: Mapping[str, Any], fakes: Mapping[str, Any]) -> list[Problem]:
+    """The ``nexus`` section's problems, and each ``fake:<name>`` service URL naming no fake of the lab."""
+    problems = list(problems_of(section))
+    services = section.get("services") if isinstance(section, Mapping) else None
+    for name, body in (services.items() if isinstance(services, Mapping) else ()):
+        named: list[str] = []
+        placeholders(body, named)
+        for fake in named:
+            if fake not in fakes:
+                known = ", ".join(sorted(map(str, fakes))) or "none"
+                problems.append(Problem(f"nexus.services.{name}", f"fake:{fake}",
+                                        f"names no fake of the lab (known: {known})"))
+    return problems
+
+
+def serve_nexus(path: Path) -> Mapping[str, Any]:
+    """What ``smslab serve nexus --config`` serves: the lab's check, then the ``nexus`` section.
+
+    Raises:
+        ConfigError: every problem of the file.
+    """
+    return check_lab_file(path).spec.config.nexus_section

@@ -255,6 +255,30 @@ class LabClient:
         """``GET /_smslab/openapi.json``: the control API's OpenAPI document."""
         return dict(self.request("GET", f"{PREFIX}/openapi.json"))
 
+    def nexus_interactions(self, *, kind: str = "", section: str = "") -> list[dict[str, Any]]:
+        """``GET /_smslab/nexus/interactions``: Digital Channels' interactions (``kind``: chat or
+        campaign_response; ``section``: a ``chat.<name>`` sender section)."""
+        query = {"kind": kind, "section": section}
+        return list(self.request("GET", f"{PREFIX}/nexus/interactions", query=query))
+
+    def nexus_reply(self, interaction: str, text: str) -> dict[str, Any]:
+        """``POST /_smslab/nexus/interactions/{id}/reply``: an agent's reply, sent through the provider."""
+        return dict(self.request("POST", f"{PREFIX}/nexus/interactions/{interaction}/reply", {"text": text}))
+
+    def nexus_campaign(self, section: str, template: str, recipients: list[dict[str, Any]],
+                       rate: float = 10.0) -> dict[str, Any]:
+        """``POST /_smslab/nexus/campaigns``: a CX Contact campaign (``nexus_campaigns`` follows it)."""
+        body = {"section": section, "template": template, "recipients": recipients, "rate": rate}
+        return dict(self.request("POST", f"{PREFIX}/nexus/campaigns", body))
+
+    def nexus_campaigns(self) -> list[dict[str, Any]]:
+        """``GET /_smslab/nexus/campaigns``: every campaign and each recipient's state."""
+        return list(self.request("GET", f"{PREFIX}/nexus/campaigns"))
+
+    def nexus_interaction(self, interaction: str) -> dict[str, Any]:
+        """``GET /_smslab/nexus/interactions/{id}``: one interaction with its messages' states."""
+        return dict(self.request("GET", f"{PREFIX}/nexus/interactions/{interaction}"))
+
     # -- waiting ------------------------------------------------------------------------------------
 
     def wait_for(self, fetch: Callable[[], T], predicate: Callable[[T], Any] | None = None,

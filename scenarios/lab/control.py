@@ -28,6 +28,8 @@ from aiohttp import web
 from scenarios.lab import console
 from scenarios.lab.events import EventHub
 from scenarios.lab.metrics import LabMetrics
+from scenarios.lab.nexus_control import LAB_KEY as NEXUS_LAB
+from scenarios.lab.nexus_control import NEXUS_ROUTES
 from scenarios.lab.openapi import FAIL_MODES, document
 from scenarios.lab.spec import NODE_NAMES
 from sim.core.errors import InputError, UsageError
@@ -311,6 +313,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/metrics", metrics),
     ("GET", "/", console_page),
     ("GET", "/_smslab/console/{file}", console_file),
+    *NEXUS_ROUTES,
 )
 
 
@@ -344,6 +347,7 @@ def control_app(lab: ControlledLab) -> web.Application:
     """The control API application bound to ``lab``."""
     app = web.Application(middlewares=[_errors], client_max_size=1 << 20)
     app[_LAB] = lab
+    app[NEXUS_LAB] = lab
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 from fakes.common.inspect import MAX_PAGE_LIMIT, PAGE_LIMIT
 from scenarios.lab.events import EVENT_KINDS
+from scenarios.lab.nexus_control import NEXUS_PATHS
 from sim.cic.paging import DEFAULT_LIMIT, MAX_LIMIT, STATES
 
 __all__ = ["FAIL_MODES", "document", "operations"]
@@ -202,7 +203,7 @@ _SCHEMAS: dict[str, Any] = {
 
 def operations() -> set[tuple[str, str]]:
     """Every (METHOD, path) the document describes."""
-    return {(method.upper(), path) for path, ops in _PATHS.items() for method in ops}
+    return {(method.upper(), path) for path, ops in {**_PATHS, **NEXUS_PATHS}.items() for method in ops}
 
 
 def document(server_url: str = "") -> dict[str, Any]:
@@ -215,7 +216,7 @@ def document(server_url: str = "") -> dict[str, Any]:
                                 '{"error": "..."} with a 4xx status. Every time in an answer (at, '
                                 "created_at, updated_at, since) is epoch seconds, UTC, as a number; a "
                                 "timeline entry's t is seconds since the pair started."},
-        "paths": _PATHS,
+        "paths": {**_PATHS, **NEXUS_PATHS},
         "components": {"schemas": _SCHEMAS},
     }
     if server_url:

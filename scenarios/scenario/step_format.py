@@ -19,6 +19,8 @@ Steps (each a mapping with exactly one key):
 ``clear: {broker}``
     Forget what that fake captured so far (the lab is already reset before each scenario).
 ``http: {broker, [method, path, headers, auth, body | json | form, expect_status, expect_body_contains]}``
+(``broker: control`` is the lab's control API, ``broker: nexus`` its Digital Channels; ``save`` keys may
+index lists: ``0.id``)
     A raw request from the client side to the broker's own URL, for input the control API cannot send
     (a malformed MT). ``method`` defaults to POST and ``path`` to ``/``; ``auth: {username, password}``
     adds a Basic ``Authorization`` header; ``body`` is text, ``json`` any value, ``form`` a mapping sent

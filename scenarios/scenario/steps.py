@@ -46,13 +46,18 @@ class Context:
     _broker_urls: dict[str, str] = field(default_factory=dict)
 
     def broker_url(self, name: str) -> str:
-        """The URL of the fake broker ``name`` (asked of the lab once).
+        """The URL of the fake broker ``name`` (asked of the lab once); ``control`` is the control API's
+        own URL and ``nexus`` the lab's Digital Channels, for ``http`` steps to them.
 
         Raises:
-            LookupError: the lab has no broker of that name.
+            LookupError: the lab has no broker (or Nexus) of that name.
         """
+        if name == "control":
+            return self.client.base_url
         if not self._broker_urls:
             self._broker_urls = {b["name"]: b["url"] for b in self.client.brokers()}
+            self._broker_urls |= {c["name"]: c["url"] for c in self.client.health()["components"]
+                                  if c["kind"] == "nexus"}
         if name not in self._broker_urls:
             known = ", ".join(sorted(self._broker_urls))
             raise LookupError(f"the lab has no broker {name!r} (it has: {known})")
@@ -286,6 +291,9 @@ def _dig(text: str, key: str) -> str | None:
     except ValueError:
         return None
     for part in key.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]  # a list element by its index: ``0.id``
+            continue
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]

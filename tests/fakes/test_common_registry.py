@@ -9,12 +9,12 @@ from sim.core.errors import ConfigError
 
 def test_kinds_and_dotted_paths():
     """The three kinds map to their factories by dotted path."""
-    assert (("http-broker", "kaleyra", "portico"), "fakes.portico:create") == (kinds(), FACTORIES["portico"])
+    assert (("asyncgw", "http-broker", "kaleyra", "portico"), "fakes.portico:create") == (kinds(), FACTORIES["portico"])
 
 
 def test_every_registered_factory_imports_and_is_callable():
     """Each kind's factory resolves to a callable."""
-    assert [True, True, True] == [callable(factory(kind)) for kind in kinds()]
+    assert [True, True, True, True] == [callable(factory(kind)) for kind in kinds()]
 
 
 def test_create_builds_a_kaleyra_fake_with_path_in_problems():
@@ -28,5 +28,5 @@ def test_create_builds_a_kaleyra_fake_with_path_in_problems():
 
 def test_unknown_kind_is_a_config_problem():
     """An unknown kind is a ConfigError listing the known ones."""
-    with pytest.raises(ConfigError, match="kind: must be one of http-broker, kaleyra, portico"):
+    with pytest.raises(ConfigError, match="kind: must be one of asyncgw, http-broker, kaleyra, portico"):
         create("twilio", "t1")

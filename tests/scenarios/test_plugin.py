@@ -148,3 +148,24 @@ def test_a_bad_lab_file_is_refused_with_every_problem_at_once(inner: pytest.Pyte
     result = inner.runpytest_inprocess(*_ARGS, f"--smslab-config={lab}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*{lab}: {problem}" for problem in STAGED_PROBLEMS])
+
+
+NEXUS_LAB = """
+def test_portico_mo_reply_delivered(smslab):
+    smslab.broker("nx-portico").mo("+13125550100", "18445551212", "Where is it?")
+    chat = smslab.nexus.expect_interaction(section="chat.SMS_Main_Corporate", text="Where is it?")
+    sent = smslab.nexus.reply(chat["id"], "On its way")
+    assert smslab.nexus.expect_state(chat["id"], sent["id"])["state"] == "delivered"
+
+
+def test_zz_missing_interaction_is_explained(smslab):
+    smslab.nexus.expect_interaction(section="chat.SMS_Async", text="never sent", timeout=0.3)
+"""
+
+
+def test_nexus_helpers_on_the_example_lab(inner: pytest.Pytester) -> None:
+    """With --smslab-config scenarios/labs/nexus.yaml, smslab.nexus waits for chats and delivered replies."""
+    inner.makepyfile(test_nexus=NEXUS_LAB)
+    result = inner.runpytest_inprocess(*_ARGS, "--smslab-config", str(ROOT / "scenarios" / "labs" / "nexus.yaml"))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*nexus: no interaction of chat.SMS_Async with 'never sent' within 0.3 s*"])

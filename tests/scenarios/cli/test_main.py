@@ -133,7 +133,7 @@ def _help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 def test_serve_help_lists_every_component(capsys: pytest.CaptureFixture[str]) -> None:
     """smslab serve --help names the fake kinds, cic and proxy."""
     out = _help(capsys, ["serve"])
-    assert "one of http-broker, kaleyra, portico" in out
+    assert "one of asyncgw, http-broker, kaleyra, portico" in out
     assert "  cic --role primary|backup" in out
     assert "  proxy --member HOST:PORT" in out
 

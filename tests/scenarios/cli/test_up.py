@@ -15,18 +15,20 @@ from labfiles import STAGED, STAGED_PROBLEMS, problems, write
 
 from scenarios.cli.main import main as smslab
 from scenarios.cli.up import main, serve
+from scenarios.lab.check import load_lab
 from scenarios.lab.client import LabClient
-from scenarios.paths import EXAMPLES_DIR
+from scenarios.paths import EXAMPLES_DIR, PACKAGE_DIR
+from sim.labfile import LabConfig
 
 ROOT = Path(__file__).parents[3]
 
 
-async def _serve_until_printed(as_json: bool) -> tuple[str, int]:
+async def _serve_until_printed(as_json: bool, config: LabConfig | None = None) -> tuple[str, int]:
     """Run ``serve`` until it printed its endpoints, then stop it; (output, exit status)."""
     out, stop = io.StringIO(), asyncio.Event()
-    task = asyncio.create_task(serve(None, as_json=as_json, stop=stop, out=out))
+    task = asyncio.create_task(serve(config, as_json=as_json, stop=stop, out=out))
     for _ in range(1000):
-        if out.getvalue() or task.done():
+        if "Ctrl-C" in out.getvalue() or (as_json and out.getvalue()) or task.done():
             break
         await asyncio.sleep(0.01)
     stop.set()
@@ -42,6 +44,16 @@ async def test_serve_prints_a_table_of_every_endpoint() -> None:
     assert "role active" in text
     assert "role backup" in text
     assert "/_smslab/openapi.json" in text
+
+
+async def test_serve_shows_the_nexus_endpoints() -> None:
+    """With the example Nexus lab, the table has the nexus row and its doors are listed."""
+    config = load_lab(PACKAGE_DIR / "labs" / "nexus.yaml")
+    text, status = await _serve_until_printed(as_json=False, config=config)
+    assert status == 0
+    assert "Digital Channels (Nexus):" in text
+    assert "/nexus/v3/sms/message" in text
+    assert "/nexus/v3/provisioning/services/{ccid}/{service}" in text
 
 
 async def test_serve_prints_the_next_step_within_80_columns() -> None:

@@ -82,9 +82,9 @@ def test_bad_fake_settings_fail_before_anything_starts() -> None:
     with pytest.raises(ConfigError) as info:
         Lab(parse_lab_config(data, "lab.yaml"))
     assert {(p.path, p.reason) for p in info.value.problems} == {
-        ("fakes.a.kind", "must be one of http-broker, kaleyra, portico"),
+        ("fakes.a.kind", "must be one of asyncgw, http-broker, kaleyra, portico"),
         ("fakes.b.time_scale", "must be at least 0.0"),
-        ("fakes.c.kind", "must be one of http-broker, kaleyra, portico")}
+        ("fakes.c.kind", "must be one of asyncgw, http-broker, kaleyra, portico")}
 
 
 async def test_a_farm_that_never_sees_the_node_is_a_start_error_and_nothing_is_left() -> None:
