@@ -24,7 +24,8 @@ async def test_a_population_texts_the_pair_through_the_proxy_and_mts_meet_the_ca
     config = load_lab(EXAMPLE)
     async with Lab(config) as lab, aiohttp.ClientSession() as session:
         kaleyra = lab.backend.fakes["kaleyra"]
-        assert kaleyra.carrier is not None and kaleyra.carrier.time_scale == 0.02
+        assert kaleyra.carrier is not None
+        assert kaleyra.carrier.time_scale == 0.02
         async with asyncio.timeout(20):
             while kaleyra.carrier.mos < 3:  # Poisson at 0.5/s in simulated time, 50x faster here
                 await asyncio.sleep(0.05)
