@@ -136,8 +136,11 @@ class LiveCarrier:
 
     def stats(self) -> dict[str, Any]:
         """What the network has seen (counts and latency histograms, in simulated seconds), for health."""
+        self.advance()
         out = self.network.stats.to_dict()
-        out.update({"sim_time": round(self.env.now, 6), "time_scale": self.time_scale, "mos": self.mos})
+        out.update({"sim_time": round(self.env.now, 6), "time_scale": self.time_scale, "mos": self.mos,
+                    "queues": [{"carrier": c, "sender_type": k, "backlog_s": round(s, 6)}
+                               for (c, k), s in self.network.backlogs().items()]})
         return out
 
     # -- the environment's side -------------------------------------------------------------------------

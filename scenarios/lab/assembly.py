@@ -244,8 +244,13 @@ class Lab:
         assert self.pair is not None
         nodes = await asyncio.gather(*(h.describe() for h in self.handles.values()))
         farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
-        return {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
-                "farm": list(farms), "switchover": self.pair.status()}
+        out = {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
+               "farm": list(farms), "switchover": self.pair.status()}
+        carriers = {name: fake.carrier.stats() for name, fake in getattr(self.backend, "fakes", {}).items()
+                    if getattr(fake, "carrier", None) is not None}
+        if carriers:  # the carrier model behind in-process fakes (with --processes: each fake's health)
+            out["carriers"] = carriers
+        return out
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         """Return once every proxy's farm has the active node's member healthy.

@@ -74,6 +74,11 @@ class LabMetrics:
                                     "active node committing it", ["broker"])
         self.dlr_latency = histogram("smslab_mt_to_dlr_seconds", "From a fake capturing an MT to it "
                                      "capturing the MT's DLR", ["broker", "state"])
+        self.carrier_backlog = gauge("smslab_carrier_backlog_seconds", "Simulated seconds of MTs waiting in "
+                                     "a carrier's submit queue, per broker and sender type",
+                                     ["broker", "carrier", "sender_type"])
+        self.carrier_in_flight = gauge("smslab_carrier_in_flight", "MTs a broker's carriers hold whose DLR "
+                                       "has not come back", ["broker"])
         self._mts: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._mos: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._open: dict[str, bool] = {}
@@ -151,6 +156,14 @@ class LabMetrics:
             roles[name] = str(node.get("role", ""))
             self.interactions.labels(name).set(float(node.get("interactions", 0)))
         self._set_roles(roles)
+        for broker, carrier in health.get("carriers", {}).items():
+            counts = carrier.get("counts", {})
+            final = sum(int(counts.get(k, 0)) for k in ("delivered", "failed", "undeliverable", "expired"))
+            self.carrier_in_flight.labels(broker).set(
+                int(counts.get("accepted", 0)) + int(counts.get("refused", 0)) - final)
+            for queue in carrier.get("queues", ()):
+                self.carrier_backlog.labels(broker, queue["carrier"], queue["sender_type"]).set(
+                    float(queue["backlog_s"]))
         for farm in health.get("farm", ()):
             for member in farm.get("members", ()):
                 self.farm_healthy.labels(str(farm["incoming_port"]), str(member["member"])).set(

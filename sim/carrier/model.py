@@ -123,6 +123,12 @@ class CarrierNetwork:
         queue = self._queues.get((carrier.name, kind))
         return 0.0 if queue is None else max(0.0, queue.free_at - self.env.now)
 
+    def backlogs(self) -> dict[tuple[str, str], float]:
+        """Seconds of traffic waiting now in each submit queue used so far: (carrier, sender type) -> s."""
+        now = self.env.now
+        return {(name, kind.value): max(0.0, q.free_at - now) for (name, kind), q in sorted(
+            self._queues.items(), key=lambda item: (item[0][0], item[0][1].value))}
+
     def submit(self, mt: Mt) -> Submitted:
         """Hand an MT to its carrier now; its DLR follows through ``on_dlr`` unless it is throttled."""
         now = self.env.now

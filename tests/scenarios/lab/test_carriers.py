@@ -40,3 +40,16 @@ async def test_a_population_texts_the_pair_through_the_proxy_and_mts_meet_the_ca
         assert {i["broker"] for i in items} == {"kaleyra"}
         health = await _json(session, f"{lab.fake_urls['kaleyra']}/_smslab/health")
         assert health["carrier"]["mos"] == kaleyra.carrier.mos
+
+
+async def test_the_carrier_model_shows_in_the_metrics() -> None:
+    """With carriers, /metrics has each broker's MTs in flight and, once an MT is sent, its queue backlog."""
+    async with Lab(load_lab(EXAMPLE)) as lab, aiohttp.ClientSession() as session:
+        kaleyra = lab.backend.fakes["kaleyra"]
+        assert kaleyra.carrier is not None
+        kaleyra.carrier.submit("m1", "+13175550100", "8005550100", 1, None)
+        async with session.get(f"{lab.url}/metrics") as reply:
+            text = await reply.text()
+        assert 'smslab_carrier_in_flight{broker="kaleyra"} 1.0' in text
+        assert 'smslab_carrier_backlog_seconds{broker="kaleyra",carrier="us",sender_type="toll_free"}' in text
+        assert 'smslab_carrier_in_flight{broker="portico"} 0.0' in text
