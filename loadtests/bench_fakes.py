@@ -48,7 +48,12 @@ from sim.cliargs import positive_float, positive_int, summary
 __all__ = ["TARGETS", "main", "round_ratio"]
 
 #: Targets of issue 3 ("smslab bench fakes").
-TARGETS = {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2}
+TARGETS = {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2, "carrier_ratio": 0.9}
+#: The carrier model behind the same fake: one uncapped carrier for every number, DLRs at once, so the
+#: slice costs what the model adds to each MT (issue 12 §5), not a different amount of DLR work.
+CARRIERS = [{"name": "all", "match": ["1", "2", "3", "4", "5", "6", "7", "8", "9"],
+             "rates": {"short_code": 1e9, "long_code": 1e9, "toll_free": 1e9, "alphanumeric": 1e9},
+             "latency": {"seconds": 0}, "dlr_latency": {"seconds": 0}}]
 _AUTH = {"Authorization": "Basic " + base64.b64encode(b"smslab:smslab").decode()}
 _FORM = {"reply_to": "55555", "recipient": "+16505550001", "body": "Your table is ready",
          "reporting_key1": "k"}
@@ -74,6 +79,9 @@ async def _serve_servers(dr_url: str) -> None:
     fake_url = await fake.start()
     quiet = KaleyraFake("bench-no-dlr", read_settings({"dlr": {"enabled": False}}))
     quiet_url = await quiet.start()
+    carrier = KaleyraFake("bench-carrier", read_settings({
+        "dr_url": dr_url, "carriers": CARRIERS, "push": {"max_pending": 100_000, "concurrency": 64}}))
+    carrier_url = await carrier.start()
     fixed = render_response("100", "Message(s) accepted", [("+16505550001", "0" * 36)])
 
     async def bare(request: web.Request) -> web.Response:
@@ -87,7 +95,8 @@ async def _serve_servers(dr_url: str) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     bare_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    print(json.dumps({"fake": fake_url, "bare": bare_url, "quiet": quiet_url}), flush=True)
+    print(json.dumps({"fake": fake_url, "bare": bare_url, "quiet": quiet_url, "carrier": carrier_url}),
+          flush=True)
     await asyncio.Event().wait()  # until the parent terminates this process
 
 
@@ -204,7 +213,7 @@ async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: 
     # machine does not decide the verdict. The CPU time of the servers' process is read around each
     # slice: only one server is loaded at a time, so it is that server's cost per MT, whatever the load
     # generator can offer.
-    names = ("bare", "fake", "quiet")
+    names = ("bare", "fake", "quiet", "carrier")
     for name in names:
         if steps is not None:
             steps.step(f"warm-up: {name}")
@@ -233,6 +242,7 @@ async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: 
     out.update({f"{name}_cpu_us": 1e6 * cpu[name] / max(total[name], 1) for name in names})
     for name in ("fake", "quiet"):
         out[f"{name}_ratio"] = round_ratio(counts[name], counts["bare"])
+    out["carrier_ratio"] = round_ratio(counts["carrier"], counts["fake"])
     return {**out, "mts": total["fake"], "dlrs": dlrs, "dlr_rate": dlrs / seconds,
             "generator_busy": bare_generator / seconds, "rounds": rounds}
 
@@ -252,6 +262,9 @@ def _table(ingest: dict[str, float], memory: dict[str, Any]) -> tuple[list[str],
          f"{memory['rss_checkpoint'] / 2**20:.1f}", memory["rss_end"] / max(memory["rss_checkpoint"], 1),
          "<=", TARGETS["memory_ratio"]),
     ]
+    if "carrier_rate" in ingest:
+        rows.append(("MT ingest, carrier model vs fixed DLRs", f"{ingest['carrier_rate']:.0f}",
+                     f"{ingest['fake_rate']:.0f}", ingest["carrier_ratio"], ">=", TARGETS["carrier_ratio"]))
     quiet = ingest["quiet_ratio"]
     lines = [f"{'metric':<44}{'fake':>10}{'baseline':>10}{'ratio':>8}  {'target':<8}result"]
     passed = True
@@ -298,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         print("smslab bench fakes: --mts must be at least 10 (the memory run compares RSS at a tenth of it)",
               file=sys.stderr)
         return 2
-    steps = Steps("smslab bench fakes", 2 + 3 + 3 * ROUNDS)  # start, warm-ups, slices, memory run
+    steps = Steps("smslab bench fakes", 2 + 4 + 4 * ROUNDS)  # start, warm-ups, slices, memory run
     steps.step("starting the fake, the bare handler and the DLR sink")
     sink_proc, sink = _spawn("--role", "sink")
     servers_proc, urls = _spawn("--role", "servers", "--dr-url", sink["url"] + "/dr")

@@ -18,7 +18,11 @@ def test_table_marks_targets():
     lines, _ = _table(ingest, memory)
     assert [("200", "100", "0.50", "info"), ("125", "100", "0.80", "info")] == [
         tuple(line.split()[-4:]) for line in lines[5:]]
-    assert {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2} == TARGETS
+    assert {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2, "carrier_ratio": 0.9} == TARGETS
+    ingest.update(carrier_rate=700.0, carrier_ratio=0.875)
+    lines, _ = _table(ingest, memory)
+    assert ("MT ingest, carrier model vs fixed DLRs", ["700", "800", "0.88", ">=", "0.9", "MISS"]) == (
+        lines[4][:44].strip(), lines[4].split()[-6:])
 
 
 @pytest.mark.slow
@@ -28,18 +32,16 @@ def test_small_run_prints_the_table(capsys):
     out, err = capsys.readouterr()
     out = out.splitlines()
     progress = [line.split(": [")[1].split(" (")[0] for line in err.splitlines()]
-    assert progress[0] == "1/35] starting the fake, the bare handler and the DLR sink"
-    assert progress[4] == "5/35] round 1 of 10: bare"
-    assert progress[-1] == "35/35] memory: 2,000 MTs into one fake"
+    assert progress[0] == "1/46] starting the fake, the bare handler and the DLR sink"
+    assert progress[5] == "6/46] round 1 of 10: bare"
+    assert progress[-1] == "46/46] memory: 2,000 MTs into one fake"
     assert code in (0, 1)
     assert ["metric", "fake", "baseline", "ratio", "target", "result"] == out[0].split()
-    assert [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs", r"MT ingest, DLRs off"] == [
-        p for p, line in zip([r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs",
-                              r"MT ingest, DLRs off"], out[1:5], strict=True) if re.match(p, line)]
-    assert [r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"] == [
-        p for p, line in zip([r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"],
-                             out[5:7], strict=True) if re.match(p, line)]
-    assert out[7].startswith("(load: 4 workers x 0.5 s per server in 10 rounds, an ingest ratio being the "
+    rows = [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs",
+            r"MT ingest, carrier model vs fixed DLRs", r"MT ingest, DLRs off",
+            r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"]
+    assert rows == [p for p, line in zip(rows, out[1:8], strict=True) if re.match(p, line)]
+    assert out[8].startswith("(load: 4 workers x 0.5 s per server in 10 rounds, an ingest ratio being the "
                              "median of the per-round ratios; the generator busy ")
 
 
