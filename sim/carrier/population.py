@@ -34,8 +34,8 @@ from sim.carrier.distributions import DelayModel, ExponentialDelay, read_delay
 from sim.carrier.settings import read_named_list
 from sim.core.schema import Reader
 
-__all__ = ["LOCALES", "Arrivals", "Mo", "Population", "PopulationSettings", "make_numbers",
-           "read_populations"]
+__all__ = ["LOCALES", "Arrivals", "Mo", "Population", "PopulationSettings", "draw_text", "make_numbers",
+           "read_populations", "read_texts", "seeded_populations"]
 
 #: The Faker locale whose phone numbers stand for a country code.
 LOCALES = {"1": "en_US", "44": "en_GB", "33": "fr_FR", "49": "de_DE", "34": "es_ES", "61": "en_AU",
@@ -132,9 +132,20 @@ class Population:
 
     def _send(self, number: str) -> None:
         self.sent += 1
-        kinds, weights = zip(*self.settings.texts, strict=True)
-        kind = self.rng.choices(kinds, weights=weights)[0]
-        self.on_mo(Mo(number, self.settings.to, self.rng.choice(_TEXTS[kind]), self.settings.name))
+        self.on_mo(Mo(number, self.settings.to, draw_text(self.rng, self.settings.texts), self.settings.name))
+
+
+def draw_text(rng: random.Random, mix: Sequence[tuple[str, float]]) -> str:
+    """A text of a kind drawn from ``mix`` (kind, weight), the kind's text drawn with ``rng``."""
+    kinds, weights = zip(*mix, strict=True)
+    return rng.choice(_TEXTS[rng.choices(kinds, weights=weights)[0]])
+
+
+def seeded_populations(settings: Sequence[PopulationSettings], rng: random.Random,
+                       on_mo: Callable[[Mo], None]) -> list[Population]:
+    """The populations of a carrier network, each seeded from the network's ``rng`` in turn: the live
+    fake and ``smslab simulate`` both make them here, so the same seed gives the same handsets and MOs."""
+    return [Population(p, random.Random(rng.random()), on_mo, seed=rng.randrange(2**32)) for p in settings]
 
 
 def make_numbers(country: str, count: int, seed: int) -> list[str]:
@@ -189,7 +200,7 @@ def _population(r: Reader) -> PopulationSettings:
     probability = reply.number("probability", 0.0, minimum=0.0, maximum=1.0)
     think = read_delay(reply.child("think"), 20.0) if reply.has("think") else ExponentialDelay(20.0)
     reply.done()
-    texts = _texts(r.child("texts"))
+    texts = read_texts(r.child("texts"))
     out = PopulationSettings(r.text("name", allow_empty=False), country, r.integer("size", 100, minimum=1),
                              r.text("to", allow_empty=False), arrivals, probability, think, texts,
                              r.text("broker", ""))
@@ -197,7 +208,8 @@ def _population(r: Reader) -> PopulationSettings:
     return out
 
 
-def _texts(r: Reader) -> tuple[tuple[str, float], ...]:
+def read_texts(r: Reader) -> tuple[tuple[str, float], ...]:
+    """A text mix (``{gsm: 0.7, long: 0.2, unicode: 0.1}``); problems are recorded on ``r``."""
     if not r.data:
         return PopulationSettings.texts  # no mix given: short GSM-7 texts only
     given = dict(r.data)
