@@ -45,13 +45,16 @@ class Tally:
         self._failing_since: float | None = None
 
     def _row(self, now: float) -> int:
-        return min(self.rows - 1, int(now / self.step))
+        row = int(now / self.step)
+        return row if row < self.rows else self.rows - 1
 
     def count(self, name: str, now: float, n: int = 1) -> None:
         """Count ``n`` of ``name`` (a series column is counted in its step too)."""
         self.counts[name] += n
-        if name in self.series:
-            self.series[name][self._row(now)] += n
+        column = self.series.get(name)
+        if column is not None:
+            row = int(now / self.step)
+            column[row if row < self.rows else self.rows - 1] += n
 
     def push_failed(self, now: float) -> None:
         """A push attempt failed: the start of a gap, unless one is open."""

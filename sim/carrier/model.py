@@ -71,6 +71,7 @@ class Mt:
 
 
 OnDlr = Callable[[Mt, DeliveryState, str], None]
+_MEMO_LIMIT = 65_536  # recipients and senders whose carrier and type are remembered before starting over
 
 
 class _Queue:
@@ -113,10 +114,18 @@ class CarrierNetwork:
         self.on_dlr = on_dlr
         self.stats = RunStats()
         self._queues: dict[tuple[str, SenderType], _Queue] = {}
+        self._carrier_of: dict[str, CarrierSettings] = {}  # recipient -> carrier, remembered (bounded)
+        self._kind_of: dict[str, SenderType] = {}  # sender -> its type, remembered (bounded)
 
     def carrier_for(self, number: str) -> CarrierSettings:
         """The first carrier whose prefixes match ``number``, else ``DEFAULT_CARRIER``."""
-        return next((c for c in self.carriers if c.matches(number)), DEFAULT_CARRIER)
+        known = self._carrier_of.get(number)
+        if known is None:
+            if len(self._carrier_of) >= _MEMO_LIMIT:  # numbers are unbounded: so is nothing kept here
+                self._carrier_of.clear()
+            known = self._carrier_of[number] = next((c for c in self.carriers if c.matches(number)),
+                                                    DEFAULT_CARRIER)
+        return known
 
     def backlog(self, carrier: CarrierSettings, kind: SenderType) -> float:
         """Seconds of traffic waiting in one submit queue now."""
@@ -185,7 +194,11 @@ class CarrierNetwork:
 
     def _slot(self, carrier: CarrierSettings, sender: str, start: float) -> tuple[_Queue, float]:
         """The submit queue for the sender's type and when its next slot begins, not before ``start``."""
-        kind = sender_type(sender)
+        kind = self._kind_of.get(sender)
+        if kind is None:
+            if len(self._kind_of) >= _MEMO_LIMIT:
+                self._kind_of.clear()
+            kind = self._kind_of[sender] = sender_type(sender)
         key = (carrier.name, kind)
         queue = self._queues.get(key)
         if queue is None:

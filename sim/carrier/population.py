@@ -21,6 +21,8 @@ unknown country code gets digits after it), normalised to E.164.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 import re
 from collections.abc import Callable, Generator, Sequence
@@ -135,10 +137,17 @@ class Population:
         self.on_mo(Mo(number, self.settings.to, draw_text(self.rng, self.settings.texts), self.settings.name))
 
 
-def draw_text(rng: random.Random, mix: Sequence[tuple[str, float]]) -> str:
+def draw_text(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
     """A text of a kind drawn from ``mix`` (kind, weight), the kind's text drawn with ``rng``."""
+    kinds, cumulative = _cumulative(mix)
+    return rng.choice(_TEXTS[rng.choices(kinds, cum_weights=cumulative)[0]])
+
+
+@functools.lru_cache(maxsize=64)
+def _cumulative(mix: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The kinds of a mix and their running weights (what ``random.choices`` sums on every call)."""
     kinds, weights = zip(*mix, strict=True)
-    return rng.choice(_TEXTS[rng.choices(kinds, weights=weights)[0]])
+    return kinds, tuple(itertools.accumulate(weights))
 
 
 def seeded_populations(settings: Sequence[PopulationSettings], rng: random.Random,
