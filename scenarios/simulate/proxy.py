@@ -84,10 +84,10 @@ class SimProxy:
     def _probes(self, farm: Farm) -> Generator[simpy.Event, Any, None]:
         test = farm.test
         interval, limit = test.interval / self.scale, test.timeout / self.scale
-        while True:
-            yield self.env.timeout(interval)
+        while True:  # a round at once, then one each interval, as the live proxy probes
             for member in farm.members:
                 self._probe(farm, self.nodes[member], limit)
+            yield self.env.timeout(interval)
 
     def _probe(self, farm: Farm, node: SimNode, limit: float) -> None:
         what, delay = node.answer(self.pair.is_active(node))

@@ -222,8 +222,7 @@ def read_whatif(data: Mapping[str, Any], source: str = "") -> WhatIf:
     r.done(*(key for key in data if key not in WHATIF_KEYS))
     if math.isfinite(duration or math.nan) and duration:
         _check_times(r, campaigns, events, duration)
-    if lab is not None:
-        _check_names(r, lab, events)
+    _check_names(r, lab, events)
     problems = [*r.problems, *lab_problems]
     if problems:
         raise ConfigError(problems, source)
@@ -250,8 +249,8 @@ def _campaign(r: Reader) -> Campaign:
         to.problem("country", country, "must be a country code of 1 to 3 digits, e.g. +44")
     size = to.integer("size", 1000, minimum=1)
     to.done()
-    rate = r.number("rate", minimum=0.0)
-    if r.has("rate") and not rate > 0:
+    rate = r.number("rate")
+    if r.has("rate") and isinstance(rate, float) and not rate > 0:
         r.problem("rate", rate, "must be above 0 MTs per second")
     arrivals = r.text("arrivals", "even")
     if arrivals not in ("even", "poisson"):
@@ -316,12 +315,13 @@ def _check_times(r: Reader, campaigns: tuple[Campaign, ...], events: tuple[WhatI
             r.problem(f"events[{i}].until", event.until, f"must be at most the duration ({duration:g} s)")
 
 
-def _check_names(r: Reader, lab: CheckedLab, events: tuple[WhatIfEvent, ...]) -> None:
-    carriers = {c.name for fake in lab.fakes.values() for c in fake.settings.carriers}
+def _check_names(r: Reader, lab: CheckedLab | None, events: tuple[WhatIfEvent, ...]) -> None:
+    """Nodes are always known; carriers only once the lab has been read (``lab`` is None when it failed)."""
+    carriers = {c.name for fake in lab.fakes.values() for c in fake.settings.carriers} if lab else set()
     for i, event in enumerate(events):
         if event.node and event.node not in NODE_NAMES:
             r.problem(f"events[{i}].node", event.node,
                       f"must be a node of the pair ({', '.join(NODE_NAMES)})")
-        if event.carrier and event.carrier not in carriers:
+        if event.carrier and lab is not None and event.carrier not in carriers:
             known = ", ".join(sorted(carriers)) or "none: the lab has no carriers section"
             r.problem(f"events[{i}].carrier", event.carrier, f"must be a carrier of the lab ({known})")
