@@ -34,9 +34,9 @@ class Histogram:
         """Count one latency."""
         self.count += 1
         self.total += seconds
-        if seconds < self.low:
+        if seconds < self.low:  # noqa: PLR1730 - a comparison costs less than min() on this hot path
             self.low = seconds
-        if seconds > self.high:
+        if seconds > self.high:  # noqa: PLR1730
             self.high = seconds
         bucket = _floor(_log10(seconds if seconds > _SMALLEST else _SMALLEST) * BUCKETS_PER_DECADE)
         buckets = self.buckets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pytest
 
@@ -210,9 +211,11 @@ def test_mo_and_dr_pushes_are_written_exactly() -> None:
 
 
 def test_a_dr_state_outside_the_vocabulary_is_a_usage_error() -> None:
-    """Kaleyra's known vocabulary has no failure word, so asking for one is the caller's mistake."""
+    """A definition that knows only Carrier Success has no failure word: asking for one is a mistake."""
+    assert KALEYRA.dr is not None
+    delivered_only = replace(KALEYRA, dr=replace(KALEYRA.dr, states=KALEYRA.dr.states[:1]))
     with pytest.raises(UsageError, match="has no DR status for failed"):
-        render_dr(KALEYRA, "http://x", "M1", DeliveryState.FAILED)
+        render_dr(delivered_only, "http://x", "M1", DeliveryState.FAILED)
 
 
 def test_a_json_push_goes_as_a_json_object() -> None:

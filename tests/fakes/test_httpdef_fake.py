@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+import sim.brokerdef
 from fakes.common import ManualClock
 from fakes.httpdef import HttpDefFake, create, read_fake
 from fakes.registry import create as registry_create
@@ -272,10 +274,15 @@ def test_the_registry_builds_an_http_broker_by_name() -> None:
     assert ("kaleyra-directtext", ("/a2w_preRouter/httpApiRouter",)) == (built.definition.name, built.own.paths)
 
 
-def test_settings_problems_are_reported_together() -> None:
+def test_settings_problems_are_reported_together(tmp_path: Path) -> None:
     """Unknown keys and a DR outcome the definition has no word for are refused with their paths."""
+    shipped_file = Path(sim.brokerdef.__file__).parent / "definitions" / "kaleyra-directtext.yaml"
+    delivered_only = "\n".join(line for line in shipped_file.read_text(encoding="utf-8").splitlines()
+                               if "state: delivered}" in line or "state:" not in line)
+    definition = tmp_path / "kaleyra-delivered-only.yaml"
+    definition.write_text(delivered_only, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        create("k1", {"definition": "kaleyra-directtext", "dlr": {"outcomes": {"failed": 1}}, "nope": 1},
+        create("k1", {"definition": str(definition), "dlr": {"outcomes": {"failed": 1}}, "nope": 1},
                "fakes.k1")
     found = [(p.path, p.reason) for p in caught.value.problems]
     assert ("fakes.k1.nope", "is not a known field") in found
