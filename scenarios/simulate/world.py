@@ -167,7 +167,7 @@ class World:
     def _send(self, message: OutboundSms) -> None:
         now = self.env.now
         self.tally.count("mt_requested", now)
-        node = self.pair.active
+        node = self.pair.nodes[self.pair.table.active]
         if node.down or node.fault == "hang":  # the agent's request reaches no running server
             self.tally.count("mt_not_sent", now)
             return
@@ -202,7 +202,7 @@ class World:
     # -- what a node does with a push -------------------------------------------------------------------
 
     def _deliver(self, broker: SimBroker, kind: str, payload: Any) -> None:
-        node = self.pair.active
+        node = self.pair.nodes[self.pair.table.active]
         now = self.env.now
         if kind == "dlr":
             receipt = broker.receipt(payload, now)

@@ -31,6 +31,7 @@ every problem names its field path, the value and the reason.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -146,7 +147,15 @@ class BrokerConfig:
 
     def account(self, account_id: str) -> Account | None:
         """The account with that ID, if any."""
-        return next((a for a in self.accounts if a.id == account_id), None)
+        return self._accounts.get(account_id)
+
+    @functools.cached_property
+    def _accounts(self) -> dict[str, Account]:
+        """The accounts by ID, built once (the first of a repeated ID wins, as the scan it replaces)."""
+        out: dict[str, Account] = {}
+        for a in self.accounts:
+            out.setdefault(a.id, a)
+        return out
 
 
 @dataclass(frozen=True)
@@ -232,7 +241,15 @@ class CicConfig:
 
     def broker(self, name: str) -> BrokerConfig | None:
         """The broker configuration with that name, if any."""
-        return next((b for b in self.brokers if b.name == name), None)
+        return self._brokers.get(name)
+
+    @functools.cached_property
+    def _brokers(self) -> dict[str, BrokerConfig]:
+        """The brokers by name, built once: every MT and every push looks one up."""
+        out: dict[str, BrokerConfig] = {}
+        for b in self.brokers:
+            out.setdefault(b.name, b)
+        return out
 
 
 # -- reading ----------------------------------------------------------------------------------------
