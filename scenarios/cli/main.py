@@ -33,6 +33,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "proxy": ("scenarios.cli.proxy", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.cli", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
     "ssl-matrix": ("scenarios.cli.ssl_matrix", "run the SSL negotiation experiments between the parties"),
+    "load": ("loadtests.load", "a Locust load test against the lab, judged by the lab's own counts"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "core": ("loadtests.bench_core",
