@@ -172,8 +172,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
             raise InputError(f"Locust failed to start (exit {done.returncode}):\n{tail}") from None
         after = _settle(target, args.settle)
-        return _report(args, target, plan, health=health, stats=stats, before=before, after=after,
-                       started=started)
+        report = _report(args, target, plan, health=health, stats=stats, before=before, after=after,
+                         started=started)
+    # Locust exits 2 when a greenlet raised (a locustfile's bug): its figures cannot be trusted then.
+    report["locust_exit"] = done.returncode
+    report["checks"]["Locust ran without an uncaught exception"] = done.returncode != 2
+    if done.returncode == 2:
+        report["locust_errors"] = (done.stderr or "").strip().splitlines()[-20:]
+    report["passed"] = all(report["checks"].values())
+    return report
 
 
 def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: dict[str, Any],
@@ -200,7 +207,8 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
                         "captured": {b: report["lab"]["mts"].get(b, 0) for b in sorted(+accepted)}}
     tallies = rpt.read_json_files(out, "dlr-*.json")
     if tallies and mts:
-        report["dlr"] = {k: sum(int(t[k]) for t in tallies) for k in ("matched", "pending", "lagged")}
+        report["dlr"] = {k: sum(int(t[k]) for t in tallies)
+                         for k in ("registered", "matched", "pending", "unclaimed", "lagged")}
     if fault is not None:
         report["failover"] = rpt.failover_figures(mos or mts, fault, target.client.timeline(),
                                                  {**target.terms, "retry_interval": plan.wait})

@@ -138,8 +138,7 @@ def metric_counts(client: LabClient) -> Counter[tuple[str, ...]]:
             if sample.name == "smslab_messages_total":
                 key = ("messages", sample.labels["broker"], sample.labels["kind"], sample.labels["state"])
             elif sample.name == "smslab_proxy_responses_total":
-                key = ("proxy", sample.labels["status"] + (f".{sample.labels['substatus']}"
-                                                           if sample.labels["substatus"] else ""))
+                key = ("proxy", sample.labels["substatus"] or sample.labels["status"])  # 502.3, or 200
             else:
                 continue
             counts[key] += int(sample.value)

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 NAMES: dict[str, tuple[str, str]] = {
     "mo_push": ("mo_push.py", "brokers push MOs in their own wire formats to the proxy before the pair"),
     "agent_mt": ("agent_mt.py", "agents send MTs through the active node, DLRs timed (DLR <broker>)"),
-    "conversation": ("conversation.py", "MO in, an agent's reply out, another MO: Faker texts of each coding"),
+    "conversation": ("conversation.py", "MO in, an agent reply out, another MO: Faker texts of each coding"),
     "fake_mt": ("fake_mt.py", "a CIC node's MT requests straight to the fake Kaleyra's MT API"),
 }
 

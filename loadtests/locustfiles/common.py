@@ -24,6 +24,7 @@ Locust: gevent patches the interpreter it is imported into).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -80,9 +81,11 @@ class DlrWatch:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.pending: dict[str, tuple[float, str]] = {}
-        self.early: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Keyed by (broker, message id): a broker's ids are its own, and two fakes may make the same one.
+        self.pending: dict[tuple[str, str], float] = {}
+        self.early: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self.matched = 0
+        self.registered = 0
         self.lagged = 0
         self.environment: Environment | None = None
         self._greenlet: gevent.Greenlet | None = None
@@ -98,9 +101,10 @@ class DlrWatch:
     def sent(self, broker: str, message_ids: list[str], started: float) -> None:
         """A send's answer named these broker message ids; its DLRs are timed from ``started``."""
         for message_id in message_ids:
-            early = self.early.pop(message_id, None)
+            self.registered += 1
+            early = self.early.pop((broker, message_id), None)
             if early is None:
-                self.pending[message_id] = (started, broker)
+                self.pending[broker, message_id] = started
             else:
                 self._fire(broker, started, early)
 
@@ -116,11 +120,12 @@ class DlrWatch:
                 self.lagged += int(json.loads(line[6:]).get("dropped", 0))
 
     def _delivered(self, data: dict[str, Any]) -> None:
-        found = self.pending.pop(str(data["message_id"]), None)
-        if found is not None:
-            self._fire(found[1], found[0], data)
+        key = (str(data["broker"]), str(data["message_id"]))
+        started = self.pending.pop(key, None)
+        if started is not None:
+            self._fire(key[0], started, data)
             return
-        self.early[str(data["message_id"])] = data
+        self.early[key] = data
         while len(self.early) > EARLY_LIMIT:
             self.early.popitem(last=False)
 
@@ -135,10 +140,12 @@ class DlrWatch:
     def stop(self) -> None:
         """Stop reading and write this process's tally (DLRs timed, still pending, lost to lag)."""
         if self._greenlet is not None:
-            self._greenlet.kill(block=False)
+            self._greenlet.kill(block=True, timeout=5)  # out of its read before the stream is closed
         if self._stream is not None:
-            self._stream.close()
-        tally = {"matched": self.matched, "pending": len(self.pending), "lagged": self.lagged}
+            with contextlib.suppress(OSError, RuntimeError):
+                self._stream.close()
+        tally = {"matched": self.matched, "pending": len(self.pending), "lagged": self.lagged,
+                 "registered": self.registered, "unclaimed": len(self.early)}
         (Path(self.plan.out_dir) / f"dlr-{os.getpid()}.json").write_text(json.dumps(tally), encoding="utf-8")
 
 
