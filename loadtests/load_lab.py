@@ -133,6 +133,7 @@ def metric_counts(client: LabClient) -> Counter[tuple[str, ...]]:
     """The lab's counters now: ``(metric, label values...)`` -> value, for messages, pushes and answers."""
     text = client.request("GET", "/metrics")
     counts: Counter[tuple[str, ...]] = Counter()
+    key: tuple[str, ...]
     for family in text_string_to_metric_families(str(text)):
         for sample in family.samples:
             if sample.name == "smslab_messages_total":

@@ -24,6 +24,8 @@ _seeds = itertools.count(1)
 class Exchange(SequentialTaskSet):
     """One exchange of a conversation: MO, reply, MO."""
 
+    user: CustomerUser
+
     @task
     def customer_writes(self) -> None:
         """The customer's first message."""
@@ -47,7 +49,7 @@ class CustomerUser(FastHttpUser):
 
     wait_time = constant(PLAN.wait)
     host = PLAN.control_url
-    tasks = (Exchange,)
+    tasks = [Exchange]  # noqa: RUF012 - Locust's own class attribute, a list
 
     def on_start(self) -> None:
         """This customer's handset and generator."""

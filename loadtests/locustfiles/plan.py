@@ -94,7 +94,7 @@ class Plan:
         """A plan from its JSON form."""
         brokers = tuple(BrokerPlan(**b) for b in data["brokers"])
         dlr = tuple(tuple(entry) for entry in data.get("dlr_brokers", ()))
-        return cls(**{**data, "brokers": brokers, "dlr_brokers": dlr})  # type: ignore[arg-type]
+        return cls(**{**data, "brokers": brokers, "dlr_brokers": dlr})
 
     @classmethod
     def from_env(cls) -> Plan:

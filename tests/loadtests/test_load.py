@@ -57,7 +57,8 @@ def test_a_threshold_that_cannot_be_met_exits_1_naming_it(tmp_path: Path,
     failed = [name for name, ok in figures["checks"].items() if not ok]
     assert 1 == status
     assert 1 == len(failed)
-    assert failed[0].startswith("rate ") and failed[0].endswith(">= --min-rps 1e+06")
+    assert failed[0].startswith("rate ")
+    assert failed[0].endswith(">= --min-rps 1e+06")
     assert f"FAIL  {failed[0]}" in capsys.readouterr().out
 
 
