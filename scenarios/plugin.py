@@ -38,16 +38,16 @@ import subprocess
 import sys
 import tempfile
 import threading
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scenarios.lab.client import LabClient, WaitTimeout
 
-__all__ = ["BrokerView", "LabThread", "LoadError", "NexusView", "NodesView", "SmslabClient", "pytest_addoption",
-           "run_load"]
+__all__ = ["BrokerView", "LabThread", "LoadError", "NexusView", "NodesView", "SmslabClient",
+           "pytest_addoption", "run_load"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -338,8 +338,9 @@ def run_load(url: str, locustfile: str = "mo_push", *, config: str | None = None
     """
     with tempfile.TemporaryDirectory(prefix="smslab-load-") as tmp:
         out = Path(tmp) / "figures.json"
-        argv = [sys.executable, "-m", "scenarios.cli.main", "load", locustfile, "--url", url, "-u", str(users),
-                "-t", str(run_time), "--json", str(out), *(["--config", config] if config else [])]
+        argv = [sys.executable, "-m", "scenarios.cli.main", "load", locustfile, "--url", url,
+                "-u", str(users), "-t", str(run_time), "--json", str(out),
+                *(["--config", config] if config else [])]
         for name, value in options.items():
             flag = "--" + name.replace("_", "-")
             argv += [flag] if value is True else [flag, str(value)]
