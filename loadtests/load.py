@@ -35,16 +35,23 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import load_report as rpt
-from loadtests.load_lab import LabTarget, brokers_of, dlr_routes, lab, metric_counts, stored_mos
+from loadtests.load_lab import (
+    LabTarget,
+    brokers_of,
+    dlr_routes,
+    lab,
+    metric_counts,
+    settled_counts,
+    stored_mos,
+)
 from loadtests.locustfiles import NAMES, locustfile
-from loadtests.locustfiles.plan import ENV, Plan
+from loadtests.locustfiles.plan import ENV, BrokerPlan, Plan
 from sim.cliargs import http_url, positive_float, positive_int, seconds, summary
 from sim.core.errors import InputError
 
-__all__ = ["main", "run"]
+__all__ = ["duration", "figures", "main", "ratio", "run"]
 
 _ROOT = Path(__file__).resolve().parents[1]  # the Locust processes import this tree, wherever run from
-SETTLE_STEP = 0.25  # seconds between two reads of the lab's counters while they settle
 STOP_GRACE = 60.0  # seconds past --run-time before a Locust that has not stopped is ended
 
 
@@ -80,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--spawn-rate", "-r", type=positive_float, help="users started per second (all at once)")
     p.add_argument("--run-time", "-t", type=duration, default=10, help="how long to load: 30, 90s, 2m (10 s)")
     p.add_argument("--processes", type=positive_int, help="Locust's own master and this many workers")
+    p.add_argument("--brokers", help="only these brokers, comma-separated (default: every broker of the lab)")
+    p.add_argument("--lab-processes", action="store_true",
+                   help="start the lab with each fake, node and proxy in its own process")
     p.add_argument("--wait", type=seconds, default=0.0, help="seconds a user waits between tasks (0)")
     p.add_argument("--csv", help="keep Locust's CSV report with this prefix")
     p.add_argument("--html", help="keep Locust's HTML report in this file")
@@ -127,17 +137,20 @@ def _run_locust(command: list[str], plan_file: Path, limit: float) -> subprocess
         raise InputError(f"Locust did not stop within {limit:g} s of its start") from None
 
 
-def _settle(target: LabTarget, limit: float) -> Counter[tuple[str, ...]]:
-    """The lab's counters once two reads a step apart agree (DLRs and pushes in flight have landed)."""
-    deadline = time.monotonic() + limit
-    last = metric_counts(target.client)
-    while time.monotonic() < deadline:
-        time.sleep(SETTLE_STEP)
-        now = metric_counts(target.client)
-        if now == last:
-            return now
-        last = now
-    return last
+def _chosen(brokers: tuple[BrokerPlan, ...], names: str | None) -> tuple[BrokerPlan, ...]:
+    """The brokers ``--brokers`` names (all when not given).
+
+    Raises:
+        InputError: a name is not a broker of the lab.
+    """
+    if not names:
+        return brokers
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in {b.name for b in brokers}]
+    if unknown or not wanted:
+        raise InputError(f"--brokers {names!r}: {', '.join(unknown) or 'none named'} not a broker of the lab "
+                         f"(its brokers: {', '.join(b.name for b in brokers)})")
+    return tuple(b for b in brokers if b.name in wanted)
 
 
 def _lab_figures(before: Counter[tuple[str, ...]], after: Counter[tuple[str, ...]]) -> dict[str, Any]:
@@ -157,11 +170,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """One load run as the module docstring describes it; returns its report."""
     file = locustfile(args.target)
     _check(args)
-    with tempfile.TemporaryDirectory(prefix="smslab-load-") as tmp, lab(args.url, args.config) as target:
+    with (tempfile.TemporaryDirectory(prefix="smslab-load-") as tmp,
+          lab(args.url, args.config, processes=args.lab_processes) as target):
         out = Path(tmp)
         health = target.client.health()
-        plan = Plan(target.client.base_url, brokers_of(target.config, health), secrets.token_hex(4), tmp,
-                    args.fail_at, args.fail_mode, dlr_routes(target.config), args.wait)
+        plan = Plan(target.client.base_url, _chosen(brokers_of(target.config, health), args.brokers),
+                    secrets.token_hex(4), tmp, args.fail_at, args.fail_mode, dlr_routes(target.config),
+                    args.wait)
         plan_file = plan.write(out / "plan.json")
         before, started = metric_counts(target.client), time.time()
         host = next((b.mo_url for b in plan.brokers if b.mo_url), plan.control_url)
@@ -171,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         except FileNotFoundError:
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
             raise InputError(f"Locust failed to start (exit {done.returncode}):\n{tail}") from None
-        after = _settle(target, args.settle)
+        after = settled_counts(target.client, args.settle)
         report = _report(args, target, plan, health=health, stats=stats, before=before, after=after,
                          started=started)
     # Locust exits 2 when a greenlet raised (a locustfile's bug): its figures cannot be trusted then.
@@ -206,7 +221,7 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
         report["mt"] = {"sent": len(mts), "names": names, "accepted": dict(sorted((+accepted).items())),
                         "captured": {b: report["lab"]["mts"].get(b, 0) for b in sorted(+accepted)}}
     tallies = rpt.read_json_files(out, "dlr-*.json")
-    if tallies and mts:
+    if tallies and any(r["name"] in ("send", "reply") for r in stats["rows"]):  # agent sends: DLRs timed
         report["dlr"] = {k: sum(int(t[k]) for t in tallies)
                          for k in ("registered", "matched", "pending", "unclaimed", "lagged")}
     if fault is not None:
@@ -216,6 +231,15 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
         stats["total"], max_fail_ratio=args.max_fail_ratio, p95_ms=args.p95_ms, min_rps=args.min_rps)}
     report["passed"] = all(report["checks"].values())
     return report
+
+
+def figures(argv: list[str]) -> dict[str, Any]:
+    """The report of a run with these arguments, printed nowhere (``smslab bench load`` uses it).
+
+    Raises:
+        InputError: bad input, as for ``main``.
+    """
+    return run(_parser().parse_args(argv))
 
 
 def main(argv: list[str] | None = None) -> int:

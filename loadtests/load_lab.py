@@ -13,6 +13,7 @@ active node's interactions, by this run's message ids.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from sim.core.config import BrokerConfig
 from sim.core.errors import InputError
 from sim.labfile import LabConfig
 
-__all__ = ["LabTarget", "brokers_of", "dlr_routes", "lab", "metric_counts", "stored_mos"]
+SETTLE_STEP = 0.25  # seconds between two reads of the lab's counters while they settle
+
+__all__ = ["LabTarget", "brokers_of", "dlr_routes", "lab", "metric_counts", "settled_counts", "stored_mos"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class LabTarget:
 
 
 @contextlib.contextmanager
-def lab(url: str | None, config_path: str | None) -> Iterator[LabTarget]:
-    """The lab at ``url`` (described by ``config_path``, or the default lab's file), or a new embedded one.
+def lab(url: str | None, config_path: str | None, *, processes: bool = False) -> Iterator[LabTarget]:
+    """The lab at ``url`` (described by ``config_path``, or the default lab's file), or a new embedded one
+    (with ``processes``, each of its fakes, nodes and proxies in its own process).
 
     Raises:
         InputError: ``url`` cannot be reached or is not a smslab control API.
@@ -63,7 +67,7 @@ def lab(url: str | None, config_path: str | None) -> Iterator[LabTarget]:
         return
     from scenarios.plugin import LabThread  # noqa: PLC0415
 
-    runner = LabThread(config_path)
+    runner = LabThread(config_path, processes=processes)
     runner.start()
     try:
         yield LabTarget(LabClient(runner.url, timeout=30), runner.lab.config, True, _terms(runner.lab.spec))
@@ -144,6 +148,20 @@ def metric_counts(client: LabClient) -> Counter[tuple[str, ...]]:
                 continue
             counts[key] += int(sample.value)
     return counts
+
+
+def settled_counts(client: LabClient, limit: float) -> Counter[tuple[str, ...]]:
+    """The lab's counters once two reads a step apart agree (DLRs and pushes in flight have landed, and
+    with a lab in processes its follower has read them), or after ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    last = metric_counts(client)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_STEP)
+        now = metric_counts(client)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def stored_mos(client: LabClient, tag: str, since: float) -> Counter[str]:

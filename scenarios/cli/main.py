@@ -44,6 +44,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "carrier": ("loadtests.bench_carrier", "the carrier model offline beside a bare SimPy model of it"),
     "nexus": ("loadtests.bench_nexus", "Nexus MO ingest and Async webhook delivery beside bare baselines"),
     "scale": ("loadtests.bench_scale", "each operation's cost at 10,000 and 50,000 conversations beside 100"),
+    "load": ("loadtests.bench_load", "Locust (2 workers) beside the lean client on the fake; end to end"),
 }
 
 
