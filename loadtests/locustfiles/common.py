@@ -39,7 +39,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.locustfiles.plan import BrokerPlan, Plan
-from loadtests.locustfiles.traffic import mo_push
+from loadtests.locustfiles.traffic import Traffic, definition, mo_push
 
 __all__ = ["PLAN", "DlrWatch", "RunLog", "mo_log", "mt_log", "next_id", "push_mo", "send_mt", "watch"]
 
@@ -148,6 +148,13 @@ class DlrWatch:
                  "registered": self.registered, "unclaimed": len(self.early)}
         (Path(self.plan.out_dir) / f"dlr-{os.getpid()}.json").write_text(json.dumps(tally), encoding="utf-8")
 
+
+# Faker's providers and the brokers' definitions are loaded now, while Locust imports the locustfile, not in
+# the first users' on_start: that would block the process (gevent) for a good part of a short run.
+Traffic(0)
+for _broker in PLAN.brokers:
+    if _broker.wire != "portico":
+        definition(_broker.wire)
 
 mo_log = RunLog("mo")
 mt_log = RunLog("mt")

@@ -173,7 +173,7 @@ def test_nexus_helpers_on_the_example_lab(inner: pytest.Pytester) -> None:
 
 LOADS_THE_LAB = '''
 def test_a_short_load_run_is_counted_by_the_lab(smslab, smslab_load):
-    figures = smslab_load("mo_push", users=2, run_time=2)
+    figures = smslab_load("mo_push", users=2, run_time=3)
     assert figures["passed"], figures["checks"]
     assert figures["locust"]["total"]["requests"] > 0
     assert figures["mo"]["stored"] == figures["locust"]["total"]["successes"]
