@@ -79,8 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smslab load", description=summary(__doc__))
     p.add_argument("target", nargs="?", default="mo_push",
                    help=f"a locustfile: one of {', '.join(NAMES)} (default mo_push), or a path")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--url", type=http_url, help="a running lab's control API (default: start the lab)")
+    p.add_argument("--url", type=http_url, help="a running lab's control API (default: start the lab)")
     p.add_argument("--config", help="the lab file (the lab to start, or the one at --url; default: the "
                                     "embedded default lab)")
     p.add_argument("--users", "-u", type=positive_int, default=10, help="concurrent Locust users (10)")
@@ -209,7 +208,10 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
     report: dict[str, Any] = {
         "locustfile": args.target, "users": args.users, "run_time": args.run_time,
         "processes": args.processes, "lab_url": plan.control_url, "tag": plan.tag, "locust": stats,
-        "lab": _lab_figures(before, after), "failover": None}
+        "lab": _lab_figures(before, after), "failover": None,
+        # Locust processes that ran users (the workers with --processes), from the logs they wrote.
+        "user_processes": len({p.name.split("-", 1)[1] for p in (*out.glob("mo-*.tsv"), *out.glob("mt-*.tsv"))
+                               if p.stat().st_size})}
     if mos:
         report["mo"] = rpt.mo_figures(mos, stored_mos(target.client, plan.tag, started - 1), fault, recovery)
     if mts:

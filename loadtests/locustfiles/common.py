@@ -59,13 +59,13 @@ class RunLog:
     end, status, MT requests the brokers accepted)."""
 
     def __init__(self, kind: str) -> None:
-        self.path = Path(PLAN.out_dir) / f"{kind}-{os.getpid()}.tsv"
+        self.kind = kind
         self._file: TextIO | None = None
 
     def record(self, key: str, broker: str, start: float, end: float, status: int, *more: object) -> None:
         """Write one request: its key, broker, start and end (epoch seconds), HTTP status (0: no answer)."""
-        if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
+        if self._file is None:  # opened on first use: with --processes, Locust forks after the import
+            self._file = (Path(PLAN.out_dir) / f"{self.kind}-{os.getpid()}.tsv").open("a", encoding="utf-8")
         tail = "".join(f"\t{m}" for m in more)
         self._file.write(f"{key}\t{broker}\t{start:.6f}\t{end:.6f}\t{status}{tail}\n")
 

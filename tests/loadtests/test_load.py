@@ -133,3 +133,14 @@ def test_locust_missing_is_exit_2_saying_how_to_install_it(monkeypatch: pytest.M
 def test_run_times_are_read_in_seconds_or_locusts_own_form(text: str, seconds: int) -> None:
     """--run-time takes plain seconds or Locust's 90s / 2m / 1h30m."""
     assert seconds == load.duration(text)
+
+
+def test_processes_run_locusts_own_workers_and_keep_its_html_report(tmp_path: Path) -> None:
+    """--processes 2: two Locust worker processes push MOs (each writes its own log), the lab still stores
+    exactly Locust's successes, and --html keeps Locust's report."""
+    report = tmp_path / "report.html"
+    status, figures = _run(tmp_path, "mo_push", "-u", "4", "-t", "3", "--processes", "2", "--html", str(report))
+    assert 0 == status, figures["checks"]
+    assert 2 == figures["user_processes"]
+    assert figures["locust"]["total"]["successes"] == figures["mo"]["stored"] > 0
+    assert "<html" in report.read_text(encoding="utf-8").lower()
