@@ -24,10 +24,12 @@ import argparse
 import asyncio
 import itertools
 import os
+import resource
 import statistics
 import sys
 from typing import Any
 
+from loadtests.bench_fakes import cpu_seconds
 from loadtests.bench_proxy import lean_load
 from loadtests.load import figures
 from loadtests.load_lab import brokers_of, lab, settled_counts
@@ -44,8 +46,8 @@ TARGET = 0.8  # Locust's rate over the lean client's, against the same fake (iss
 BROKER = "kaleyra"
 
 
-def _lean_mt(url: str, broker: Any, seconds: float, concurrency: int) -> float:
-    """MTs per second the lean client gets answered 2xx by the fake, rendered as a node renders them."""
+def _lean_mt(url: str, broker: Any, seconds: float, concurrency: int) -> int:
+    """MTs the lean client gets answered 2xx by the fake in ``seconds``, rendered as a node renders them."""
     wire, traffic, serial = definition(broker.wire), Traffic(1), itertools.count(1)
     first = render_mt(wire, Account("load", broker.login, broker.password),
                       MtRequest(BROKER, "load", broker.local_address, "+13175550123", "hi"), url,
@@ -59,7 +61,7 @@ def _lean_mt(url: str, broker: Any, seconds: float, concurrency: int) -> float:
                          broker.mt_path or None).body
 
     ok, _ = asyncio.run(lean_load(first.url, seconds, concurrency, body, headers))
-    return ok / seconds
+    return ok
 
 
 def _locust(url: str, locustfile: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -67,7 +69,50 @@ def _locust(url: str, locustfile: str, args: argparse.Namespace) -> dict[str, An
                       "-t", f"{round(args.seconds)}", "--processes", str(args.workers)])
     total = report["locust"]["total"]
     return {"rate": total["successes"] / max(total["requests"], 1) * total["rps"], "passed": report["passed"],
-            "failures": total["failures"]}
+            "ok": total["successes"]}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (a Locust run: its master and the workers it forked)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _Cpu:
+    """CPU time per request of the generator and of the fake, summed over slices."""
+
+    def __init__(self, fake_pid: int | None) -> None:
+        self.fake_pid = fake_pid
+        self.totals = {"lean": [0.0, 0.0, 0], "locust": [0.0, 0.0, 0]}  # generator s, fake s, requests
+
+    def slice(self, name: str, run: Any) -> Any:
+        """Run one slice, counting the CPU of its generator (this process, or Locust's) and of the fake."""
+        own, children, fake = cpu_seconds(), _children_cpu(), self._fake()
+        result = run()
+        spent = cpu_seconds() - own if name == "lean" else _children_cpu() - children
+        ok = result if name == "lean" else result["ok"]
+        for i, value in enumerate((spent, self._fake() - fake, ok)):
+            self.totals[name][i] += value
+        return result
+
+    def _fake(self) -> float:
+        return cpu_seconds(self.fake_pid) if self.fake_pid else 0.0
+
+    def per_request(self) -> dict[str, float]:
+        """Microseconds of CPU per answered request: generator and fake, for each generator."""
+        out = {}
+        for name, (gen, fake, ok) in self.totals.items():
+            out[f"{name}_generator_us"] = 1e6 * gen / max(ok, 1)
+            out[f"{name}_fake_us"] = 1e6 * fake / max(ok, 1)
+        return out
+
+
+def _fake_pid(embedded: Any, url: str) -> int | None:
+    """The PID of the fake serving ``url`` (the lab's own child process)."""
+    for child in getattr(embedded.backend, "children", ()):
+        if child.info.get("url") == url and child.proc is not None:
+            return int(child.proc.pid)
+    return None
 
 
 def measure(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
@@ -76,18 +121,20 @@ def measure(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
     with lab(None, None, processes=True) as target:
         broker = next(b for b in brokers_of(target.config, target.client.health()) if b.name == BROKER)
         lean, locust = [], []
+        cpu = _Cpu(_fake_pid(target.lab, broker.fake_url))
         for n in range(1, args.rounds + 1):
             steps.step(f"round {n} of {args.rounds}: lean client -> fake {BROKER}")
-            lean.append(_lean_mt(broker.fake_url, broker, args.seconds, args.users))
+            ok = cpu.slice("lean", lambda: _lean_mt(broker.fake_url, broker, args.seconds, args.users))
+            lean.append(ok / args.seconds)
             settled_counts(target.client, 30.0)  # the lean MTs' DLRs land before Locust's slice counts
             steps.step(f"round {n} of {args.rounds}: Locust, {args.workers} workers -> fake {BROKER}")
-            locust.append(_locust(target.client.base_url, "fake_mt", args))
+            locust.append(cpu.slice("locust", lambda: _locust(target.client.base_url, "fake_mt", args)))
         steps.step(f"end to end: Locust, {args.workers} workers -> proxy -> pair ({BROKER} MOs)")
         e2e = _locust(target.client.base_url, "mo_push", args)
     ratios = [m["rate"] / max(r, 1e-9) for m, r in zip(locust, lean, strict=True)]
     return {"lean": lean, "locust": [m["rate"] for m in locust], "ratio": statistics.median(ratios),
             "e2e": e2e["rate"], "e2e_passed": e2e["passed"], "cpus": os.cpu_count() or 1,
-            "checks_passed": all(m["passed"] for m in locust)}
+            "checks_passed": all(m["passed"] for m in locust), **cpu.per_request()}
 
 
 def _table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -99,6 +146,12 @@ def _table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
             f"{'MOs through proxy and pair vs fake MT API (Locust)':<52}{result['e2e']:>10.0f}"
             f"{locust:>10.0f}"
             f"{result['e2e'] / max(locust, 1e-9):>8.2f}  info",
+            f"{'CPU per MT, generator: Locust vs lean client (us)':<52}{result['locust_generator_us']:>10.0f}"
+            f"{result['lean_generator_us']:>10.0f}"
+            f"{result['lean_generator_us'] / max(result['locust_generator_us'], 1e-9):>8.2f}  info",
+            f"{'CPU per MT, the fake: under Locust vs lean (us)':<52}{result['locust_fake_us']:>10.0f}"
+            f"{result['lean_fake_us']:>10.0f}"
+            f"{result['lean_fake_us'] / max(result['locust_fake_us'], 1e-9):>8.2f}  info",
             f"(Locust: {args.workers} workers, {args.users} users; "
             f"lean: one process, {args.users} connections; "
             f"{args.rounds} rounds of {args.seconds:g} s, the ratio the median of the rounds'; "

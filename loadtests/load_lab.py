@@ -42,6 +42,8 @@ class LabTarget:
     embedded: bool
     terms: Mapping[str, float]
     """The path's timings a switchover gap is bounded by: the proxy's time-out and probe interval."""
+    lab: Any = None
+    """The embedded ``scenarios.lab.assembly.Lab`` (``None`` for the lab at ``--url``)."""
 
 
 @contextlib.contextmanager
@@ -70,7 +72,8 @@ def lab(url: str | None, config_path: str | None, *, processes: bool = False) ->
     runner = LabThread(config_path, processes=processes)
     runner.start()
     try:
-        yield LabTarget(LabClient(runner.url, timeout=30), runner.lab.config, True, _terms(runner.lab.spec))
+        yield LabTarget(LabClient(runner.url, timeout=30), runner.lab.config, True, _terms(runner.lab.spec),
+                        runner.lab)
     finally:
         runner.stop()
 
