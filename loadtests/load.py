@@ -46,6 +46,7 @@ from loadtests.load_lab import (
 )
 from loadtests.locustfiles import NAMES, locustfile
 from loadtests.locustfiles.plan import ENV, BrokerPlan, Plan
+from scenarios.lab.processes import free_port
 from sim.cliargs import http_url, positive_float, positive_int, seconds, summary
 from sim.core.errors import InputError
 
@@ -122,7 +123,11 @@ def _locust_command(args: argparse.Namespace, file: Path, out: Path, host: str) 
     if args.html:
         command += ["--html", args.html]
     if args.processes:
-        command += ["--processes", str(args.processes)]
+        # The master on loopback and on a port of its own (Locust's default, 5557 on every address, would
+        # collide with a second run, a pytest-xdist neighbour's or a user's own Locust).
+        port = str(free_port("127.0.0.1"))
+        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1",
+                    "--master-bind-port", port, "--master-port", port]
     return command
 
 
