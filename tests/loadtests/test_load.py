@@ -144,3 +144,20 @@ def test_processes_run_locusts_own_workers_and_keep_its_html_report(tmp_path: Pa
     assert 2 == figures["user_processes"]
     assert figures["locust"]["total"]["successes"] == figures["mo"]["stored"] > 0
     assert "<html" in report.read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.parametrize(("locustfile", "names"), [
+    ("conversation", {("POST", "MO kaleyra"), ("POST", "reply"), ("DLR", "kaleyra")}),
+    ("fake_mt", {("POST", "MT kaleyra"), ("POST", "MT eztexting")}),
+])
+def test_conversations_and_the_fakes_mt_api_are_counted_exactly(tmp_path: Path, locustfile: str,
+                                                                names: set[tuple[str, str]]) -> None:
+    """Conversations (MO, reply, MO) and a node's MTs straight to the fakes: no failure, every request type
+    seen, and the lab's MOs stored and MTs captured equal what Locust was answered for."""
+    status, figures = _run(tmp_path, locustfile, "-u", "3", "-t", "2")
+    assert 0 == status, figures["checks"]
+    assert 0 == figures["locust"]["total"]["failures"]
+    assert names == {(r["type"], r["name"]) for r in figures["locust"]["rows"]}
+    assert figures["mt"]["accepted"] == figures["mt"]["captured"]
+    if locustfile == "conversation":
+        assert figures["mo"]["stored"] == figures["mo"]["acked"] > 0
