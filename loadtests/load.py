@@ -26,6 +26,8 @@ import json
 import os
 import re
 import secrets
+import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -47,13 +49,14 @@ from loadtests.load_lab import (
 from loadtests.locustfiles import NAMES, locustfile
 from loadtests.locustfiles.plan import ENV, BrokerPlan, Plan
 from scenarios.lab.processes import free_port
-from sim.cliargs import http_url, positive_float, positive_int, seconds, summary
+from sim.cliargs import http_url, port, positive_float, positive_int, seconds, summary
 from sim.core.errors import InputError
 
 __all__ = ["duration", "figures", "main", "ratio", "run"]
 
 _ROOT = Path(__file__).resolve().parents[1]  # the Locust processes import this tree, wherever run from
 STOP_GRACE = 60.0  # seconds past --run-time before a Locust that has not stopped is ended
+WORKERS_WAIT = 120.0  # seconds Locust's master waits for --expect-workers before it gives up
 
 
 def duration(text: str) -> int:
@@ -86,7 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--users", "-u", type=positive_int, default=10, help="concurrent Locust users (10)")
     p.add_argument("--spawn-rate", "-r", type=positive_float, help="users started per second (all at once)")
     p.add_argument("--run-time", "-t", type=duration, default=10, help="how long to load: 30, 90s, 2m (10 s)")
-    p.add_argument("--processes", type=positive_int, help="Locust's own master and this many workers")
+    workers = p.add_mutually_exclusive_group()
+    workers.add_argument("--processes", type=positive_int, help="Locust's own master and this many workers")
+    workers.add_argument("--expect-workers", type=positive_int,
+                         help="run Locust's master here and wait for this many `locust --worker` processes "
+                              "on other hosts (the command for them is printed)")
+    p.add_argument("--master-bind-host", default="127.0.0.1",
+                   help="with --expect-workers: the address the master listens on (127.0.0.1)")
+    p.add_argument("--master-bind-port", type=port, default=5557,
+                   help="with --expect-workers: the master's port (5557, Locust's)")
     p.add_argument("--brokers", help="only these brokers, comma-separated (default: every broker of the lab)")
     p.add_argument("--lab-processes", action="store_true",
                    help="start the lab with each fake, node and proxy in its own process")
@@ -128,7 +139,18 @@ def _locust_command(args: argparse.Namespace, file: Path, out: Path, host: str) 
         port = str(free_port("127.0.0.1"))
         command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1",
                     "--master-bind-port", port, "--master-port", port]
+    if args.expect_workers:
+        command += ["--master", "--expect-workers", str(args.expect_workers), "--expect-workers-max-wait",
+                    f"{WORKERS_WAIT:g}", "--master-bind-host", args.master_bind_host,
+                    "--master-bind-port", str(args.master_bind_port)]
     return command
+
+
+def worker_command(args: argparse.Namespace, file: Path, plan: Plan) -> str:
+    """What to run on each worker host: Locust's worker, this locustfile, the plan inline, this master."""
+    host = args.master_bind_host if args.master_bind_host not in ("0.0.0.0", "::", "*") else socket.getfqdn()
+    return (f"{ENV}={shlex.quote(plan.inline())} python -m locust -f {shlex.quote(str(file))} --worker "
+            f"--master-host {host} --master-port {args.master_bind_port}")
 
 
 def _run_locust(command: list[str], plan_file: Path, limit: float) -> subprocess.CompletedProcess[str]:
@@ -184,7 +206,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         plan_file = plan.write(out / "plan.json")
         before, started = metric_counts(target.client), time.time()
         host = next((b.mo_url for b in plan.brokers if b.mo_url), plan.control_url)
-        done = _run_locust(_locust_command(args, file, out, host), plan_file, args.run_time + STOP_GRACE)
+        if args.expect_workers:
+            print(f"smslab load: waiting up to {WORKERS_WAIT:g} s for {args.expect_workers} worker(s); on "
+                  f"each worker host (smslab installed, the lab reachable), run:\n  "
+                  f"{worker_command(args, file, plan)}", file=sys.stderr, flush=True)
+        done = _run_locust(_locust_command(args, file, out, host), plan_file,
+                           args.run_time + STOP_GRACE + (WORKERS_WAIT if args.expect_workers else 0))
         try:
             stats = rpt.locust_stats(out / "locust.json")
         except FileNotFoundError:
@@ -217,9 +244,12 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
         # Locust processes that ran users (the workers with --processes), from the logs they wrote.
         "user_processes": len({p.name.split("-", 1)[1] for p in (*out.glob("mo-*.tsv"), *out.glob("mt-*.tsv"))
                                if p.stat().st_size})}
-    if mos:
+    if args.expect_workers and any(r["name"].startswith("MO ") for r in stats["rows"]):
+        # The workers' MO logs are on their own hosts: judge by Locust's counts and the lab's alone.
+        report["mo"] = rpt.mo_counts(stats["rows"], stored_mos(target.client, plan.tag, started - 1))
+    elif mos:
         report["mo"] = rpt.mo_figures(mos, stored_mos(target.client, plan.tag, started - 1), fault, recovery)
-    if mts:
+    if mts and not args.expect_workers:
         accepted: Counter[str] = Counter()
         for row in mts:
             accepted[row.broker] += row.parts if row.ok else 0

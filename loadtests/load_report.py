@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from scenarios.cli.failover import SLACK, detection_time, failover_gap, gap_bound
 
-__all__ = ["Logged", "checks", "locust_stats", "read_logs", "summary_table", "thresholds"]
+__all__ = ["Logged", "checks", "locust_stats", "mo_counts", "read_logs", "summary_table", "thresholds"]
 
 
 class Logged(NamedTuple):
@@ -123,9 +123,19 @@ def mo_figures(mos: list[Logged], stored: Counter[str], fault: Mapping[str, Any]
             and not (switched and gap_start is not None and m.start < gap_start)]
     acked_ids = {m.key for m in acked}
     return {"pushed": len(mos), "acked": len(acked), "stored": len(stored), "lost": lost,
-            "doubled": sorted(k for k, n in stored.items() if n > 1),
+            "missing": len(lost), "doubled": sorted(k for k, n in stored.items() if n > 1),
             "unacked_stored": sorted(set(stored) - acked_ids), "failed": len(mos) - len(acked),
             "by_broker": dict(Counter(m.broker for m in acked))}
+
+
+def mo_counts(rows: list[dict[str, Any]], stored: Counter[str]) -> dict[str, Any]:
+    """The MO figures from Locust's counts and the lab's records alone (workers on other hosts keep their
+    logs): which MO was lost cannot be named, only how many are missing."""
+    pushed = sum(r["requests"] for r in rows if r["name"].startswith("MO "))
+    acked = sum(r["successes"] for r in rows if r["name"].startswith("MO "))
+    return {"pushed": pushed, "acked": acked, "stored": len(stored), "lost": [],
+            "missing": max(0, acked - len(stored)), "doubled": sorted(k for k, n in stored.items() if n > 1),
+            "unacked_stored": [], "failed": pushed - acked, "by_broker": {}, "by_count": True}
 
 
 def _attempts(rows: list[Logged]) -> list[dict[str, Any]]:
@@ -151,7 +161,7 @@ def checks(report: Mapping[str, Any]) -> dict[str, bool]:
     found: dict[str, bool] = {}
     mo = report.get("mo")
     if mo and mo["pushed"]:
-        found["every acknowledged MO stored"] = not mo["lost"]
+        found["every acknowledged MO stored"] = mo["missing"] == 0
         found["no MO stored twice"] = not mo["doubled"]
         if report.get("failover") is None:
             found["MOs stored == Locust's MO successes"] = (
@@ -207,7 +217,7 @@ def summary_table(report: Mapping[str, Any]) -> str:
     if report.get("mo"):
         mo = report["mo"]
         lines.append(f"MOs: {mo['pushed']} pushed, {mo['acked']} acknowledged, {mo['stored']} stored; "
-                     f"lost {len(mo['lost'])}, doubled {len(mo['doubled'])}, "
+                     f"lost {mo['missing']}, doubled {len(mo['doubled'])}, "
                      f"stored unacknowledged {len(mo['unacked_stored'])}")
     if report.get("dlr"):
         d = report["dlr"]

@@ -65,7 +65,9 @@ class RunLog:
     def record(self, key: str, broker: str, start: float, end: float, status: int, *more: object) -> None:
         """Write one request: its key, broker, start and end (epoch seconds), HTTP status (0: no answer)."""
         if self._file is None:  # opened on first use: with --processes, Locust forks after the import
-            self._file = (Path(PLAN.out_dir) / f"{self.kind}-{os.getpid()}.tsv").open("a", encoding="utf-8")
+            folder = Path(PLAN.out_dir)
+            folder.mkdir(parents=True, exist_ok=True)  # a worker on another host writes its own copy
+            self._file = (folder / f"{self.kind}-{os.getpid()}.tsv").open("a", encoding="utf-8")
         tail = "".join(f"\t{m}" for m in more)
         self._file.write(f"{key}\t{broker}\t{start:.6f}\t{end:.6f}\t{status}{tail}\n")
 
@@ -144,6 +146,7 @@ class DlrWatch:
         if self._stream is not None:
             with contextlib.suppress(OSError, RuntimeError):
                 self._stream.close()
+        Path(self.plan.out_dir).mkdir(parents=True, exist_ok=True)
         tally = {"matched": self.matched, "pending": len(self.pending), "lagged": self.lagged,
                  "registered": self.registered, "unclaimed": len(self.early)}
         (Path(self.plan.out_dir) / f"dlr-{os.getpid()}.json").write_text(json.dumps(tally), encoding="utf-8")

@@ -96,15 +96,21 @@ class Plan:
         dlr = tuple(tuple(entry) for entry in data.get("dlr_brokers", ()))
         return cls(**{**data, "brokers": brokers, "dlr_brokers": dlr})
 
+    def inline(self) -> str:
+        """The plan as one line of JSON, for ``SMSLAB_LOAD_PLAN`` on a worker host that lacks the file."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
     @classmethod
     def from_env(cls) -> Plan:
-        """The plan the environment names (``SMSLAB_LOAD_PLAN``).
+        """The plan the environment gives (``SMSLAB_LOAD_PLAN``): a file's path, or the plan's JSON itself
+        (how a worker on another host gets it).
 
         Raises:
             RuntimeError: the variable is not set (the locustfile was not started by ``smslab load``).
         """
-        path = os.environ.get(ENV)
-        if not path:
+        value = os.environ.get(ENV, "").strip()
+        if not value:
             raise RuntimeError(f"{ENV} is not set: run this locustfile with `smslab load`, which writes the "
                                "plan of the lab it loads")
-        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        text = value if value.startswith("{") else Path(value).read_text(encoding="utf-8")
+        return cls.from_json(json.loads(text))

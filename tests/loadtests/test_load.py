@@ -4,6 +4,9 @@ the CLI, judged by the lab's own counts; a threshold that cannot be met; the fai
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,9 @@ import pytest
 
 from loadtests import load
 from scenarios.cli.main import main
+from scenarios.lab.processes import free_port
+
+ROOT = Path(__file__).parents[2]
 
 
 def _run(tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any]]:
@@ -161,3 +167,32 @@ def test_conversations_and_the_fakes_mt_api_are_counted_exactly(tmp_path: Path, 
     assert figures["mt"]["accepted"] == figures["mt"]["captured"]
     if locustfile == "conversation":
         assert figures["mo"]["stored"] == figures["mo"]["acked"] > 0
+
+
+def test_a_worker_on_another_host_runs_the_users_with_the_printed_command(tmp_path: Path) -> None:
+    """--expect-workers 1: smslab load prints the worker's command and waits; that command, run as it is
+    printed (here on the same host), joins the master, and the lab stores exactly Locust's MO successes
+    (judged by count: the worker's logs stay on its host)."""
+    port = str(free_port("127.0.0.1"))
+    out = tmp_path / "figures.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    master = subprocess.Popen(
+        [sys.executable, "-m", "scenarios.cli.main", "load", "mo_push", "--expect-workers", "1",
+         "--master-bind-port", port, "-u", "3", "-t", "3", "--json", str(out)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    assert master.stderr is not None
+    lines = [master.stderr.readline(), master.stderr.readline()]
+    assert lines[0].startswith("smslab load: waiting up to 120 s for 1 worker(s)")
+    command = lines[1].strip()
+    assert f"--worker --master-host 127.0.0.1 --master-port {port}" in command
+    worker = subprocess.Popen(["bash", "-c", command], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        assert 0 == master.wait(timeout=90)
+    finally:
+        master.stderr.close()
+        worker.wait(timeout=30)  # a worker quits when its master does
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["mo"]["by_count"]
+    assert figures["locust"]["total"]["successes"] == figures["mo"]["stored"] > 0
+    assert (0, []) == (figures["mo"]["missing"], figures["mo"]["doubled"])
