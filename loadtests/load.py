@@ -41,10 +41,10 @@ from loadtests.load_lab import (
     LabTarget,
     brokers_of,
     dlr_routes,
+    interactions_since,
     lab,
     metric_counts,
     settled_counts,
-    stored_mos,
 )
 from loadtests.locustfiles import NAMES, locustfile
 from loadtests.locustfiles.plan import ENV, BrokerPlan, Plan
@@ -244,11 +244,16 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
         # Locust processes that ran users (the workers with --processes), from the logs they wrote.
         "user_processes": len({p.name.split("-", 1)[1] for p in (*out.glob("mo-*.tsv"), *out.glob("mt-*.tsv"))
                                if p.stat().st_size})}
+    interactions = interactions_since(target.client, started - 1) if mos or args.expect_workers else []
+    stored = rpt.stored_mos(interactions, plan.tag)
     if args.expect_workers and any(r["name"].startswith("MO ") for r in stats["rows"]):
         # The workers' MO logs are on their own hosts: judge by Locust's counts and the lab's alone.
-        report["mo"] = rpt.mo_counts(stats["rows"], stored_mos(target.client, plan.tag, started - 1))
+        report["mo"] = rpt.mo_counts(stats["rows"], stored)
     elif mos:
-        report["mo"] = rpt.mo_figures(mos, stored_mos(target.client, plan.tag, started - 1), fault, recovery)
+        report["mo"] = rpt.mo_figures(mos, stored, fault, recovery)
+    if mos and any(r["name"] == "reply" for r in stats["rows"]) and fault is None:
+        replies = {row.key for row in mts if row.ok}
+        report["conversations"] = rpt.conversation_figures(interactions, plan.tag, replies)
     if mts and not args.expect_workers:
         accepted: Counter[str] = Counter()
         for row in mts:

@@ -30,7 +30,8 @@ from sim.labfile import LabConfig
 
 SETTLE_STEP = 0.25  # seconds between two reads of the lab's counters while they settle
 
-__all__ = ["LabTarget", "brokers_of", "dlr_routes", "lab", "metric_counts", "settled_counts", "stored_mos"]
+__all__ = ["LabTarget", "brokers_of", "dlr_routes", "interactions_since", "lab", "metric_counts",
+           "settled_counts"]
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,6 @@ def settled_counts(client: LabClient, limit: float) -> Counter[tuple[str, ...]]:
     return last
 
 
-def stored_mos(client: LabClient, tag: str, since: float) -> Counter[str]:
-    """How many times each MO of this run (message id starting with ``tag``) is stored on the active node."""
-    stored: Counter[str] = Counter()
-    for interaction in client.interactions(since=since):
-        for entry in interaction.get("transcript", ()):
-            message_id = str(entry.get("message_id") or "")
-            if entry.get("direction") == "in" and message_id.startswith(tag):
-                stored[message_id] += 1
-    return stored
+def interactions_since(client: LabClient, since: float) -> list[dict[str, Any]]:
+    """Every interaction of the active node updated at or after ``since`` (its clock, epoch seconds)."""
+    return client.interactions(since=since)

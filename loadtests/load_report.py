@@ -128,6 +128,32 @@ def mo_figures(mos: list[Logged], stored: Counter[str], fault: Mapping[str, Any]
             "by_broker": dict(Counter(m.broker for m in acked))}
 
 
+def stored_mos(interactions: list[dict[str, Any]], tag: str) -> Counter[str]:
+    """How many times each MO of this run (message id starting with ``tag``) is stored."""
+    stored: Counter[str] = Counter()
+    for interaction in interactions:
+        for entry in interaction.get("transcript", ()):
+            message_id = str(entry.get("message_id") or "")
+            if entry.get("direction") == "in" and message_id.startswith(tag):
+                stored[message_id] += 1
+    return stored
+
+
+def conversation_figures(interactions: list[dict[str, Any]], tag: str, replies: set[str]) -> dict[str, Any]:
+    """How the run's conversations landed: customers, the interactions holding their MOs (one each when
+    every reply joined the customer's open interaction and the next MO continued it), and the replies
+    (by the send's correlation, the transcript's id of an agent's entry) not found in their customer's."""
+    holders: dict[str, set[str]] = {}
+    found: set[str] = set()
+    for interaction in interactions:
+        entries = interaction.get("transcript", ())
+        if any(str(e.get("message_id") or "").startswith(tag) for e in entries if e.get("direction") == "in"):
+            holders.setdefault(str(interaction.get("customer")), set()).add(str(interaction["id"]))
+            found.update(str(e.get("message_id")) for e in entries if e.get("direction") == "out")
+    return {"customers": len(holders), "split": sorted(c for c, ids in holders.items() if len(ids) > 1),
+            "replies": len(replies), "replies_missing": sorted(replies - found)}
+
+
 def mo_counts(rows: list[dict[str, Any]], stored: Counter[str]) -> dict[str, Any]:
     """The MO figures from Locust's counts and the lab's records alone (workers on other hosts keep their
     logs): which MO was lost cannot be named, only how many are missing."""
@@ -166,6 +192,10 @@ def checks(report: Mapping[str, Any]) -> dict[str, bool]:
         if report.get("failover") is None:
             found["MOs stored == Locust's MO successes"] = (
                 mo["stored"] == mo["acked"] == _successes(report, "MO ") and not mo["unacked_stored"])
+    talk = report.get("conversations")
+    if talk is not None:
+        found["each customer's MOs and the replies in one interaction"] = (
+            talk["customers"] > 0 and not talk["split"] and not talk["replies_missing"])
     mt = report.get("mt")
     if mt and mt["sent"]:
         found["MTs captured == MTs accepted, per broker"] = mt["captured"] == mt["accepted"]
@@ -219,6 +249,10 @@ def summary_table(report: Mapping[str, Any]) -> str:
         lines.append(f"MOs: {mo['pushed']} pushed, {mo['acked']} acknowledged, {mo['stored']} stored; "
                      f"lost {mo['missing']}, doubled {len(mo['doubled'])}, "
                      f"stored unacknowledged {len(mo['unacked_stored'])}")
+    if report.get("conversations"):
+        talk = report["conversations"]
+        lines.append(f"conversations: {talk['customers']} customers, {len(talk['split'])} split over several "
+                     f"interactions; replies {talk['replies']}, {len(talk['replies_missing'])} not in theirs")
     if report.get("dlr"):
         d = report["dlr"]
         lines.append(f"DLRs timed {d['matched']}, still awaited at the end {d['pending']}, "

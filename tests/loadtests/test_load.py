@@ -167,6 +167,7 @@ def test_conversations_and_the_fakes_mt_api_are_counted_exactly(tmp_path: Path, 
     assert figures["mt"]["accepted"] == figures["mt"]["captured"]
     if locustfile == "conversation":
         assert figures["mo"]["stored"] == figures["mo"]["acked"] > 0
+        assert ([], []) == (figures["conversations"]["split"], figures["conversations"]["replies_missing"])
 
 
 def test_a_worker_on_another_host_runs_the_users_with_the_printed_command(tmp_path: Path) -> None:

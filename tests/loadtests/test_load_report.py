@@ -10,11 +10,13 @@ from pathlib import Path
 from loadtests.load_report import (
     Logged,
     checks,
+    conversation_figures,
     failover_figures,
     locust_stats,
     mo_figures,
     percentile,
     read_logs,
+    stored_mos,
     thresholds,
 )
 
@@ -101,3 +103,24 @@ def test_thresholds_are_named_with_the_figure_and_the_limit() -> None:
     assert {"Locust made requests": False} == thresholds(
         {"requests": 0, "failures": 0, "rps": 0.0, "p95_ms": 0.0}, max_fail_ratio=None, p95_ms=None,
         min_rps=None)
+
+
+def _interaction(ident: str, customer: str, *entries: tuple[str, str]) -> dict[str, object]:
+    return {"id": ident, "customer": customer,
+            "transcript": [{"direction": d, "message_id": m} for d, m in entries]}
+
+
+def test_a_conversation_split_over_two_interactions_or_a_lost_reply_is_caught() -> None:
+    """One customer's MOs in one interaction with its reply passes; another's split over two, and a reply
+    found in no interaction of the run, are named."""
+    interactions = [
+        _interaction("i1", "+1317", ("in", "t-1"), ("out", "r-1"), ("in", "t-2")),
+        _interaction("i2", "+1318", ("in", "t-3")),
+        _interaction("i3", "+1318", ("in", "t-4")),
+        _interaction("i4", "+1319", ("in", "other-run"), ("out", "r-9")),
+    ]
+    figures = conversation_figures(interactions, "t-", {"r-1", "r-2"})
+    assert {"customers": 2, "split": ["+1318"], "replies": 2, "replies_missing": ["r-2"]} == figures
+    assert {"each customer's MOs and the replies in one interaction": False} == checks(
+        {"conversations": figures, "locust": {"rows": []}})
+    assert Counter({"t-1": 1, "t-2": 1, "t-3": 1, "t-4": 1}) == stored_mos(interactions, "t-")
