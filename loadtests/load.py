@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=seconds, default=0.0, help="seconds a user waits between tasks (0)")
     p.add_argument("--csv", help="keep Locust's CSV report with this prefix")
     p.add_argument("--html", help="keep Locust's HTML report in this file")
-    p.add_argument("--json", help="write the run's figures as JSON to this file ('-': stdout)")
+    p.add_argument("--json", help="write the run's figures as JSON to this file ('-': stdout, the table "
+                                  "then on stderr)")
     p.add_argument("--max-fail-ratio", type=ratio, help="fail when failures/requests is above this (0-1)")
     p.add_argument("--p95-ms", type=positive_float, help="fail when the 95th percentile is above this (ms)")
     p.add_argument("--min-rps", type=positive_float, help="fail when the rate is below this (requests/s)")
@@ -288,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``smslab load``; 0 when every check and threshold holds, 1 when one fails, 2 for bad input."""
     args = _parser().parse_args(argv)
     report = run(args)
-    print(rpt.summary_table(report))
+    # With --json -, stdout is the JSON document alone (for a script to read); the table goes to stderr.
+    print(rpt.summary_table(report), file=sys.stderr if args.json == "-" else sys.stdout)
     if args.json == "-":
         print(json.dumps(report, indent=1))
     elif args.json:
