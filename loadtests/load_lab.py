@@ -40,7 +40,6 @@ class LabTarget:
 
     client: LabClient
     config: LabConfig
-    embedded: bool
     terms: Mapping[str, float]
     """The path's timings a switchover gap is bounded by: the proxy's time-out and probe interval."""
     lab: Any = None
@@ -66,14 +65,14 @@ def lab(url: str | None, config_path: str | None, *, processes: bool = False) ->
             client.health()
         except LabError as exc:
             raise InputError(f"--url {url}: {exc.error}") from None
-        yield LabTarget(client, config, False, _terms(check_lab(config).spec))
+        yield LabTarget(client, config, _terms(check_lab(config).spec))
         return
     from scenarios.plugin import LabThread  # noqa: PLC0415
 
     runner = LabThread(config_path, processes=processes)
     runner.start()
     try:
-        yield LabTarget(LabClient(runner.url, timeout=30), runner.lab.config, True, _terms(runner.lab.spec),
+        yield LabTarget(LabClient(runner.url, timeout=30), runner.lab.config, _terms(runner.lab.spec),
                         runner.lab)
     finally:
         runner.stop()

@@ -140,7 +140,9 @@ class DlrWatch:
             response_time=max(0.0, float(data["received_at"]) - started) * 1000)
 
     def stop(self) -> None:
-        """Stop reading and write this process's tally (DLRs timed, still pending, lost to lag)."""
+        """Stop reading and write this process's tally: MTs registered, DLRs timed, still awaited, lost to
+        the stream's lag, and delivery events no send of this process claimed (with several workers each
+        reads every event, so another worker's DLRs are unclaimed here)."""
         if self._greenlet is not None:
             self._greenlet.kill(block=True, timeout=5)  # out of its read before the stream is closed
         if self._stream is not None:

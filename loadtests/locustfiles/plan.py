@@ -73,17 +73,6 @@ class Plan:
     dlr_brokers: tuple[tuple[str, str, str], ...] = field(default=())
     wait: float = 0.0
 
-    def broker(self, name: str) -> BrokerPlan:
-        """The broker called ``name``.
-
-        Raises:
-            KeyError: no broker has that name.
-        """
-        for broker in self.brokers:
-            if broker.name == name:
-                return broker
-        raise KeyError(f"no broker {name!r} in the plan (brokers: {', '.join(b.name for b in self.brokers)})")
-
     def write(self, path: Path) -> Path:
         """Write the plan as JSON to ``path``; returns it."""
         path.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")

@@ -201,3 +201,14 @@ def test_a_worker_on_another_host_runs_the_users_with_the_printed_command(tmp_pa
     assert figures["mo"]["by_count"]
     assert figures["locust"]["total"]["successes"] == figures["mo"]["stored"] > 0
     assert (0, []) == (figures["mo"]["missing"], figures["mo"]["doubled"])
+
+
+def test_the_worker_command_names_this_host_when_the_master_listens_on_every_address() -> None:
+    """With --master-bind-host 0.0.0.0 the printed command names this host by its name, the port given, and
+    the plan inline."""
+    args = load._parser().parse_args(["--expect-workers", "2", "--master-bind-host", "0.0.0.0",
+                                      "--master-bind-port", "6000"])
+    plan = load.Plan("http://10.0.0.5:8700", (), "ab12", "/tmp/x")
+    command = load.worker_command(args, Path("/opt/lf.py"), plan)
+    assert command == (f"SMSLAB_LOAD_PLAN={load.shlex.quote(plan.inline())} python -m locust -f /opt/lf.py "
+                       f"--worker --master-host {load.socket.getfqdn()} --master-port 6000")
