@@ -9,6 +9,8 @@ Two questions, answered in one run on one machine so the figures are ratios rath
    fake, node and proxy in its own process, so the fake has a process (and, on two cores, a core) of its
    own. The ratio is the median of the per-round ratios of MTs answered per second. Target: Locust >= 0.8x
    the lean client, so that a test measures the lab, not Locust.
+   One more slice with a single Locust worker is shown beside the two (information): where one worker
+   beats two, the machine's cores, not Locust, are what the two workers lack.
 2. **What does the whole path take?** ``smslab load mo_push`` (Kaleyra MOs) through the proxy to the active
    node, which stores and mirrors each to the backup, under the same Locust workers, beside Locust's rate
    straight at the fake (information, not a target).
@@ -64,9 +66,10 @@ def _lean_mt(url: str, broker: Any, seconds: float, concurrency: int) -> int:
     return ok
 
 
-def _locust(url: str, locustfile: str, args: argparse.Namespace) -> dict[str, Any]:
+def _locust(url: str, locustfile: str, args: argparse.Namespace,
+            workers: int | None = None) -> dict[str, Any]:
     report = figures([locustfile, "--url", url, "--brokers", BROKER, "-u", str(args.users),
-                      "-t", f"{round(args.seconds)}", "--processes", str(args.workers)])
+                      "-t", f"{round(args.seconds)}", "--processes", str(workers or args.workers)])
     total = report["locust"]["total"]
     return {"rate": total["successes"] / max(total["requests"], 1) * total["rps"], "passed": report["passed"],
             "ok": total["successes"]}
@@ -129,11 +132,14 @@ def measure(args: argparse.Namespace, steps: Steps) -> dict[str, Any]:
             settled_counts(target.client, 30.0)  # the lean MTs' DLRs land before Locust's slice counts
             steps.step(f"round {n} of {args.rounds}: Locust, {args.workers} workers -> fake {BROKER}")
             locust.append(cpu.slice("locust", lambda: _locust(target.client.base_url, "fake_mt", args)))
+        steps.step(f"Locust, one worker -> fake {BROKER} (beside the two: is the machine the limit?)")
+        single = _locust(target.client.base_url, "fake_mt", args, workers=1)
         steps.step(f"end to end: Locust, {args.workers} workers -> proxy -> pair ({BROKER} MOs)")
         e2e = _locust(target.client.base_url, "mo_push", args)
     ratios = [m["rate"] / max(r, 1e-9) for m, r in zip(locust, lean, strict=True)]
     return {"lean": lean, "locust": [m["rate"] for m in locust], "ratio": statistics.median(ratios),
-            "e2e": e2e["rate"], "e2e_passed": e2e["passed"], "cpus": os.cpu_count() or 1,
+            "e2e": e2e["rate"], "e2e_passed": e2e["passed"] and single["passed"], "single": single["rate"],
+            "cpus": os.cpu_count() or 1,
             "checks_passed": all(m["passed"] for m in locust), **cpu.per_request()}
 
 
@@ -146,6 +152,8 @@ def _table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
             f"{'MOs through proxy and pair vs fake MT API (Locust)':<52}{result['e2e']:>10.0f}"
             f"{locust:>10.0f}"
             f"{result['e2e'] / max(locust, 1e-9):>8.2f}  info",
+            f"{'fake Kaleyra MT API: Locust, one worker vs the workers':<52}{result['single']:>10.0f}"
+            f"{locust:>10.0f}{result['single'] / max(locust, 1e-9):>8.2f}  info",
             f"{'CPU per MT, generator: Locust vs lean client (us)':<52}{result['locust_generator_us']:>10.0f}"
             f"{result['lean_generator_us']:>10.0f}"
             f"{result['lean_generator_us'] / max(result['locust_generator_us'], 1e-9):>8.2f}  info",
@@ -171,7 +179,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 when the target is met, 1 otherwise (2 for bad options)."""
     args = _parser().parse_args(argv)
-    steps = Steps("smslab bench load", 2 + 2 * args.rounds)
+    steps = Steps("smslab bench load", 3 + 2 * args.rounds)
     result = measure(args, steps)
     print("\n".join(_table(result, args)))
     return 0 if result["ratio"] >= TARGET else 1
