@@ -152,7 +152,7 @@ def _table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
             f"{'MOs through proxy and pair vs fake MT API (Locust)':<52}{result['e2e']:>10.0f}"
             f"{locust:>10.0f}"
             f"{result['e2e'] / max(locust, 1e-9):>8.2f}  info",
-            f"{'fake Kaleyra MT API: Locust, one worker vs the workers':<52}{result['single']:>10.0f}"
+            f"{'fake MT API: Locust, one worker vs the two':<52}{result['single']:>10.0f}"
             f"{locust:>10.0f}{result['single'] / max(locust, 1e-9):>8.2f}  info",
             f"{'CPU per MT, generator: Locust vs lean client (us)':<52}{result['locust_generator_us']:>10.0f}"
             f"{result['lean_generator_us']:>10.0f}"
