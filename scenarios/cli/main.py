@@ -29,11 +29,11 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "up": ("scenarios.cli.up", "start the lab (fakes, proxy, CIC pair, control API); serve until Ctrl-C"),
     "run": ("scenarios.cli.run", "run scenarios (every built-in one by default) against a lab"),
     "failover": ("scenarios.cli.failover", "MOs across a kill of the active node: loss, doubles, gap"),
+    "load": ("loadtests.load", "a Locust load test against the lab, judged by the lab's own counts"),
     "serve": ("scenarios.cli.serve", "run one component alone (a fake broker, cic, proxy, nexus)"),
     "proxy": ("scenarios.cli.proxy", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.cli", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
     "ssl-matrix": ("scenarios.cli.ssl_matrix", "run the SSL negotiation experiments between the parties"),
-    "load": ("loadtests.load", "a Locust load test against the lab, judged by the lab's own counts"),
 }
 BENCHES: dict[str, tuple[str, str]] = {
     "core": ("loadtests.bench_core",
