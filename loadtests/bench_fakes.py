@@ -45,7 +45,7 @@ from fakes.kaleyra.xml import render_response
 from loadtests.progress import Steps
 from sim.cliargs import positive_float, positive_int, summary
 
-__all__ = ["TARGETS", "main", "round_ratio"]
+__all__ = ["TARGETS", "cpu_seconds", "main", "round_ratio"]
 
 #: Targets of issue 3 ("smslab bench fakes").
 TARGETS = {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2, "carrier_ratio": 0.9}
@@ -193,7 +193,7 @@ async def _count(session: aiohttp.ClientSession, sink: str) -> int:
         return int(json.loads(await resp.read())["count"])
 
 
-def _cpu_seconds(pid: int | None = None) -> float:
+def cpu_seconds(pid: int | None = None) -> float:
     """CPU time (user + system) of this process, or of child ``pid`` (Linux /proc; 0.0 elsewhere)."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -230,11 +230,11 @@ async def _ingest(urls: dict[str, str], sink: str, seconds: float, concurrency: 
                 if steps is not None:
                     steps.step(f"round {round_no} of {rounds}: {name}")
                 before = await _count(session, sink) if name == "fake" else 0
-                server_cpu, own_cpu = _cpu_seconds(servers_pid), _cpu_seconds()
+                server_cpu, own_cpu = cpu_seconds(servers_pid), cpu_seconds()
                 counts[name].append(await _load(urls[name], part, concurrency))
-                cpu[name] += _cpu_seconds(servers_pid) - server_cpu
+                cpu[name] += cpu_seconds(servers_pid) - server_cpu
                 if name == "bare":
-                    bare_generator += _cpu_seconds() - own_cpu
+                    bare_generator += cpu_seconds() - own_cpu
                 if name == "fake":
                     dlrs += await _count(session, sink) - before
     total = {name: sum(counts[name]) for name in names}

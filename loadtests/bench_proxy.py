@@ -46,7 +46,7 @@ from sim.labfile import parse_lab_config
 from sim.proxy.config import ProxyConfig, plan_farms
 from sim.proxy.haproxy import HaproxyFarm, HaproxyProcess, haproxy_config, worker_ports
 
-__all__ = ["LAB", "main"]
+__all__ = ["LAB", "lean_load", "main"]
 
 INCOMING_PORT = 8080
 MO_PATH = "/kaleyra/mo"
@@ -69,24 +69,23 @@ LAB: dict[str, Any] = {
 """The bench's lab: one Kaleyra broker, a Queue default route, the pair with recovery on."""
 
 
-async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[], int]) -> tuple[int, int]:
-    """POST MOs to ``url`` from ``concurrency`` keep-alive connections for ``seconds``; (2xx, other answers).
+async def lean_load(url: str, seconds: float, concurrency: int, body: Callable[[], bytes],
+                    headers: dict[str, str]) -> tuple[int, int]:
+    """POST ``body()`` to ``url`` from ``concurrency`` keep-alive connections for ``seconds``; (2xx, other
+    answers). ``smslab bench load`` measures Locust beside this same generator.
 
     The generator is smslab's lean callback client (``sim.http1.client``), not aiohttp's: on two cores a
     heavier client becomes the ceiling of the direct path, and every path then measures the client.
     """
     loop = asyncio.get_running_loop()
     pool = Http1Pool()
-    headers = push.FORM
     deadline = time.perf_counter() + seconds
     counts = {"ok": 0, "failed": 0}
     finished = loop.create_future()
     running = concurrency
 
     def fire() -> None:
-        n = serial()
-        pool.send("POST", url, headers, push.mo(push.handset(n), f"bench-{n}", "bench"), timeout=30.0,
-                  done=answered)
+        pool.send("POST", url, headers, body(), timeout=30.0, done=answered)
 
     def answered(status: int | None, _body: bytes, _error: BaseException | None) -> None:
         nonlocal running
@@ -105,6 +104,16 @@ async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[],
     finally:
         await pool.close()
     return counts["ok"], counts["failed"]
+
+
+async def _load(url: str, seconds: float, concurrency: int, serial: Callable[[], int]) -> tuple[int, int]:
+    """MOs from the Kaleyra fake's account, each with its own serial, through ``lean_load``."""
+
+    def body() -> bytes:
+        n = serial()
+        return push.mo(push.handset(n), f"bench-{n}", "bench")
+
+    return await lean_load(url, seconds, concurrency, body, dict(push.FORM))
 
 
 async def _stored_inbound(control_url: str) -> int:

@@ -8,6 +8,8 @@ Fixtures::
                     lab reset before the test (captures, interactions and faults back to the start)
     smslab_broker   function: ``smslab_broker("kaleyra")`` -> a ``BrokerView`` of one fake broker
     smslab_nodes    function: a ``NodesView``: fail, restore, switch over, read roles
+    smslab_load     function: ``smslab_load("mo_push", run_time=5)`` -> the figures of a short
+                    ``smslab load`` run against the session's lab (Locust in its own processes)
 
 Options: ``--smslab-config FILE`` (a lab file instead of the embedded default), ``--smslab-url URL`` (use a
 lab already up, e.g. from ``smslab up``), ``--smslab-processes`` (each component in its own process).
@@ -31,15 +33,21 @@ inside ``smslab_lab``), so installing smslab costs other test suites nothing.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scenarios.lab.client import LabClient, WaitTimeout
 
-__all__ = ["BrokerView", "LabThread", "NexusView", "NodesView", "SmslabClient", "pytest_addoption"]
+__all__ = ["BrokerView", "LabThread", "LoadError", "NexusView", "NodesView", "SmslabClient",
+           "pytest_addoption", "run_load"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -298,3 +306,57 @@ def smslab_broker(smslab: SmslabClient) -> Callable[[str], BrokerView]:
 def smslab_nodes(smslab: SmslabClient) -> NodesView:
     """The CIC pair's view (the lab reset before the test)."""
     return smslab.nodes
+
+
+class LoadError(RuntimeError):
+    """``smslab load`` refused the run (exit 2: bad input, Locust missing or failing to start)."""
+
+
+def run_load(url: str, locustfile: str = "mo_push", *, config: str | None = None, users: int = 4,
+             run_time: int = 5, timeout: float = 120.0, **options: Any) -> dict[str, Any]:
+    """Run ``smslab load`` against the lab at ``url`` as a subprocess; its figures (``--json``).
+
+    Locust is never imported here: gevent patches the interpreter it is imported into, so the run is its
+    own ``python -m scenarios.cli.main load`` process, and Locust's its own below that.
+
+    Args:
+        url: the lab's control API.
+        locustfile: a locustfile's name (``mo_push``, ``agent_mt``, ``conversation``, ``fake_mt``) or path.
+        config: the lab file that describes the lab (its brokers and routes); the default lab's otherwise.
+        users: concurrent Locust users.
+        run_time: seconds of load.
+        timeout: seconds before the run is given up.
+        options: more options of ``smslab load`` by name: ``min_rps=100`` is ``--min-rps 100``, a
+            ``True`` value a bare flag.
+
+    Returns:
+        The figures; ``figures["passed"]`` is false (exit 1) when a check or threshold failed, and
+        ``figures["checks"]`` names each.
+
+    Raises:
+        LoadError: the run was refused (exit 2), with the command's own message.
+    """
+    with tempfile.TemporaryDirectory(prefix="smslab-load-") as tmp:
+        out = Path(tmp) / "figures.json"
+        argv = [sys.executable, "-m", "scenarios.cli.main", "load", locustfile, "--url", url,
+                "-u", str(users), "-t", str(run_time), "--json", str(out),
+                *(["--config", config] if config else [])]
+        for name, value in options.items():
+            flag = "--" + name.replace("_", "-")
+            argv += [flag] if value is True else [flag, str(value)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode == 2 or not out.is_file():
+            raise LoadError(done.stderr.strip() or f"smslab load exited {done.returncode}")
+        return dict(json.loads(out.read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def smslab_load(smslab: SmslabClient, request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
+    """``smslab_load(locustfile="mo_push", users=4, run_time=5, **options)``: a short load test against the
+    session's lab (reset before the test), as ``run_load`` runs it; returns its figures."""
+    config = request.config.getoption("--smslab-config")
+
+    def load(locustfile: str = "mo_push", **options: Any) -> dict[str, Any]:
+        return run_load(smslab.base_url, locustfile, config=config, **options)
+
+    return load

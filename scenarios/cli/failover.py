@@ -47,7 +47,7 @@ from sim.cliargs import positive_int, seconds, summary, whole
 from sim.core.errors import ConfigError
 from sim.labfile import LabConfig
 
-__all__ = ["main", "measure", "verdicts"]
+__all__ = ["SLACK", "detection_time", "failover_gap", "gap_bound", "main", "measure", "verdicts"]
 
 BROKER = "kaleyra"
 CUSTOMER = "+13175550177"
@@ -112,8 +112,9 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
         await lab.stop()
 
 
-def _gap(attempts: list[dict]) -> tuple[float | None, float | None, float | None]:
-    """(first failed attempt, first 2xx after it, gap) on the broker's clock."""
+def failover_gap(attempts: list[dict]) -> tuple[float | None, float | None, float | None]:
+    """(first failed attempt, first 2xx after it, gap) on the broker's clock (``smslab load`` reads its
+    requests the same way: ``at`` and ``status``, ``None`` for no answer)."""
     failed = next((a for a in attempts if not (a["status"] and 200 <= a["status"] < 300)), None)
     if failed is None:
         return None, None, None
@@ -124,7 +125,7 @@ def _gap(attempts: list[dict]) -> tuple[float | None, float | None, float | None
     return failed["at"], back["at"], back["at"] - failed["at"]
 
 
-def _detection(timeline: Any, failed_at: float) -> float | None:
+def detection_time(timeline: Any, failed_at: float) -> float | None:
     """Seconds from the fault to the promotion of the backup, from the pair's timeline."""
     events = timeline.get("timeline", timeline) if isinstance(timeline, dict) else timeline
     promoted = next((e["at"] for e in events
@@ -156,8 +157,8 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
     doubled = [i for i, n in stored.items() if n > 1]
     holders = {i["id"] for i in seen["interactions"]
                if any(e["message_id"] in acked for e in i["transcript"] if e["direction"] == "in")}
-    first_failed, first_back, gap = _gap(seen["attempts"])
-    detection = _detection(seen["timeline"], seen["failed_at"])
+    first_failed, first_back, gap = failover_gap(seen["attempts"])
+    detection = detection_time(seen["timeline"], seen["failed_at"])
     expected, terms = gap_bound(seen, detection)
     conversation = ("continued" if len(holders) == 1 and not [i for i in acked if stored[i] == 0]
                     else "new interaction" if holders else "none")
@@ -177,7 +178,7 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
 
 def _taken_after_switch(message_id: str, seen: dict[str, Any]) -> bool:
     """Whether the broker's 2xx for this MO came after its first failed push (so from the backup)."""
-    first_failed, _, _ = _gap(seen["attempts"])
+    first_failed, _, _ = failover_gap(seen["attempts"])
     oks = [a["at"] for a in seen["attempts"] if a["message_id"] == message_id and a["status"]
            and 200 <= a["status"] < 300]
     return first_failed is not None and bool(oks) and oks[0] >= first_failed

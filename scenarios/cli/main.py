@@ -29,6 +29,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "up": ("scenarios.cli.up", "start the lab (fakes, proxy, CIC pair, control API); serve until Ctrl-C"),
     "run": ("scenarios.cli.run", "run scenarios (every built-in one by default) against a lab"),
     "failover": ("scenarios.cli.failover", "MOs across a kill of the active node: loss, doubles, gap"),
+    "load": ("loadtests.load", "a Locust load test against the lab, judged by the lab's own counts"),
     "serve": ("scenarios.cli.serve", "run one component alone (a fake broker, cic, proxy, nexus)"),
     "proxy": ("scenarios.cli.proxy", "proxy tools: haproxy-config writes the HAProxy equivalent of the farm"),
     "certs": ("certs.cli", "generate the lab's PKI (CIC chain, proxy, brokers, experiment variants)"),
@@ -44,6 +45,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "carrier": ("loadtests.bench_carrier", "the carrier model offline beside a bare SimPy model of it"),
     "nexus": ("loadtests.bench_nexus", "Nexus MO ingest and Async webhook delivery beside bare baselines"),
     "scale": ("loadtests.bench_scale", "each operation's cost at 10,000 and 50,000 conversations beside 100"),
+    "load": ("loadtests.bench_load", "Locust (2 workers) beside the lean client on the fake; end to end"),
 }
 
 

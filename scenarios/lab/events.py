@@ -33,7 +33,7 @@ from aiohttp import web
 __all__ = ["EVENT_KINDS", "EventHub", "Subscription", "encode", "stream"]
 
 #: Every kind of event the stream carries (``lagged`` is made per subscriber, never published).
-EVENT_KINDS = ("message", "push", "interaction", "farm", "timeline", "control", "lagged")
+EVENT_KINDS = ("message", "push", "interaction", "delivery", "farm", "timeline", "control", "lagged")
 
 QUEUE_LIMIT = 256  # events queued per subscriber before its oldest are dropped
 HISTORY = 512  # events kept for a client reconnecting with Last-Event-ID

@@ -140,11 +140,13 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
     "/_smslab/events": {"get": {
         "summary": "The lab's live events, as server-sent events (text/event-stream)",
-        "description": "Each event has an id, a kind (the SSE event name) and one JSON data line: message (a "
-                       "captured MT, MO or DLR, the Captured shape), push (one push attempt and its "
+        "description": "Each event has an id, a kind (the SSE event name) and one JSON data line: message (a"
+                       " captured MT, MO or DLR, the Captured shape), push (one push attempt and its "
                        "outcome), interaction (a record the active node committed, with its latest "
-                       "transcript entries and transcript_total), farm (a member's health flipped), timeline "
-                       "(a timeline entry with both nodes' roles after it), control (a reset). A client that "
+                       "transcript entries and transcript_total), delivery (a delivery receipt that reached "
+                       "a node: node, broker, message_id, state, raw_status and received_at, the node's "
+                       "clock when it arrived, epoch seconds), farm (a member's health flipped), timeline (a"
+                       " timeline entry with both nodes' roles after it), control (a reset). A client that "
                        "falls behind loses its oldest events and then reads a lagged event with the number "
                        "dropped. Last-Event-ID replays the events the lab still holds after that id. Texts "
                        "and numbers are the senders' own: escape them before display.",

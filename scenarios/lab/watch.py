@@ -2,14 +2,17 @@
 
 ``LabWatch`` listens where things happen and turns each into one event on the ``EventHub`` and the matching
 metrics: a fake's capture store (``message``: an MT received, an MO or DLR sent) and pusher (``push``: one
-attempt and its outcome), a node's committed interactions (``interaction``), a proxy's answers (metrics
-only: one per request would drown the stream) and farm health flips (``farm``), the pair's timeline
-(``timeline``: faults, watch transitions, promotions, recoveries, with both nodes' roles after it).
+attempt and its outcome), a node's committed interactions (``interaction``) and the delivery receipts it
+takes, stamped with their arrival on the node's clock (``delivery``: what a load test times an MT's DLR
+by), a proxy's answers (metrics only: one per request would drown the stream) and farm health flips
+(``farm``), the pair's timeline (``timeline``: faults, watch transitions, promotions, recoveries, with
+both nodes' roles after it).
 
 The pair's timeline is in the lab's process either way. The fakes, nodes and proxies are hooked when they
 run on the lab's event loop (``attach_local``, the default mode); with ``--processes`` they live in other
 processes, and ``scenarios.lab.follow`` reads the same from their inspection APIs and calls the same
-methods (``captured``, ``pushed``, ``committed``, ``farm_changed``).
+methods (``captured``, ``pushed``, ``committed``, ``farm_changed``); ``delivery`` events come from nodes on
+the lab's loop only (a node's inspection API does not list receipts as they arrive).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from scenarios.lab.backends import LocalBackend
 from scenarios.lab.events import EventHub
 from scenarios.lab.metrics import LabMetrics
 from sim.cic.pair import PairRuntime
+from sim.core.types import DeliveryReceipt
 from sim.proxy.farm import HealthChange
 
 __all__ = ["TRANSCRIPT_TAIL", "LabWatch"]
@@ -48,6 +52,7 @@ class LabWatch:
             fake.pusher.listeners.append(self._pushes_of(name))
         for name, node in backend.nodes.items():
             node.records.listeners.append(self._interactions_of(name))
+            node.records.receipt_listeners.append(self._receipts_of(name))
         for port, server in backend.proxies.items():
             server.answer_listeners.append(self._answers_of(port))
             server.health_listeners.append(self._health_of(port))
@@ -81,6 +86,12 @@ class LabWatch:
         self.metrics.on_interaction(record, stored_at)
         self.hub.publish("interaction", {"node": node, **interaction_summary(record)})
 
+    def delivered(self, node: str, receipt: DeliveryReceipt, received_at: float) -> None:
+        """A delivery receipt reached ``node`` at ``received_at`` (the node's clock, epoch seconds)."""
+        self.hub.publish("delivery", {"node": node, "broker": receipt.broker,
+                                      "message_id": receipt.message_id, "state": receipt.state.value,
+                                      "raw_status": receipt.raw_status, "received_at": received_at})
+
     def farm_changed(self, port: int, member: str, healthy: bool, reason: str) -> None:
         """A farm member's health flipped."""
         self.metrics.on_farm(port, member, healthy)
@@ -92,6 +103,9 @@ class LabWatch:
 
     def _interactions_of(self, node: str) -> Callable[[dict[str, Any]], None]:
         return lambda record: self.committed(node, record)
+
+    def _receipts_of(self, node: str) -> Callable[[DeliveryReceipt, float], None]:
+        return lambda receipt, received_at: self.delivered(node, receipt, received_at)
 
     def _answers_of(self, port: int) -> Callable[[int, str], None]:
         return lambda status, substatus: self.metrics.on_proxy_answer(port, status, substatus)

@@ -89,6 +89,9 @@ class Records:
         self.mirror_to: Mirror | None = None
         #: Called with each record the node commits, once stored (the lab's event stream listens here).
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        #: Called with each delivery receipt the node takes and the node's clock when it arrived (before the
+        #: core and the store ran), so a load test can time send -> DR arrival, not a later poll's notice.
+        self.receipt_listeners: list[Callable[[DeliveryReceipt, float], None]] = []
         self.store: Store | None = None
         # The HTTP client MTs are sent with: the node's, set once it is started (the node closes it).
         self.http: Http | None = None
@@ -270,6 +273,8 @@ class Records:
         return stored is None or len(stored.get("transcript", ())) < len(interaction.transcript)
 
     async def _dr(self, receipt: DeliveryReceipt, now: float) -> web.StreamResponse:
+        for listener in self.receipt_listeners:
+            listener(receipt, now)
         await self._core.delivery_receipt(receipt, now)
         hit = self._db().set_delivery_state(receipt.broker, receipt.message_id, receipt.state.value,
                                             receipt.raw_status, now)

@@ -169,3 +169,31 @@ def test_nexus_helpers_on_the_example_lab(inner: pytest.Pytester) -> None:
     result = inner.runpytest_inprocess(*_ARGS, "--smslab-config", str(ROOT / "scenarios" / "labs" / "nexus.yaml"))
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*nexus: no interaction of chat.SMS_Async with 'never sent' within 0.3 s*"])
+
+
+LOADS_THE_LAB = '''
+def test_a_short_load_run_is_counted_by_the_lab(smslab, smslab_load):
+    figures = smslab_load("mo_push", users=2, run_time=3)
+    assert figures["passed"], figures["checks"]
+    assert figures["locust"]["total"]["requests"] > 0
+    assert figures["mo"]["stored"] == figures["locust"]["total"]["successes"]
+
+def test_an_unmet_threshold_comes_back_as_a_failed_check(smslab_load):
+    figures = smslab_load("mo_push", users=1, run_time=1, min_rps=1000000)
+    assert not figures["passed"]
+    assert [name for name, ok in figures["checks"].items() if not ok][0].startswith("rate ")
+
+def test_a_refused_run_raises_with_the_commands_message(smslab_load):
+    import pytest
+    from scenarios.plugin import LoadError
+    with pytest.raises(LoadError, match="unknown locustfile 'nope'"):
+        smslab_load("nope")
+'''
+
+
+def test_smslab_load_runs_a_short_load_test_against_the_sessions_lab(inner: pytest.Pytester) -> None:
+    """smslab_load runs smslab load as a subprocess against the session's lab and returns its figures: a
+    passing run, a failed threshold as a failed check, a refused run as LoadError."""
+    inner.makepyfile(test_load=LOADS_THE_LAB)
+    result = inner.runpytest_inprocess(*_ARGS)
+    result.assert_outcomes(passed=3)

@@ -197,8 +197,8 @@ async def test_the_lab_streams_a_hostile_mo_as_json_text_and_refuses_unknown_kin
     async with Lab() as lab, aiohttp.ClientSession() as session:
         async with session.get(lab.url + "/_smslab/events?kinds=bogus,message") as bad:
             assert 400 == bad.status
-            assert {"error": "unknown event kind(s) bogus; the kinds are message, push, interaction, farm, "
-                             "timeline, control, lagged"} == await bad.json()
+            assert {"error": "unknown event kind(s) bogus; the kinds are message, push, interaction, "
+                             "delivery, farm, timeline, control, lagged"} == await bad.json()
         async with session.get(lab.url + "/_smslab/events?kinds=message,interaction") as events:
             assert "text/event-stream; charset=utf-8" == events.headers["Content-Type"]
             await _until(lambda: lab.events.stats()["subscribers"] == 1, "subscribed")
@@ -213,3 +213,24 @@ async def test_the_lab_streams_a_hostile_mo_as_json_text_and_refuses_unknown_kin
         assert ("primary", [text], 1) == (interaction["node"], [e["text"] for e in interaction["transcript"]],
                                           interaction["transcript_total"])
     assert 0 == lab.events.stats()["subscribers"]  # stopping the lab ended the stream
+
+
+async def test_a_delivery_receipt_reaching_the_node_is_a_delivery_event_with_its_arrival_time() -> None:
+    """Through a running lab: an agent's MT is sent, and the Kaleyra DR reaching the active node arrives on
+    the stream as a delivery event with the message id the send answered and the node's arrival time."""
+    async with Lab() as lab, aiohttp.ClientSession() as session:
+        async with session.get(lab.url + "/_smslab/events?kinds=delivery") as events:
+            await _until(lambda: lab.events.stats()["subscribers"] == 1, "subscribed")
+            async with session.post(lab.url + "/_smslab/send",
+                                    json={"to": "+13175550123", "text": "your order shipped",
+                                          "classification": "Local"}) as resp:
+                assert 202 == resp.status
+                sent = await resp.json()
+            sent_at = asyncio.get_running_loop().time()
+            got = await _events(events, 1)
+        data = json.loads(got[0]["data"])
+        assert "delivery" == got[0]["event"]
+        assert ("primary", "kaleyra", "delivered") == (data["node"], data["broker"], data["state"])
+        assert sent["requests"][0]["message_ids"] == [data["message_id"]]
+        assert data["received_at"] <= data["at"]  # stamped on arrival, before the hub published it
+        assert asyncio.get_running_loop().time() - sent_at < 5
