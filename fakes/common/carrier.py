@@ -41,10 +41,17 @@ from sim.core.types import DeliveryState
 __all__ = ["LiveCarrier", "parts_of"]
 
 OnDlr = Callable[[Any, DeliveryState, str], None]
+_ONE_PART_ANY = 35  # characters: 70 UTF-16 units (or 70 septets) at most
+_ONE_PART_ASCII = 70  # ASCII characters: 70 units in UCS-2, 140 septets at most in GSM-7
 
 
 def parts_of(text: str) -> int:
     """How many parts a carrier delivers for ``text`` (one past 255, where segmentation gives up)."""
+    # Most MTs are short, and a short text is one part whatever its encoding, without encoding it: one
+    # part holds 160 septets or 70 UTF-16 units (TS 23.040 §9.2.3.16), a character costs at most two
+    # septets (an extension character) or two units (a surrogate pair), and an ASCII character one unit.
+    if len(text) <= _ONE_PART_ANY or (len(text) <= _ONE_PART_ASCII and text.isascii()):
+        return 1
     try:
         return len(segment(text, ParsingMode.SPLIT).segments)
     except SegmentationError:

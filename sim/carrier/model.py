@@ -71,6 +71,8 @@ class Mt:
 
 
 OnDlr = Callable[[Mt, DeliveryState, str], None]
+#: Senders whose type a network remembers before it starts afresh (a broker account has a handful).
+_KINDS_KEPT = 1024
 
 
 class _Queue:
@@ -113,10 +115,19 @@ class CarrierNetwork:
         self.on_dlr = on_dlr
         self.stats = RunStats()
         self._queues: dict[tuple[str, SenderType], _Queue] = {}
+        # Per MT, the carrier and the sender's type are looked up twice (``admits``, then ``submit``):
+        # prefixes are normalised once, so a lookup is one ``str.startswith`` per carrier, and the few
+        # senders a broker account sends from keep their type (a bounded memo; see ``_slot``).
+        self._prefixes = tuple((c, tuple(p.lstrip("+") for p in c.match)) for c in self.carriers)
+        self._kinds: dict[str, SenderType] = {}
 
     def carrier_for(self, number: str) -> CarrierSettings:
         """The first carrier whose prefixes match ``number``, else ``DEFAULT_CARRIER``."""
-        return next((c for c in self.carriers if c.matches(number)), DEFAULT_CARRIER)
+        bare = number.lstrip("+")  # as ``CarrierSettings.matches``: a "+" on either side is ignored
+        for carrier, prefixes in self._prefixes:
+            if bare.startswith(prefixes):
+                return carrier
+        return DEFAULT_CARRIER
 
     def backlog(self, carrier: CarrierSettings, kind: SenderType) -> float:
         """Seconds of traffic waiting in one submit queue now."""
@@ -181,11 +192,17 @@ class CarrierNetwork:
         return (begin - self.env.now) * queue.rate <= limit
 
     def _outage(self, carrier: CarrierSettings, now: float) -> Window | None:
+        if not carrier.windows:
+            return None
         return next((w for w in carrier.windows if w.kind == "outage" and w.covers(now)), None)
 
     def _slot(self, carrier: CarrierSettings, sender: str, start: float) -> tuple[_Queue, float]:
         """The submit queue for the sender's type and when its next slot begins, not before ``start``."""
-        kind = sender_type(sender)
+        kind = self._kinds.get(sender)
+        if kind is None:
+            if len(self._kinds) >= _KINDS_KEPT:
+                self._kinds.clear()
+            kind = self._kinds[sender] = sender_type(sender)
         key = (carrier.name, kind)
         queue = self._queues.get(key)
         if queue is None:
