@@ -174,22 +174,25 @@ class CarrierNetwork:
             self._after(out - now + self._latency(carrier, out), self._part_arrives, delivery, 0)
         return Submitted.ACCEPTED
 
-    def admits(self, recipient: str, sender: str = "") -> bool:
+    def admits(self, recipient: str, sender: str = "", at: float | None = None) -> bool:
         """Whether an MT to ``recipient`` from ``sender`` would be taken now (not throttled); no side effect.
 
         A broker taking one request for several recipients asks this for each before it answers, so the
-        request is throttled whole or not at all.
+        request is throttled whole or not at all. ``at`` (not before the environment's time) asks about a
+        later time without stepping the environment there: only ``submit`` moves a queue, and no event
+        does, so the answer is the one the environment would give once moved.
         """
+        now = self.env.now if at is None else at
         carrier = self.carrier_for(recipient)
-        window = self._outage(carrier, self.env.now)
+        window = self._outage(carrier, now)
         if window is not None and window.mode == "fail":
             return True  # taken, and failed by its DLR
-        start = self.env.now if window is None else max(self.env.now, window.end)
+        start = now if window is None else max(now, window.end)
         queue, begin = self._slot(carrier, sender, start)
         if not math.isfinite(queue.rate):
             return True
         limit = carrier.burst * queue.rate if carrier.over_cap is OverCap.THROTTLE else carrier.queue_limit
-        return (begin - self.env.now) * queue.rate <= limit
+        return (begin - now) * queue.rate <= limit
 
     def _outage(self, carrier: CarrierSettings, now: float) -> Window | None:
         if not carrier.windows:

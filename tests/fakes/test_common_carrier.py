@@ -100,15 +100,24 @@ SUBMITS = [(0.25 * (n // 3) + 0.25 * (n % 7 == 0), 1 + (n % 5 == 0) * 2) for n i
 
 async def _live_dlrs(scale: float) -> list[tuple[float, str, DeliveryState, str]]:
     clock = ManualClock(START)
-    got: list[tuple[float, str, DeliveryState, str]] = []
+    handed: list[tuple[str, DeliveryState, str]] = []
     live = LiveCarrier(clock, [BUSY], random.Random(5), scale,
-                       lambda mt_id, state, code: got.append((live.env.now, mt_id, state, code)))
+                       lambda mt_id, state, code: handed.append((mt_id, state, code)))
+    got: list[tuple[float, str, DeliveryState, str]] = []
+    model_dlr = live.network.on_dlr
+    assert model_dlr is not None
+
+    def at_sim_time(mt: Mt, state: DeliveryState, code: str) -> None:  # the model's own, at its time
+        got.append((live.env.now, mt.id, state, code))
+        model_dlr(mt, state, code)
+    live.network.on_dlr = at_sim_time
     live.start()
     for n, (at, parts) in enumerate(SUBMITS):
         await clock.advance(START + at * scale - clock.now(), turns=1)
         live.submit(f"m{n}", UK, "+14155550100", parts, f"m{n}")
-    while len(got) < len(SUBMITS):
+    while len(handed) < len(SUBMITS):
         await clock.advance(1.0 * scale, turns=1)
+    assert [rest for _, *rest in got] == [list(h) for h in handed]  # handed on in the model's order
     return got
 
 
@@ -143,8 +152,25 @@ async def test_moving_the_live_model_to_now_leaves_no_event_behind() -> None:
     live = LiveCarrier(clock, [BUSY], random.Random(5), 0.1, lambda *a: None)
     live.start()
     await clock.advance(1.0)
-    assert live.admits([UK], "+14155550100")
-    assert (live.env.now, live.env.peek()) == (10.0, math.inf)
+    assert 10.0 == live.stats()["sim_time"]
+    assert math.inf == live.env.peek()
+
+
+async def test_dlrs_due_by_a_request_are_handed_on_together_after_it() -> None:
+    """DLRs the environment passes while serving a request reach the fake in one later loop callback."""
+    clock = ManualClock(START)
+    handed: list[str] = []
+    instant = CarrierSettings("uk", ("+44",), rates=dict.fromkeys(SenderType, 1000.0), latency=FixedDelay(0.0),
+                              dlr_latency=FixedDelay(0.0))
+    live = LiveCarrier(clock, [instant], random.Random(5), 0.1, lambda mt_id, *_: handed.append(mt_id))
+    live.start()
+    live.submit("m1", UK, "+14155550100", 1, "m1")
+    live.submit("m2", UK, "+14155550100", 1, "m2")
+    await clock.advance(0.01, turns=0)
+    live.submit("m3", UK, "+14155550100", 1, "m3")  # steps m1's and m2's DLRs: they wait for the callback
+    assert ([], 2) == (handed, live.network.stats.counts["delivered"])
+    await asyncio.sleep(0)
+    assert ["m1", "m2"] == handed
 
 
 def test_a_live_model_needs_time_to_move() -> None:
