@@ -28,6 +28,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import simpy
@@ -55,7 +56,7 @@ class Submitted(Enum):
     REFUSED = "refused"  # an outage window with ``mode: fail``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per MT in flight, not two (the GC sees fewer)
 class Mt:
     """An MT as the carrier sees it: the broker's id, who it goes to, who sends it, how many parts.
 
@@ -73,6 +74,10 @@ class Mt:
 OnDlr = Callable[[Mt, DeliveryState, str], None]
 #: Senders whose type a network remembers before it starts afresh (a broker account has a handful).
 _KINDS_KEPT = 1024
+
+
+def _call(then: Callable[..., None], args: tuple[Any, ...], _event: simpy.Event) -> None:
+    then(*args)
 
 
 class _Queue:
@@ -236,8 +241,8 @@ class CarrierNetwork:
         return delay
 
     def _after(self, delay: float, then: Callable[..., None], *args: Any) -> None:
-        event = self.env.timeout(delay)
-        event.callbacks.append(lambda _event: then(*args))
+        # A partial, not a lambda over ``then`` and ``args``: fewer objects per step for the GC to track.
+        self.env.timeout(delay).callbacks.append(partial(_call, then, args))
 
     def _part_arrives(self, delivery: _Delivery, attempt: int) -> None:
         reach = delivery.carrier.reachability
