@@ -27,7 +27,7 @@ from fakes.common import FakeBroker, server_tls
 from sim.cliargs import port
 from sim.core.errors import ConfigError, Problem
 from sim.labfile import read_lab_data
-from sim.serving import announce, stop_event
+from sim.serving import serve_until_stopped
 
 __all__ = ["Load", "build", "load", "main", "run"]
 
@@ -98,14 +98,9 @@ def build(kind: str, name: str, config: Path | None = None, read: Load | None = 
 async def run(fake: FakeBroker, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
               stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
     """Start ``fake``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    stop = stop_event(stop)
-    url = await fake.start(host, port, tls)
-    try:
-        announce({"name": fake.name, "kind": fake.kind, "url": url}, out)
-        await stop.wait()
-    finally:
-        await fake.stop()
-    return 0
+    return await serve_until_stopped(lambda: fake.start(host, port, tls), fake.stop,
+                                     lambda url: {"name": fake.name, "kind": fake.kind, "url": url},
+                                     stop=stop, out=out)
 
 
 def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:

@@ -13,8 +13,9 @@ Three measurements, printed side by side, exit 1 when a target is missed:
    socket layer (``KaleyraFake.submit``) and reads its RSS after a tenth and after all of them.
    Target: RSS at the end <= 1.2 x RSS after the first tenth (the capture and the queues are bounded).
 
-Read the ingest ratio with the two "server CPU per MT" rows beside it (information, not targets): they
-give each server's CPU time per MT, measured on the servers' process during its own slices. The rate
+Read the ingest ratios with the "server CPU per MT" rows beside them (information, not targets): they
+give each server's CPU time per MT, measured on the servers' process during its own slices (the last
+one: the fake with the carrier model beside the same fake with fixed delays). The rate
 ratio is end to end, through one aiohttp client; where that client is busy a whole core while loading
 the bare handler (the footer says how busy), the bare rate is the generator's ceiling, not the handler's,
 and the rate ratio comes out above the cost ratio.
@@ -282,6 +283,12 @@ def _table(ingest: dict[str, float], memory: dict[str, Any]) -> tuple[list[str],
                            ("server CPU per MT (us), DLRs off", "quiet_cpu_us")):
             lines.append(f"{label:<44}{ingest[key]:>10.0f}{bare_cpu:>10.0f}"
                          f"{bare_cpu / max(ingest[key], 1e-9):>8.2f}  {'':<8}info")
+    if ingest.get("carrier_cpu_us") and ingest.get("fake_cpu_us"):
+        # What the carrier model adds to an MT's cost, beside the same fake with fixed delays (fixed /
+        # carrier, as above): the carrier row's rate ratio, without the load generator's ceiling.
+        fixed, carrier = ingest["fake_cpu_us"], ingest["carrier_cpu_us"]
+        lines.append(f"{'server CPU per MT (us), carrier vs fixed':<44}{carrier:>10.0f}{fixed:>10.0f}"
+                     f"{fixed / carrier:>8.2f}  {'':<8}info")
     return lines, passed
 
 

@@ -2,7 +2,8 @@
 
 A parent (a ``--processes`` lab, a user's script) starts the child, reads the first JSON line it prints for
 its real URLs (everything binds port 0), and ends it with SIGTERM. ``stop_event`` and ``announce`` are those
-two halves, written once.
+two halves, written once; ``serve_until_stopped`` is the whole life of such a child between them (start,
+announce, wait for the signal, stop), for the servers that need nothing more.
 
 Every server reads a request body through ``read_body`` (and a JSON body through ``read_json``), so a body
 too large, or one that cannot be decoded as its ``Content-Encoding`` says, is a ``BodyError`` each speaker
@@ -17,7 +18,7 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -26,7 +27,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from sim.core.body import BodyError, BodyReason, dumps, loads
 
 __all__ = ["JSON", "REDACTED", "RedactingFilter", "announce", "json_response", "media_type", "read_body",
-           "read_json", "redact", "redact_logs", "stop_event"]
+           "read_json", "redact", "redact_logs", "serve_until_stopped", "stop_event"]
 
 JSON = "application/json"
 
@@ -48,6 +49,33 @@ def announce(line: Mapping[str, Any], out: TextIO | None = None) -> None:
     out = out or sys.stdout
     out.write(json.dumps(dict(line)) + "\n")
     out.flush()
+
+
+async def serve_until_stopped(start: Callable[[], Awaitable[str]],
+                              stop_server: Callable[[], Awaitable[object]],
+                              ready: Callable[[str], Mapping[str, Any]], *,
+                              stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
+    """Start a server, print its ready line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it.
+
+    Args:
+        start: starts the server and returns its URL (with the real port).
+        stop_server: stops it; called whatever ends the wait, once it has started.
+        ready: the ready line for the URL (``announce`` prints it on ``out``).
+        stop: a test's own event; ``None`` waits for SIGINT or SIGTERM (``stop_event``).
+        out: where the ready line goes (stdout by default).
+
+    Returns:
+        0, the exit status of a server stopped by its signal.
+    """
+    # The signal handlers go in before the server binds, so a signal from a quick parent is not lost.
+    stop = stop_event(stop)
+    url = await start()
+    try:
+        announce(ready(url), out)
+        await stop.wait()
+    finally:
+        await stop_server()
+    return 0
 
 
 async def read_body(request: web.Request) -> bytes:

@@ -14,7 +14,15 @@ import pytest
 from aiohttp import web
 
 from sim.core.body import BodyError
-from sim.serving import announce, json_response, read_json, redact, redact_logs, stop_event
+from sim.serving import (
+    announce,
+    json_response,
+    read_json,
+    redact,
+    redact_logs,
+    serve_until_stopped,
+    stop_event,
+)
 
 
 async def test_a_given_event_is_used_as_it_is() -> None:
@@ -42,6 +50,44 @@ def test_announce_prints_one_flushed_json_line() -> None:
     announce({"name": "k1", "url": "http://127.0.0.1:1"}, out)
     assert ['{"name": "k1", "url": "http://127.0.0.1:1"}'] == out.getvalue().splitlines()
     assert {"name": "k1", "url": "http://127.0.0.1:1"} == json.loads(out.getvalue())
+
+
+class _Server:
+    """A server that records what happens to it (the life ``serve_until_stopped`` gives it)."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def start(self) -> str:
+        self.events.append("start")
+        return "http://127.0.0.1:8080"
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+
+async def test_serve_until_stopped_announces_then_stops_the_server_when_told() -> None:
+    """The ready line carries the started server's URL; setting the event stops the server, exit 0."""
+    server, stop, out = _Server(), asyncio.Event(), io.StringIO()
+    task = asyncio.ensure_future(serve_until_stopped(server.start, server.stop,
+                                                     lambda url: {"name": "p", "url": url}, stop=stop, out=out))
+    while not out.getvalue():
+        await asyncio.sleep(0)
+    assert ['{"name": "p", "url": "http://127.0.0.1:8080"}'] == out.getvalue().splitlines()
+    assert ["start"] == server.events
+    stop.set()
+    assert 0 == await asyncio.wait_for(task, 2.0)
+    assert ["start", "stop"] == server.events
+
+
+async def test_serve_until_stopped_stops_the_server_when_the_ready_line_fails() -> None:
+    """A ready line that cannot be written still stops the started server, and the error comes out."""
+    server, out = _Server(), io.StringIO()
+    out.close()
+    with pytest.raises(ValueError, match="closed file"):
+        await serve_until_stopped(server.start, server.stop, lambda url: {"url": url},
+                                  stop=asyncio.Event(), out=out)
+    assert ["start", "stop"] == server.events
 
 
 # -- reading bodies, JSON answers, redaction ---------------------------------------------------------------

@@ -11,10 +11,17 @@ events, which would stop the fake's event loop, and so every request it serves. 
 mapped onto the fake's clock, ``sim = (clock.now() - started) / time_scale``, and the loop drives it:
 
 - ``advance()`` processes every event due by now (``env.step`` while ``env.peek()`` is due), then moves the
-  environment's clock to now (``env.run(until=now)``), so what an HTTP request submits is stamped with the
-  time it arrived;
+  environment's clock to now (one timeout to now, stepped), so what an HTTP request submits is stamped
+  with the time it arrived; ``admits`` asks the network about now without stepping (no event moves a
+  queue), so a request costs the environment one move;
 - one ``clock.call_later`` timer is armed for the next event's wall time (re-armed when an earlier event
-  appears), the same one-timer rule as ``DlrScheduler``: no task per message.
+  appears), the same one-timer rule as ``DlrScheduler``: no task per message;
+- a DLR reaches the fake from one loop callback per batch (``_hand_on``), with every other DLR due by
+  then, whichever request or timer stepped the environment past it; the model itself (its counts, a
+  population's reply) sees it at its simulated time.
+
+The same seed gives the same run as the environment stepped offline: the same outcomes at the same
+simulated times.
 
 Each fake has its own network: caps apply to each broker's traffic to a carrier, as each broker has its own
 connections to the carriers. ``time_scale`` is the fake's own (0.01: a 2 s carrier latency takes 20 ms);
@@ -41,10 +48,17 @@ from sim.core.types import DeliveryState
 __all__ = ["LiveCarrier", "parts_of"]
 
 OnDlr = Callable[[Any, DeliveryState, str], None]
+_ONE_PART_ANY = 35  # characters: 70 UTF-16 units (or 70 septets) at most
+_ONE_PART_ASCII = 70  # ASCII characters: 70 units in UCS-2, 140 septets at most in GSM-7
 
 
 def parts_of(text: str) -> int:
     """How many parts a carrier delivers for ``text`` (one past 255, where segmentation gives up)."""
+    # Most MTs are short, and a short text is one part whatever its encoding, without encoding it: one
+    # part holds 160 septets or 70 UTF-16 units (TS 23.040 §9.2.3.16), a character costs at most two
+    # septets (an extension character) or two units (a surrogate pair), and an ASCII character one unit.
+    if len(text) <= _ONE_PART_ANY or (len(text) <= _ONE_PART_ASCII and text.isascii()):
+        return 1
     try:
         return len(segment(text, ParsingMode.SPLIT).segments)
     except SegmentationError:
@@ -84,6 +98,8 @@ class LiveCarrier:
         self.started: float | None = None
         self._timer: Cancellable | None = None
         self._armed_for = math.inf
+        self._done: list[tuple[Any, DeliveryState, str]] = []  # DLRs reached the broker, not yet handed on
+        self._handing: Cancellable | None = None
         self.mos = 0
 
     # -- the loop's side --------------------------------------------------------------------------------
@@ -98,11 +114,16 @@ class LiveCarrier:
         self._arm()
 
     def stop(self) -> None:
-        """Disarm the timer; nothing more is processed until ``start`` is called again on a new model."""
+        """Disarm the timers; nothing more is processed or handed on (DLRs not yet handed on are dropped)
+        until ``start`` is called again on a new model."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._armed_for = math.inf
+        if self._handing is not None:
+            self._handing.cancel()
+            self._handing = None
+        self._done.clear()
 
     def sim_now(self) -> float:
         """The simulated time the fake's clock stands at now."""
@@ -115,17 +136,26 @@ class LiveCarrier:
         if self.started is None:
             self.start()
         now = self.sim_now()
-        while self.env.peek() <= now:
-            self.env.step()
-        if now > self.env.now:
-            self.env.run(until=now)
+        env = self.env
+        while env.peek() <= now:
+            env.step()
+        if now > env.now:
+            # What ``env.run(until=now)`` does, without its stop event and the StopSimulation exception it
+            # raises per call (the most of an MT's cost in the model, once per request): every event due
+            # by now is processed, so a plain timeout to now is the next one, and stepping it lands the
+            # clock on the very time ``run`` would.
+            mark = env.timeout(now - env.now)
+            while not mark.processed:
+                env.step()
 
     # -- what the fake asks -----------------------------------------------------------------------------
 
     def admits(self, recipients: Sequence[str], sender: str) -> bool:
         """Whether every recipient's carrier takes an MT from ``sender`` now (else the broker throttles)."""
-        self.advance()
-        return all(self.network.admits(number, sender) for number in recipients)
+        if self.started is None:
+            self.start()
+        now = self.sim_now()  # asked at now without stepping there: events never move a queue
+        return all(self.network.admits(number, sender, now) for number in recipients)
 
     def submit(self, message_id: str, recipient: str, sender: str, parts: int, context: Any) -> Submitted:
         """Hand one accepted MT to its carrier; ``on_dlr(context, ...)`` follows unless it is throttled."""
@@ -148,8 +178,26 @@ class LiveCarrier:
     def _dlr(self, mt: Mt, state: DeliveryState, code: str) -> None:
         if state is DeliveryState.DELIVERED:
             for population in self.populations:
-                population.mt_arrived(mt.recipient)
-        self.on_dlr(mt.context, state, code)
+                population.mt_arrived(mt.recipient)  # at the DLR's simulated time: the reply's think time
+        # The model is done with the MT at its simulated time; the fake gets the DLR from a loop callback, in
+        # a batch with the others due by then (``_hand_on``), not in the middle of whichever request
+        # stepped the environment past it. The broker's DR pushes then go out back to back, as the fixed
+        # delay model's scheduler sends them, instead of one between each pair of requests (each then
+        # waking the customer's server on its own: the most of what the model added to an MT's cost).
+        self._done.append((mt.context, state, code))
+        if self._handing is None:
+            self._handing = self.clock.call_later(0.0, self._hand_on)
+
+    def _hand_on(self) -> None:
+        self._handing = None
+        done, self._done = self._done, []
+        for context, state, code in done:
+            try:
+                self.on_dlr(context, state, code)
+            except Exception as exc:  # one bad DR must not keep the others of the batch from the broker
+                if self.on_error is None:
+                    raise
+                self.on_error(exc)
 
     def _mo(self, mo: Mo) -> None:
         self.mos += 1

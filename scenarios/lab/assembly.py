@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 
 from fakes.common import FakeBroker
-from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
+from scenarios.lab.backends import Backend, LabStartError, LocalBackend, lab_trust, provision_webhooks
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
@@ -85,7 +85,7 @@ class Lab:
         self.session: aiohttp.ClientSession | None = None
         self._fake_faults: dict[str, Any] = {}
         self._control: ControlServer | None = None
-        self.backend: Any = None
+        self.backend: Backend | None = None
         self.events = EventHub()  # the live event stream (scenarios.lab.events), fed by self.watch
         self.metrics = LabMetrics()  # GET /metrics, this lab's own registry
         self.watch = LabWatch(self.events, self.metrics)
@@ -118,20 +118,22 @@ class Lab:
         return self.url
 
     async def _assemble(self) -> None:
-        await self.backend.prepare()
-        urls = await asyncio.gather(*(self.backend.start_fake(n, f) for n, f in self.built.items()))
+        backend = self.backend
+        assert backend is not None
+        await backend.prepare()
+        urls = await asyncio.gather(*(backend.start_fake(n, f) for n, f in self.built.items()))
         self.fake_urls = dict(zip(self.built, urls, strict=True))
         cic = resolve_gateways(self.config, self.fake_urls)
-        handles = await asyncio.gather(*(self.backend.start_node(n, cic) for n in NODE_NAMES))
+        handles = await asyncio.gather(*(backend.start_node(n, cic) for n in NODE_NAMES))
         self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         await self._start_proxies()
         self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
         self.watch.attach_pair(self.pair, NODE_NAMES)
-        if isinstance(self.backend, LocalBackend):
-            self.watch.attach_local(self.backend)
+        if isinstance(backend, LocalBackend):
+            self.watch.attach_local(backend)
         await self.pair.start()
         await self._point_fakes()
-        if not isinstance(self.backend, LocalBackend):  # other processes: their inspection APIs, followed
+        if not isinstance(backend, LocalBackend):  # other processes: their inspection APIs, followed
             assert self.session is not None
             self._follower = RemoteFollower(self.watch, self.session, self.fake_urls, self.proxy_urls,
                                             self._active_node)
@@ -139,7 +141,7 @@ class Lab:
         bases = public_bases(self.config, self.proxy_urls)
 
         async def point(name: str, target: Any) -> None:
-            await self.backend.point(name, target, bases)
+            await backend.point(name, target, bases)
 
         assert self.session is not None
         kinds = {n: f.kind for n, f in self.built.items()}
@@ -148,17 +150,21 @@ class Lab:
                                        point=point)
 
     async def _start_proxies(self) -> None:
+        backend = self.backend
+        assert backend is not None
         described = {n: await h.describe() for n, h in self.handles.items()}
         for plan in self.spec.farms:
             port = str(plan.incoming_port)
             members = {n: f"{self.host}:{d['bound_ports'][port]}" for n, d in described.items()}
             self.members[plan.incoming_port] = members
-            self.proxy_urls[plan.incoming_port] = await self.backend.start_proxy(plan, list(members.values()))
+            self.proxy_urls[plan.incoming_port] = await backend.start_proxy(plan, list(members.values()))
 
     async def _point_fakes(self) -> None:
+        backend = self.backend
+        assert backend is not None
         bases = public_bases(self.config, self.proxy_urls)
         for name, target in push_targets(self.config, self.proxy_urls).items():
-            await self.backend.point(name, target, bases)
+            await backend.point(name, target, bases)
             if self.built[name].kind == "portico":
                 assert self.session is not None
                 await provision_webhooks(self.session, self.fake_urls[name], self.config.fakes[name], target)
@@ -246,8 +252,7 @@ class Lab:
         farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
         out = {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
                "farm": list(farms), "switchover": self.pair.status()}
-        carriers = {name: fake.carrier.stats() for name, fake in getattr(self.backend, "fakes", {}).items()
-                    if getattr(fake, "carrier", None) is not None}
+        carriers = self.backend.carrier_stats() if self.backend is not None else {}
         if carriers:  # the carrier model behind in-process fakes (with --processes: each fake's health)
             out["carriers"] = carriers
         return out
@@ -320,7 +325,7 @@ def _healthy(farm: Mapping[str, Any], member: str) -> bool:
     return any(m.get("member") == member and m.get("healthy") for m in farm.get("members", ()))
 
 
-def _process_backend(spec: LabSpec, host: str) -> Any:
+def _process_backend(spec: LabSpec, host: str) -> Backend:
     from scenarios.lab.processes import ProcessBackend  # noqa: PLC0415 - only the --processes mode needs it
 
     return ProcessBackend(spec, host)

@@ -1,10 +1,11 @@
 """How a lab's components are started on this event loop (``LocalBackend``), and the wiring shared with the
 process mode of ``scenarios.lab.processes`` (Portico's number webhooks).
 
-A backend starts fakes, nodes and proxies and points a running fake at the proxy; ``Lab``
-decides the order and what goes where. A backend is given the lab file read in full (``LabSpec``) and the
-values it needs when it needs them, never the ``Lab`` itself: ``scenarios.lab.assembly`` imports this module,
-so this module does not import it back. Everything is stopped by the backend that started it.
+A backend (``Backend``, the protocol ``Lab`` uses) starts fakes, nodes and proxies, points a running fake at
+the proxy and reports the carrier models it runs; ``Lab`` decides the order and what goes where. A backend
+is given the lab file read in full (``LabSpec``) and the values it needs when it needs them, never the
+``Lab`` itself: ``scenarios.lab.assembly`` imports this module, so this module does not import it back.
+Everything is stopped by the backend that started it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import ssl
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
@@ -30,7 +31,7 @@ from sim.proxy.server import ProxyServer
 if TYPE_CHECKING:
     from sim.labfile import LabConfig
 
-__all__ = ["LabStartError", "LocalBackend", "lab_trust", "provision_webhooks"]
+__all__ = ["Backend", "LabStartError", "LocalBackend", "lab_trust", "provision_webhooks"]
 
 # The provisioning paths per number kind (fakes/portico/numbers.py PATH_SEGMENT).
 _SEGMENT = {"tollfree": "tollfreenumbers", "longcode": "longcodes"}
@@ -68,6 +69,33 @@ def lab_trust(config: LabConfig, proxy: ProxyConfig) -> ssl.SSLContext | bool:
 
 class LabStartError(RuntimeError):
     """A component did not come up, or the farm never saw the active node healthy."""
+
+
+class Backend(Protocol):
+    """What ``Lab`` asks of a backend: this event loop's (``LocalBackend``) or child processes'
+    (``scenarios.lab.processes.ProcessBackend``)."""
+
+    async def prepare(self) -> None:
+        """Plan what must be known before anything starts (ports, derived files)."""
+
+    async def start_fake(self, name: str, fake: FakeBroker) -> str:
+        """Start a fake; returns its URL."""
+
+    async def start_node(self, name: str, cic: CicConfig) -> NodeHandle:
+        """Start the node ``name``; returns its handle."""
+
+    async def start_proxy(self, plan: FarmPlan, members: list[str]) -> str:
+        """Start the proxy of one farm; returns its URL."""
+
+    async def point(self, name: str, target: PushTarget, bases: Mapping[str, str]) -> None:
+        """Point a running fake at the proxy and give the nodes their public bases."""
+
+    async def stop(self) -> None:
+        """Stop everything this backend started."""
+
+    def carrier_stats(self) -> dict[str, dict[str, Any]]:
+        """The carrier model of each fake that has one and runs on this event loop (``LiveCarrier.stats``),
+        by fake name."""
 
 
 class LocalBackend:
@@ -120,6 +148,10 @@ class LocalBackend:
         for stoppable in (*self.proxies.values(), *self.nodes.values(), *self.fakes.values()):
             with contextlib.suppress(Exception):
                 await stoppable.stop()
+
+    def carrier_stats(self) -> dict[str, dict[str, Any]]:
+        """The carrier model of each fake that has one (``LiveCarrier.stats``), by fake name."""
+        return {name: fake.carrier.stats() for name, fake in self.fakes.items() if fake.carrier is not None}
 
 
 async def _token(session: aiohttp.ClientSession, base: str, client: Mapping[str, Any]) -> str:

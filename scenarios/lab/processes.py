@@ -220,6 +220,11 @@ class ProcessBackend:
                 await process.terminate()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def carrier_stats(self) -> dict[str, dict[str, Any]]:
+        """None here: a child fake's carrier model is in its own process, and its health
+        (``GET /_smslab/health``, under ``carrier``) shows it."""
+        return {}
+
     def pids(self) -> list[int]:
         """Every PID this backend started (nodes' restarts included)."""
         own = [c.proc.pid for c in self.children if c.proc is not None]

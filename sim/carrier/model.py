@@ -28,6 +28,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from typing import Any
 
 import simpy
@@ -55,7 +56,7 @@ class Submitted(Enum):
     REFUSED = "refused"  # an outage window with ``mode: fail``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per MT in flight, not two (the GC sees fewer)
 class Mt:
     """An MT as the carrier sees it: the broker's id, who it goes to, who sends it, how many parts.
 
@@ -71,7 +72,12 @@ class Mt:
 
 
 OnDlr = Callable[[Mt, DeliveryState, str], None]
-_MEMO_LIMIT = 65_536  # recipients and senders whose carrier and type are remembered before starting over
+#: Senders whose type a network remembers before it starts afresh (a broker account has a handful).
+_KINDS_KEPT = 1024
+
+
+def _call(then: Callable[..., None], args: tuple[Any, ...], _event: simpy.Event) -> None:
+    then(*args)
 
 
 class _Queue:
@@ -114,18 +120,19 @@ class CarrierNetwork:
         self.on_dlr = on_dlr
         self.stats = RunStats()
         self._queues: dict[tuple[str, SenderType], _Queue] = {}
-        self._carrier_of: dict[str, CarrierSettings] = {}  # recipient -> carrier, remembered (bounded)
-        self._kind_of: dict[str, SenderType] = {}  # sender -> its type, remembered (bounded)
+        # Per MT, the carrier and the sender's type are looked up twice (``admits``, then ``submit``):
+        # prefixes are normalised once, so a lookup is one ``str.startswith`` per carrier, and the few
+        # senders a broker account sends from keep their type (a bounded memo; see ``_slot``).
+        self._prefixes = tuple((c, tuple(p.lstrip("+") for p in c.match)) for c in self.carriers)
+        self._kinds: dict[str, SenderType] = {}
 
     def carrier_for(self, number: str) -> CarrierSettings:
         """The first carrier whose prefixes match ``number``, else ``DEFAULT_CARRIER``."""
-        known = self._carrier_of.get(number)
-        if known is None:
-            if len(self._carrier_of) >= _MEMO_LIMIT:  # numbers are unbounded: so is nothing kept here
-                self._carrier_of.clear()
-            known = self._carrier_of[number] = next((c for c in self.carriers if c.matches(number)),
-                                                    DEFAULT_CARRIER)
-        return known
+        bare = number.lstrip("+")  # as ``CarrierSettings.matches``: a "+" on either side is ignored
+        for carrier, prefixes in self._prefixes:
+            if bare.startswith(prefixes):
+                return carrier
+        return DEFAULT_CARRIER
 
     def backlog(self, carrier: CarrierSettings, kind: SenderType) -> float:
         """Seconds of traffic waiting in one submit queue now."""
@@ -172,33 +179,38 @@ class CarrierNetwork:
             self._after(out - now + self._latency(carrier, out), self._part_arrives, delivery, 0)
         return Submitted.ACCEPTED
 
-    def admits(self, recipient: str, sender: str = "") -> bool:
+    def admits(self, recipient: str, sender: str = "", at: float | None = None) -> bool:
         """Whether an MT to ``recipient`` from ``sender`` would be taken now (not throttled); no side effect.
 
         A broker taking one request for several recipients asks this for each before it answers, so the
-        request is throttled whole or not at all.
+        request is throttled whole or not at all. ``at`` (not before the environment's time) asks about a
+        later time without stepping the environment there: only ``submit`` moves a queue, and no event
+        does, so the answer is the one the environment would give once moved.
         """
+        now = self.env.now if at is None else at
         carrier = self.carrier_for(recipient)
-        window = self._outage(carrier, self.env.now)
+        window = self._outage(carrier, now)
         if window is not None and window.mode == "fail":
             return True  # taken, and failed by its DLR
-        start = self.env.now if window is None else max(self.env.now, window.end)
+        start = now if window is None else max(now, window.end)
         queue, begin = self._slot(carrier, sender, start)
         if not math.isfinite(queue.rate):
             return True
         limit = carrier.burst * queue.rate if carrier.over_cap is OverCap.THROTTLE else carrier.queue_limit
-        return (begin - self.env.now) * queue.rate <= limit
+        return (begin - now) * queue.rate <= limit
 
     def _outage(self, carrier: CarrierSettings, now: float) -> Window | None:
+        if not carrier.windows:
+            return None
         return next((w for w in carrier.windows if w.kind == "outage" and w.covers(now)), None)
 
     def _slot(self, carrier: CarrierSettings, sender: str, start: float) -> tuple[_Queue, float]:
         """The submit queue for the sender's type and when its next slot begins, not before ``start``."""
-        kind = self._kind_of.get(sender)
+        kind = self._kinds.get(sender)
         if kind is None:
-            if len(self._kind_of) >= _MEMO_LIMIT:
-                self._kind_of.clear()
-            kind = self._kind_of[sender] = sender_type(sender)
+            if len(self._kinds) >= _KINDS_KEPT:
+                self._kinds.clear()
+            kind = self._kinds[sender] = sender_type(sender)
         key = (carrier.name, kind)
         queue = self._queues.get(key)
         if queue is None:
@@ -229,8 +241,8 @@ class CarrierNetwork:
         return delay
 
     def _after(self, delay: float, then: Callable[..., None], *args: Any) -> None:
-        event = self.env.timeout(delay)
-        event.callbacks.append(lambda _event: then(*args))
+        # A partial, not a lambda over ``then`` and ``args``: fewer objects per step for the GC to track.
+        self.env.timeout(delay).callbacks.append(partial(_call, then, args))
 
     def _part_arrives(self, delivery: _Delivery, attempt: int) -> None:
         reach = delivery.carrier.reachability

@@ -27,7 +27,7 @@ from sim.core.errors import ConfigError
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreFactory
 from sim.core.remote import CoreHost
-from sim.serving import announce, stop_event
+from sim.serving import serve_until_stopped
 
 __all__ = ["CoreServer", "core_app", "main"]
 
@@ -128,14 +128,10 @@ def _parser() -> argparse.ArgumentParser:
 async def run(server: CoreServer, spec: str, *, stop: asyncio.Event | None = None,
               out: TextIO | None = None) -> int:
     """Start ``server``, print its ready line, serve until ``stop`` (or SIGINT/SIGTERM), stop it."""
-    stop = stop_event(stop)
-    url = await server.start()
-    try:
-        announce({"url": url, "core": spec, "openapi": url + "/openapi.json", "pid": os.getpid()}, out)
-        await stop.wait()
-    finally:
-        await server.stop()
-    return 0
+    return await serve_until_stopped(
+        server.start, server.stop,
+        lambda url: {"url": url, "core": spec, "openapi": url + "/openapi.json", "pid": os.getpid()},
+        stop=stop, out=out)
 
 
 def main(argv: list[str] | None = None, *, read: Any = None) -> int:

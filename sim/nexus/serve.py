@@ -27,7 +27,7 @@ from sim.labfile import read_lab_data
 from sim.nexus.keys import CLUSTER, ApiKey
 from sim.nexus.server import NexusServer
 from sim.nexus.settings import NexusSettings, parse_nexus
-from sim.serving import announce, stop_event
+from sim.serving import serve_until_stopped
 
 __all__ = ["Load", "build", "load", "main", "run"]
 
@@ -83,14 +83,9 @@ def build(config: Path | None = None, admin_key: str | None = None, *,
 async def run(server: NexusServer, host: str = "127.0.0.1", port: int = 0, *,
               stop: asyncio.Event | None = None, out: TextIO | None = None) -> int:
     """Start ``server``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    stop = stop_event(stop)
-    url = await server.start(host, port)
-    try:
-        announce({"name": "nexus", "kind": "nexus", "url": url}, out)
-        await stop.wait()
-    finally:
-        await server.stop()
-    return 0
+    return await serve_until_stopped(lambda: server.start(host, port), server.stop,
+                                     lambda url: {"name": "nexus", "kind": "nexus", "url": url},
+                                     stop=stop, out=out)
 
 
 def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:

@@ -41,7 +41,7 @@ from sim.proxy.config import (
 )
 from sim.proxy.rewrite import RewriteRule
 from sim.proxy.server import ProxyServer, ProxySettings
-from sim.serving import announce, stop_event
+from sim.serving import serve_until_stopped
 
 __all__ = ["Load", "build", "load", "main", "run"]
 
@@ -123,14 +123,8 @@ async def run(server: ProxyServer, host: str = "127.0.0.1", port: int = 0, *,
               tls: ssl.SSLContext | None = None, stop: asyncio.Event | None = None,
               out: TextIO | None = None) -> int:
     """Start ``server``, print its JSON line, serve until ``stop`` is set (or SIGINT/SIGTERM), stop it."""
-    stop = stop_event(stop)
-    url = await server.start(host, port, tls)
-    try:
-        announce({"name": "proxy", "url": url}, out)
-        await stop.wait()
-    finally:
-        await server.stop()
-    return 0
+    return await serve_until_stopped(lambda: server.start(host, port, tls), server.stop,
+                                     lambda url: {"name": "proxy", "url": url}, stop=stop, out=out)
 
 
 def main(argv: list[str] | None = None, *, read: Load | None = None) -> int:

@@ -70,6 +70,16 @@ def test_traffic_over_the_cap_waits_one_slot_per_message() -> None:
     assert net.stats.queue.high == pytest.approx(10.0)
 
 
+def test_asking_about_a_later_time_answers_as_the_environment_moved_there() -> None:
+    """A full throttling queue refuses now, and admits at 2 s whether or not the environment is moved."""
+    env, net, _ = network(uk(rates=dict.fromkeys(SenderType, 5.0), over_cap=OverCap.THROTTLE, burst=1.0))
+    for n in range(7):
+        net.submit(Mt(f"m{n}", UK, LONG))
+    asked = (net.admits(UK, LONG), net.admits(UK, LONG, at=0.1), net.admits(UK, LONG, at=2.0))
+    env.run(until=2.0)
+    assert (False, False, True, True) == (*asked, net.admits(UK, LONG))
+
+
 def test_each_sender_type_has_its_own_queue() -> None:
     """A short code's queue does not wait behind a long code's backlog."""
     _, net, _ = network(uk(rates={SenderType.SHORT_CODE: 100.0, SenderType.LONG_CODE: 1.0,

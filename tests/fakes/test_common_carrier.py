@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import random
 from typing import Any
 
 import pytest
+import simpy
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import GSM_BASIC, GSM_EXTENSION, astral, bmp_non_gsm
 
 from fakes.common import ManualClock
 from fakes.common.carrier import LiveCarrier, parts_of
@@ -17,10 +22,12 @@ from fakes.kaleyra import HTTP_API_PATH, KaleyraFake
 from fakes.kaleyra import read_settings as read_kaleyra
 from fakes.portico import PorticoFake
 from fakes.portico import read_settings as read_portico
-from sim.carrier.distributions import FixedDelay
+from sim.carrier.distributions import ExponentialDelay, FixedDelay, LogNormalDelay
+from sim.carrier.model import CarrierNetwork, Mt
 from sim.carrier.population import PopulationSettings
-from sim.carrier.settings import CarrierSettings, SenderType
-from sim.core.errors import ConfigError
+from sim.carrier.settings import CarrierSettings, Outcome, Reachability, SenderType, Service
+from sim.core.errors import ConfigError, SegmentationError
+from sim.core.segmentation import ParsingMode, segment
 from sim.core.types import DeliveryState
 
 START = 1_700_000_000.0
@@ -81,6 +88,91 @@ async def test_the_model_runs_on_the_fake_clock_scaled_by_time_scale() -> None:
     assert live.stats()["counts"]["delivered"] == 1
 
 
+# A carrier where every draw matters: exponential service at a cap, log-normal latency, offline handsets
+# retried, weighted outcomes, exponential DLR latency.
+BUSY = CarrierSettings("uk", ("+44",), rates=dict.fromkeys(SenderType, 4.0), service=Service.EXPONENTIAL,
+                       latency=LogNormalDelay(2.0, 0.8), dlr_latency=ExponentialDelay(0.7),
+                       reachability=Reachability(offline=0.3, retry=(3.0, 7.0), validity=30.0),
+                       outcomes=(Outcome(DeliveryState.DELIVERED, 0.8), Outcome(DeliveryState.FAILED, 0.2, "x")))
+#: (simulated second, parts) of each MT: several in one instant, bursts over the cap, long messages.
+SUBMITS = [(0.25 * (n // 3) + 0.25 * (n % 7 == 0), 1 + (n % 5 == 0) * 2) for n in range(120)]
+
+
+async def _live_dlrs(scale: float) -> list[tuple[float, str, DeliveryState, str]]:
+    clock = ManualClock(START)
+    handed: list[tuple[str, DeliveryState, str]] = []
+    live = LiveCarrier(clock, [BUSY], random.Random(5), scale,
+                       lambda mt_id, state, code: handed.append((mt_id, state, code)))
+    got: list[tuple[float, str, DeliveryState, str]] = []
+    model_dlr = live.network.on_dlr
+    assert model_dlr is not None
+
+    def at_sim_time(mt: Mt, state: DeliveryState, code: str) -> None:  # the model's own, at its time
+        got.append((live.env.now, mt.id, state, code))
+        model_dlr(mt, state, code)
+    live.network.on_dlr = at_sim_time
+    live.start()
+    for n, (at, parts) in enumerate(SUBMITS):
+        await clock.advance(START + at * scale - clock.now(), turns=1)
+        live.submit(f"m{n}", UK, "+14155550100", parts, f"m{n}")
+    while len(handed) < len(SUBMITS):
+        await clock.advance(1.0 * scale, turns=1)
+    assert [rest for _, *rest in got] == [list(h) for h in handed]  # handed on in the model's order
+    return got
+
+
+def _offline_dlrs() -> list[tuple[float, str, DeliveryState, str]]:
+    env = simpy.Environment()
+    got: list[tuple[float, str, DeliveryState, str]] = []
+    net = CarrierNetwork(env, [BUSY], random.Random(5), lambda mt, state, code: got.append(
+        (env.now, mt.id, state, code)))
+
+    def submits() -> Any:
+        for n, (at, parts) in enumerate(SUBMITS):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            net.submit(Mt(f"m{n}", UK, "+14155550100", parts))
+    env.process(submits())
+    env.run()
+    return got
+
+
+# Scales that are powers of two, so every submission's wall time, and so its simulated time, is exact.
+@pytest.mark.parametrize("scale", [0.125, 2**-7])
+async def test_the_live_model_gives_the_offline_models_dlrs_for_the_same_seed(scale: float) -> None:
+    """Stepped from a fake's clock, a seed gives the DLRs, outcomes and simulated times of the offline run."""
+    live, offline = await _live_dlrs(scale), _offline_dlrs()
+    assert len({state for _, _, state, _ in offline}) == 3  # delivered, failed and expired all occur
+    assert [(pytest.approx(at, abs=1e-9), *rest) for at, *rest in offline] == live
+
+
+async def test_moving_the_live_model_to_now_leaves_no_event_behind() -> None:
+    """A request moves simulated time to its arrival and schedules nothing of its own: no timer to re-arm."""
+    clock = ManualClock(START)
+    live = LiveCarrier(clock, [BUSY], random.Random(5), 0.1, lambda *a: None)
+    live.start()
+    await clock.advance(1.0)
+    assert 10.0 == live.stats()["sim_time"]
+    assert math.inf == live.env.peek()
+
+
+async def test_dlrs_due_by_a_request_are_handed_on_together_after_it() -> None:
+    """DLRs the environment passes while serving a request reach the fake in one later loop callback."""
+    clock = ManualClock(START)
+    handed: list[str] = []
+    instant = CarrierSettings("uk", ("+44",), rates=dict.fromkeys(SenderType, 1000.0), latency=FixedDelay(0.0),
+                              dlr_latency=FixedDelay(0.0))
+    live = LiveCarrier(clock, [instant], random.Random(5), 0.1, lambda mt_id, *_: handed.append(mt_id))
+    live.start()
+    live.submit("m1", UK, "+14155550100", 1, "m1")
+    live.submit("m2", UK, "+14155550100", 1, "m2")
+    await clock.advance(0.01, turns=0)
+    live.submit("m3", UK, "+14155550100", 1, "m3")  # steps m1's and m2's DLRs: they wait for the callback
+    assert ([], 2) == (handed, live.network.stats.counts["delivered"])
+    await asyncio.sleep(0)
+    assert ["m1", "m2"] == handed
+
+
 def test_a_live_model_needs_time_to_move() -> None:
     """time_scale 0 cannot drive simulated time, so it is refused, in the settings as in the class."""
     with pytest.raises(ValueError, match="time_scale above 0"):
@@ -101,6 +193,20 @@ def test_carriers_problems_carry_the_fakes_path() -> None:
 def test_parts_counts_the_segments_a_carrier_delivers() -> None:
     """One part for a short text, three for 400 GSM-7 characters, one past what segmentation can split."""
     assert (parts_of("hi"), parts_of("a" * 400), parts_of("a" * 153 * 300)) == (1, 3, 1)
+
+
+def _segments(text: str) -> int:
+    try:
+        return len(segment(text, ParsingMode.SPLIT).segments)
+    except SegmentationError:
+        return 1
+
+
+@given(st.one_of(st.text(max_size=80), st.text(st.sampled_from(GSM_BASIC + GSM_EXTENSION), max_size=90),
+                 st.text(st.one_of(astral, bmp_non_gsm), max_size=45)))
+def test_parts_of_a_short_text_is_what_segmentation_says(text: str) -> None:
+    """The shortcut for short texts gives segmentation's own count, whatever the alphabet."""
+    assert _segments(text) == parts_of(text)
 
 
 def _kaleyra(sink_url: str, **extra: Any) -> KaleyraFake:

@@ -19,15 +19,17 @@ def test_table_marks_targets():
     assert [("200", "100", "0.50", "info"), ("125", "100", "0.80", "info")] == [
         tuple(line.split()[-4:]) for line in lines[5:]]
     assert {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2, "carrier_ratio": 0.9} == TARGETS
-    ingest.update(carrier_rate=700.0, carrier_ratio=0.875)
+    ingest.update(carrier_rate=700.0, carrier_ratio=0.875, carrier_cpu_us=250.0)
     lines, _ = _table(ingest, memory)
     assert ("MT ingest, carrier model vs fixed DLRs", ["700", "800", "0.88", ">=", "0.9", "MISS"]) == (
         lines[4][:44].strip(), lines[4].split()[-6:])
+    assert ("server CPU per MT (us), carrier vs fixed", ["250", "200", "0.80", "info"]) == (
+        lines[-1][:44].strip(), lines[-1].split()[-4:])
 
 
 @pytest.mark.slow
 def test_small_run_prints_the_table(capsys):
-    """A small run (servers and sink in their own processes) prints the header, four rows and a footer."""
+    """A small run (servers and sink in their own processes) prints the header, its rows and a footer."""
     code = main(["--seconds", "0.5", "--mts", "2000", "--concurrency", "4"])
     out, err = capsys.readouterr()
     out = out.splitlines()
@@ -39,9 +41,10 @@ def test_small_run_prints_the_table(capsys):
     assert ["metric", "fake", "baseline", "ratio", "target", "result"] == out[0].split()
     rows = [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs",
             r"MT ingest, carrier model vs fixed DLRs", r"MT ingest, DLRs off",
-            r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off"]
-    assert rows == [p for p, line in zip(rows, out[1:8], strict=True) if re.match(p, line)]
-    assert out[8].startswith("(load: 4 workers x 0.5 s per server in 10 rounds, an ingest ratio being the "
+            r"server CPU per MT \(us\), DLRs on", r"server CPU per MT \(us\), DLRs off",
+            r"server CPU per MT \(us\), carrier vs fixed"]
+    assert rows == [p for p, line in zip(rows, out[1:9], strict=True) if re.match(p, line)]
+    assert out[9].startswith("(load: 4 workers x 0.5 s per server in 10 rounds, an ingest ratio being the "
                              "median of the per-round ratios; the generator busy ")
 
 

@@ -1,4 +1,5 @@
-"""Tests for scenarios.lab.backends: Portico's number webhooks through its own provisioning API."""
+"""Tests for scenarios.lab.backends: Portico's number webhooks through its own provisioning API, the carrier
+models a backend reports."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import aiohttp
 import pytest
 
 from fakes import registry
+from fakes.kaleyra import KaleyraFake
+from fakes.kaleyra import read_settings as read_kaleyra
 from fakes.portico import PorticoFake
-from scenarios.lab.backends import LabStartError, lab_trust, provision_webhooks
-from scenarios.lab.spec import PushTarget
+from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provision_webhooks
+from scenarios.lab.processes import ProcessBackend
+from scenarios.lab.spec import PushTarget, default_lab_config, read_lab_spec
 from sim.core.errors import ConfigError
 from sim.labfile import parse_lab_config
 from sim.proxy.config import ProxyConfig
@@ -80,3 +84,25 @@ def test_lab_trust_is_the_system_default_without_tls_and_names_an_unloadable_fil
     [problem] = info.value.problems
     assert (problem.path, problem.value, problem.reason.startswith("cannot be loaded: ")) == (
         "fakes.k.tls.cert", str(junk), True)
+
+
+def test_a_local_backend_reports_the_carrier_model_of_each_fake_that_has_one() -> None:
+    """Only a fake with carriers is listed, under its name, with its model's stats (nothing sent yet)."""
+    backend = LocalBackend(read_lab_spec(default_lab_config()))
+    carriers = [{"name": "us", "match": ["+1"], "rates": {"long_code": 10}}]
+    backend.fakes = {"with": KaleyraFake("with", read_kaleyra({"carriers": carriers})),
+                     "without": KaleyraFake("without", read_kaleyra({}))}
+    stats = backend.carrier_stats()
+    assert ["with"] == list(stats)
+    assert {} == stats["with"]["counts"]
+    assert [] == stats["with"]["queues"]
+
+
+async def test_a_process_backend_reports_no_carrier_model_of_its_own() -> None:
+    """A child fake's carrier model lives in the child (its health shows it): the backend lists none."""
+    backend = ProcessBackend(read_lab_spec(default_lab_config()))
+    try:
+        assert {} == backend.carrier_stats()
+    finally:
+        await backend.stop()  # nothing started: removes its directory of derived files
+    assert not backend.dir.exists()

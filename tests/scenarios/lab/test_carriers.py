@@ -53,3 +53,13 @@ async def test_the_carrier_model_shows_in_the_metrics() -> None:
         assert 'smslab_carrier_in_flight{broker="kaleyra"} 1.0' in text
         assert 'smslab_carrier_backlog_seconds{broker="kaleyra",carrier="us",sender_type="toll_free"}' in text
         assert 'smslab_carrier_in_flight{broker="portico"} 0.0' in text
+
+
+async def test_the_labs_health_shows_each_in_process_fakes_carrier_model() -> None:
+    """GET /_smslab/health lists the carrier model of every fake of the example lab, an MT counted."""
+    async with Lab(load_lab(EXAMPLE)) as lab, aiohttp.ClientSession() as session:
+        kaleyra = lab.backend.fakes["kaleyra"]
+        kaleyra.carrier.submit("m1", "+13175550100", "8005550100", 1, None)
+        health = await _json(session, f"{lab.url}/_smslab/health")
+    assert sorted(lab.built) == sorted(health["carriers"])
+    assert 1 == health["carriers"]["kaleyra"]["counts"]["submitted"]
