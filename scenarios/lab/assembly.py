@@ -31,6 +31,8 @@ from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provi
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
+from scenarios.lab.external import ExternalServer, Sink
+from scenarios.lab.external_pair import ExternalPair
 from scenarios.lab.follow import RemoteFollower
 from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.nexus import start_nexus
@@ -45,6 +47,7 @@ from scenarios.lab.spec import (
 from scenarios.lab.watch import LabWatch
 from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
+from sim.core.errors import InputError
 from sim.core.switchover import Watch
 from sim.labfile import LabConfig
 from sim.serving import redact_logs
@@ -79,7 +82,9 @@ class Lab:
         self.handles: dict[str, NodeHandle] = {}
         self.proxy_urls: dict[int, str] = {}
         self.members: dict[int, dict[str, str]] = {}  # incoming port -> node name -> host:port
-        self.pair: PairRuntime | None = None
+        self.pair: Any = None  # sim.cic.pair.PairRuntime, or scenarios.lab.external_pair.ExternalPair
+        self.external: dict[str, ExternalServer] = {}  # the external members, when the file names them
+        self.sink: Sink | None = None  # where the external members' MO and DLR callbacks land
         self.errors: list[BaseException] = []
         self.timings: dict[str, float] = {}
         self.session: aiohttp.ClientSession | None = None
@@ -121,15 +126,12 @@ class Lab:
         await self.backend.prepare()
         urls = await asyncio.gather(*(self.backend.start_fake(n, f) for n, f in self.built.items()))
         self.fake_urls = dict(zip(self.built, urls, strict=True))
-        cic = resolve_gateways(self.config, self.fake_urls)
-        handles = await asyncio.gather(*(self.backend.start_node(n, cic) for n in NODE_NAMES))
-        self.handles = dict(zip(NODE_NAMES, handles, strict=True))
-        await self._start_proxies()
-        self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
-        self.watch.attach_pair(self.pair, NODE_NAMES)
+        if self.spec.external:
+            await self._start_external()
+        else:
+            await self._start_pair()
         if isinstance(self.backend, LocalBackend):
             self.watch.attach_local(self.backend)
-        await self.pair.start()
         await self._point_fakes()
         if not isinstance(self.backend, LocalBackend):  # other processes: their inspection APIs, followed
             assert self.session is not None
@@ -147,11 +149,44 @@ class Lab:
                                        session=self.session,
                                        point=point)
 
-    async def _start_proxies(self) -> None:
+    async def _start_pair(self) -> None:
+        """The simulated pair: both nodes, the proxies in front of them, the pair runtime."""
+        cic = resolve_gateways(self.config, self.fake_urls)
+        handles = await asyncio.gather(*(self.backend.start_node(n, cic) for n in NODE_NAMES))
+        self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         described = {n: await h.describe() for n, h in self.handles.items()}
+        await self._start_proxies({n: {str(k): f"{self.host}:{v}" for k, v in d["bound_ports"].items()}
+                                   for n, d in described.items()})
+        self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
+        await self.pair.start()
+
+    async def _start_external(self) -> None:
+        """The external members (``scenarios.lab.external``), their sink, the proxies in front of them."""
+        self.sink = Sink()
+        await self.sink.start(self.host)
+        for name in NODE_NAMES:
+            self.external[name] = ExternalServer(self.spec.external[name], self.host, self.sink.url,
+                                                 self.fake_urls)
+        try:
+            await asyncio.gather(*(s.start() for s in self.external.values()))
+        except InputError as exc:
+            raise LabStartError(str(exc)) from None
+        await self._start_proxies({n: {str(p.incoming_port): s.farm_member for p in self.spec.farms}
+                                   for n, s in self.external.items()})
+
+        async def farms() -> list[dict[str, Any]]:
+            return list(await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items())))
+
+        interval = min(0.05, self.spec.proxy.health.interval)
+        self.pair = ExternalPair(self.external, self.members, farms, interval)
+        await self.pair.start()
+
+    async def _start_proxies(self, ports: Mapping[str, Mapping[str, str]]) -> None:
+        """One proxy per farm; ``ports``: member name -> incoming port (as text) -> its ``host:port``."""
         for plan in self.spec.farms:
             port = str(plan.incoming_port)
-            members = {n: f"{self.host}:{d['bound_ports'][port]}" for n, d in described.items()}
+            members = {n: by_port[port] for n, by_port in ports.items()}
             self.members[plan.incoming_port] = members
             self.proxy_urls[plan.incoming_port] = await self.backend.start_proxy(plan, list(members.values()))
 
@@ -186,6 +221,12 @@ class Lab:
             with contextlib.suppress(Exception):
                 await handle.close()
         self.handles = {}
+        for server in self.external.values():
+            await server.stop()
+        self.external = {}
+        if self.sink is not None:
+            await self.sink.stop()
+            self.sink = None
         if self.backend is not None:
             await self.backend.stop()
             self.backend = None
@@ -212,6 +253,9 @@ class Lab:
         out = self.brokers()
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
+        out += [{"name": n, "kind": "external", "url": s.sms_url} for n, s in self.external.items()]
+        if self.sink is not None:
+            out.append({"name": "sink", "kind": "sink", "url": self.sink.url})
         if self.nexus is not None:
             out.append({"name": "nexus", "kind": "nexus", "url": self.nexus.url})
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
@@ -242,9 +286,12 @@ class Lab:
     async def health(self) -> dict[str, Any]:
         """Components, node states, farm reports and the switchover status."""
         assert self.pair is not None
-        nodes = await asyncio.gather(*(h.describe() for h in self.handles.values()))
+        nodes = dict(zip(self.handles, await asyncio.gather(*(h.describe() for h in self.handles.values())),
+                         strict=True))
+        for name, server in self.external.items():
+            nodes[name] = {**server.describe(), "role": self.pair.role_of(name)}
         farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
-        out = {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
+        out = {"components": self.components(), "nodes": nodes,
                "farm": list(farms), "switchover": self.pair.status()}
         carriers = {name: fake.carrier.stats() for name, fake in getattr(self.backend, "fakes", {}).items()
                     if getattr(fake, "carrier", None) is not None}
@@ -286,7 +333,9 @@ class Lab:
         assert self.pair is not None
         restored = sorted(self.pair.faults)
         await self.pair.reset()
-        switched = await self._primary_back()
+        switched = await self._primary_serving() if self.external else await self._primary_back()
+        if self.sink is not None:
+            self.sink.clear()
         for name, url in self.fake_urls.items():
             await self._json("DELETE", f"{url}/_smslab/messages")
             await self._json("PUT", f"{url}/_smslab/faults", json=self._fake_faults.get(name, []))
@@ -299,6 +348,12 @@ class Lab:
         self.events.publish("control", {"action": "reset", "active": self.pair.active_name()})
         return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
                 "took": round(time.perf_counter() - began, 4)}
+
+    async def _primary_serving(self) -> bool:
+        """External members: wait until the proxies route to the primary again; whether it was not active."""
+        was = self.pair.active_name() != NODE_NAMES[0]
+        await self.pair.wait_until(lambda: self.pair.active_name() == NODE_NAMES[0], self.ready_timeout)
+        return bool(was)
 
     async def _primary_back(self) -> bool:
         """Let a switchover under way settle, then switch back to the primary if the backup holds the role."""

@@ -98,13 +98,13 @@ def check_lab(lab: LabConfig | LabReading) -> CheckedLab:
     reading = lab if isinstance(lab, LabReading) else LabReading(lab)
     config = reading.config
     sections = Problems()
-    nodes, pair, proxy = read_lab_sections(config, sections, cross_checks=reading.cic_valid)
+    nodes, pair, proxy, external = read_lab_sections(config, sections, cross_checks=reading.cic_valid)
     fakes, fake_problems = build_fakes(config)
     nexus_problems = nexus_problems_of(config.nexus_section, config.fakes)
     problems = in_file_order([*reading.problems, *sections, *fake_problems, *nexus_problems], config.data)
     if problems:
         raise ConfigError(problems, config.source)
-    return CheckedLab(lab_spec(config, nodes, pair, proxy), fakes)
+    return CheckedLab(lab_spec(config, nodes, pair, proxy, external), fakes)
 
 
 def read_lab_file(path: str | Path, *, alone: bool = False,

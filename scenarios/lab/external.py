@@ -1,0 +1,339 @@
+"""An external member at run time: its processes, its MT template, its faults, and the sink of its callbacks.
+
+``ExternalServer`` carries out one ``scenarios.lab.external_spec.ExternalMember``: it picks the member's free
+ports, writes its files into a temporary folder of its own, starts its processes in order (their output goes
+to files in that folder, so a chatty server never blocks on a full pipe), polls its ready URL, and ends
+every process it started by its PID (SIGCONT first, so a stopped one can hear the SIGTERM; SIGKILL after a
+grace period). ``send`` renders the MT template and makes the request; ``fail`` and ``restore`` run the
+fault's actions. Every error the remote side can make (refused, timed out, an answer that is not 2xx) is an
+``InputError`` naming the member, the URL and what went wrong: 502 when it did not answer, 504 when it was
+too slow, and the member's own status otherwise.
+
+``Sink`` is the capture sink the lab serves for the members' callbacks: a server points its MO and DLR
+callbacks at ``{sink}/<kind>`` and every request there is kept (bounded) with its query and form fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from scenarios.lab.external_spec import PLACEHOLDER, SIGNALS, Action, ExternalMember, HttpTemplate
+from sim.core.errors import InputError
+
+__all__ = ["ExternalServer", "Sink", "render"]
+
+SINK_LIMIT = 10000  # records the sink keeps per lab (oldest forgotten first)
+_TAIL = 2000  # characters of a process's output quoted when it fails to start
+
+
+def render(text: str, values: Mapping[str, str], encoded: Mapping[str, str] | None = None) -> str:
+    """``text`` with each ``{name}`` replaced (``encoded`` values percent-encoded), ``{{``/``}}`` as braces.
+
+    Raises:
+        KeyError: a placeholder with no value (the lab file's check makes this a bug in smslab).
+    """
+    encoded = encoded or {}
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        return quote(encoded[name], safe="") if name in encoded else values[name]
+
+    return PLACEHOLDER.sub(one, text)
+
+
+def _free_port(host: str) -> int:
+    # The member's configuration must name its ports before it starts, so they are chosen here: bound to 0,
+    # closed and handed over. Another process may take one meanwhile; the member then fails to start, loudly.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class Sink:
+    """The capture sink of the external members' callbacks: ``ANY /{member}/{kind}``, kept with its fields."""
+
+    def __init__(self) -> None:
+        self.records: deque[dict[str, Any]] = deque(maxlen=SINK_LIMIT)
+        self.url = ""
+        self._seq = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self, host: str) -> str:
+        """Listen on ``host``, port 0; returns the base URL."""
+        app = web.Application()
+        app.router.add_route("*", "/{member}/{kind}", self._capture)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, 0).start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{bound[0]}:{bound[1]}"
+        return self.url
+
+    async def _capture(self, request: web.Request) -> web.StreamResponse:
+        fields = dict(request.query)
+        if request.content_type == "application/x-www-form-urlencoded":
+            fields.update({k: str(v) for k, v in (await request.post()).items()})
+        self._seq += 1
+        self.records.append({"seq": self._seq, "member": request.match_info["member"],
+                             "kind": request.match_info["kind"], "at": time.time(), "method": request.method,
+                             "fields": fields})
+        return web.Response(text="OK")
+
+    def received(self, member: str, kind: str = "") -> list[dict[str, Any]]:
+        """What reached ``member``'s sink (of ``kind`` when given), oldest first."""
+        return [r for r in self.records if r["member"] == member and (not kind or r["kind"] == kind)]
+
+    def clear(self) -> None:
+        """Forget every record."""
+        self.records.clear()
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+class ExternalServer:
+    """One external member, started (when its section says how), driven and stopped by the lab.
+
+    Args:
+        member: the member's section, read.
+        host: the lab's address (``{host}``, and where its free ports are picked).
+        sink: the base URL of the lab's capture sink (the member's ``{sink}`` is ``<sink>/<name>``).
+        fake_urls: the lab's fakes by name (``{fake.NAME}``).
+    """
+
+    def __init__(self, member: ExternalMember, host: str, sink: str, fake_urls: Mapping[str, str]) -> None:
+        self.member, self.host, self.name = member, host, member.name
+        self.dir = Path(tempfile.mkdtemp(prefix=f"smslab-{member.name}-"))
+        self.values: dict[str, str] = {"host": host, "name": member.name, "dir": str(self.dir),
+                                       "sink": f"{sink}/{member.name}",
+                                       **{f"fake.{k}": v for k, v in fake_urls.items()}}
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+        self.stopped: set[str] = set()  # processes the lab sent SIGSTOP and no SIGCONT since
+        self.fault = ""
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def sms_url(self) -> str:
+        """The member's SMS base URL, placeholders filled."""
+        return render(self.member.sms_url, self.values)
+
+    @property
+    def farm_member(self) -> str:
+        """``host:port`` as a farm names its members."""
+        return str(urlsplit(self.sms_url).netloc)
+
+    def pids(self) -> list[int]:
+        """The PIDs of the processes the lab started for this member."""
+        return [p.pid for p in self.procs.values()]
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Pick the ports, write the files, start the processes in order, wait until ready.
+
+        Raises:
+            InputError: a process did not start or exited, or the member was not ready in time (502).
+        """
+        self.values.update({f"port.{p}": str(_free_port(self.host)) for p in self.member.ports})
+        for file, text in self.member.files.items():
+            (self.dir / file).write_text(render(text, self.values), encoding="utf-8")
+        for started in self.member.start:
+            await self._spawn(started.name)
+        await self._ready()
+
+    async def _spawn(self, name: str) -> None:
+        argv = [render(a, self.values) for a in next(s.argv for s in self.member.start if s.name == name)]
+        log = (self.dir / f"{name}.out").open("ab")
+        try:
+            self.procs[name] = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                cwd=self.dir, env={**os.environ, "TMPDIR": str(self.dir)})
+        except OSError as exc:
+            raise InputError(f"external member {self.name}: cannot start {name} ({argv[0]}): {exc}",
+                             502) from None
+        finally:
+            log.close()
+        await asyncio.sleep(0.05)  # a process that cannot run its configuration exits at once: say so here
+        self._check_alive()
+
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.returncode is not None:
+                raise InputError(f"external member {self.name}: {name} exited with status {proc.returncode}; "
+                                 f"its output ends: {self.output(name)}", 502)
+
+    def output(self, name: str) -> str:
+        """The end of process ``name``'s output."""
+        file = self.dir / f"{name}.out"
+        text = file.read_text("utf-8", "replace") if file.is_file() else ""
+        return text[-_TAIL:].strip() or "(nothing)"
+
+    async def _ready(self) -> None:
+        if self.member.ready is None:
+            return
+        deadline = time.monotonic() + self.member.ready_timeout
+        url = render(self.member.ready.url, self.values)
+        while True:
+            self._check_alive()
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                async with self.session().get(url, timeout=aiohttp.ClientTimeout(total=1.0)) as resp:
+                    await resp.read()
+                    return
+            if time.monotonic() >= deadline:
+                raise InputError(f"external member {self.name} was not ready within "
+                                 f"{self.member.ready_timeout} s ({url} never answered)", 502)
+            await asyncio.sleep(0.1)
+
+    def session(self) -> aiohttp.ClientSession:
+        """The member's own HTTP client session."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """End every process this member started, by its PID, and remove its folder."""
+        for name in reversed(list(self.procs)):
+            await self._end(self.procs[name], grace)
+        self.procs = {}
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    async def _end(self, proc: asyncio.subprocess.Process, grace: float) -> None:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGCONT)  # a stopped process hears no SIGTERM
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), grace)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+
+    # -- what the lab asks of it --------------------------------------------------------------------------
+
+    async def send(self, to: str, text: str, sender: str = "", account: str = "") -> dict[str, Any]:
+        """Ask the member to send an MT through its ``send`` template; returns its status and body.
+
+        Raises:
+            InputError: it refused (its status, its body), did not answer (502) or was too slow (504).
+        """
+        fields = {"to": to, "text": text, "from": sender, "account": account}
+        status, body = await self._request(self.member.send, fields, "the MT request")
+        return {"member": self.name, "status": status, "body": body}
+
+    async def _request(self, template: HttpTemplate, fields: Mapping[str, str], what: str) -> tuple[int, str]:
+        url = render(template.url, self.values, fields)
+        body = render(template.body, self.values, fields)
+        headers = {k: render(v, self.values, fields) for k, v in template.headers.items()}
+        limit = aiohttp.ClientTimeout(total=self.member.timeout)
+        try:
+            async with self.session().request(template.method, url, data=body.encode() if body else None,
+                                              headers=headers, timeout=limit) as resp:
+                status, text = resp.status, await resp.text(errors="replace")
+        except TimeoutError:
+            raise InputError(f"external member {self.name} did not answer {what} ({template.method} {url}) "
+                             f"within {self.member.timeout} s", 504) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise InputError(f"external member {self.name} cannot be reached for {what} "
+                             f"({template.method} {url}): {type(exc).__name__} {exc}".strip(), 502) from None
+        if not 200 <= status < 300:
+            raise InputError(f"external member {self.name} refused {what} ({template.method} {url}): "
+                             f"{status} {text.strip()[:500]}", status if status >= 400 else 502)
+        if template.expect is not None and not template.expect.search(text):
+            raise InputError(f"external member {self.name} answered {what} ({template.method} {url}) with "
+                             f"{status} but a body that does not match {template.expect.pattern!r}: "
+                             f"{text.strip()[:500]!r}", 502)
+        return status, text
+
+    async def fail(self, mode: str) -> None:
+        """Carry out the fail action of fault ``mode``.
+
+        Raises:
+            InputError: 409 when the member has no such fault, or the action failed.
+        """
+        if mode not in self.member.faults:
+            known = ", ".join(self.member.faults) or "none"
+            raise InputError(f"external member {self.name} has no {mode!r} fault in the lab file "
+                             f"(it has: {known})", 409)
+        await self._act(self.member.faults[mode][0], f"{mode} fault")
+        self.fault = mode
+
+    async def restore(self) -> None:
+        """Carry out the restore action of the fault in effect (nothing when none is)."""
+        if self.fault:
+            await self._act(self.member.faults[self.fault][1], f"restore after {self.fault}")
+        self.fault = ""
+
+    async def _act(self, action: Action, what: str) -> None:
+        if action.signal:
+            proc = self.procs.get(action.process)
+            if proc is None or proc.returncode is not None:
+                raise InputError(f"external member {self.name}: {action.process} is not running "
+                                 f"(for the {what})", 409)
+            proc.send_signal(SIGNALS[action.signal])
+            if action.signal == "STOP":
+                self.stopped.add(action.process)
+            elif action.signal == "CONT":
+                self.stopped.discard(action.process)
+        elif action.restart:
+            old = self.procs.pop(action.restart, None)
+            if old is not None:
+                await self._end(old, 2.0)
+            self.stopped.discard(action.restart)
+            await self._spawn(action.restart)
+        elif action.request is not None:
+            await self._request(action.request, {}, f"the {what}")
+        elif action.command:
+            await self._run([render(a, self.values) for a in action.command], what)
+
+    async def _run(self, argv: list[str], what: str) -> None:
+        try:
+            proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                        stdout=asyncio.subprocess.PIPE,
+                                                        stderr=asyncio.subprocess.STDOUT)
+        except OSError as exc:
+            raise InputError(f"external member {self.name}: cannot run {argv[0]} for the {what}: {exc}",
+                             409) from None
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), self.member.timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise InputError(f"external member {self.name}: {argv[0]} for the {what} did not finish within "
+                             f"{self.member.timeout} s", 504) from None
+        if proc.returncode != 0:
+            raise InputError(f"external member {self.name}: {argv[0]} for the {what} exited with status "
+                             f"{proc.returncode}: {out.decode('utf-8', 'replace').strip()[-500:]}", 409)
+
+    def describe(self) -> dict[str, Any]:
+        """The member as ``GET /_smslab/health`` shows it."""
+        running = {n: p.returncode is None for n, p in self.procs.items()}
+        return {"name": self.name, "mode": "external", "sms_url": self.sms_url, "fault": self.fault or "none",
+                "processes": {n: {"pid": p.pid, "running": running[n], "stopped": n in self.stopped}
+                              for n, p in self.procs.items()},
+                "ports": {k.removeprefix("port."): int(v) for k, v in self.values.items()
+                          if k.startswith("port.")}}
