@@ -127,7 +127,8 @@ class ExternalServer:
         self.dir = Path(tempfile.mkdtemp(prefix=f"smslab-{member.name}-"))
         self.values: dict[str, str] = {"host": host, "name": member.name, "dir": str(self.dir),
                                        "sink": f"{sink}/{member.name}",
-                                       **{f"fake.{k}": v for k, v in fake_urls.items()}}
+                                       **{f"fake.{k}": v for k, v in fake_urls.items()},
+                                       **{f"fakehost.{k}": urlsplit(v).netloc for k, v in fake_urls.items()}}
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self.stopped: set[str] = set()  # processes the lab sent SIGSTOP and no SIGCONT since
         self.fault = ""

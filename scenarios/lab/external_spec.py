@@ -28,7 +28,8 @@ choosing the member that answers::
 Placeholders: ``{host}`` (the lab's address), ``{name}`` (the member), ``{dir}``, ``{port.NAME}``,
 ``{sink}`` (the capture sink the lab serves for this member: point the server's MO and DLR callbacks at
 ``{sink}/mo``, ``{sink}/dlr`` or any ``{sink}/<kind>``; ``GET /_smslab/nodes/{name}/received`` lists what
-arrived) and ``{fake.NAME}`` (the URL of a fake of the lab). ``send`` also knows ``{to}``, ``{text}``,
+arrived), ``{fake.NAME}`` (the URL of a fake of the lab) and ``{fakehost.NAME}`` (its ``host:port``, for a
+URL with credentials in it). ``send`` also knows ``{to}``, ``{text}``,
 ``{from}`` and ``{account}``, percent-encoded in its URL and body. ``{{`` and ``}}`` are literal braces.
 An action is one of ``signal`` (to a process the lab started: STOP, CONT, KILL, TERM, HUP, INT, USR1,
 USR2), ``restart`` (a process the lab started, ended and started again), ``request`` (an HTTP request, a
@@ -134,13 +135,15 @@ class _Names:
         for name in template_names(text):
             kind, _, arg = name.partition(".")
             ok = (name in ("host", "name", "dir", "sink") or (send and name in SEND_FIELDS)
-                  or (kind == "port" and arg in self.ports) or (kind == "fake" and arg in self.fakes))
+                  or (kind == "port" and arg in self.ports)
+                  or (kind in ("fake", "fakehost") and arg in self.fakes))
             if not ok:
                 r.problem(key, text, f"names an unknown placeholder {{{name}}}; known: {self.known(send)}")
 
     def known(self, send: bool) -> str:
         names = ["{host}", "{name}", "{dir}", "{sink}", *(f"{{port.{p}}}" for p in self.ports),
-                 *(f"{{fake.{f}}}" for f in self.fakes), *((f"{{{s}}}" for s in SEND_FIELDS) if send else ())]
+                 *(f"{{{k}.{f}}}" for k in ("fake", "fakehost") for f in self.fakes),
+                 *((f"{{{s}}}" for s in SEND_FIELDS) if send else ())]
         return ", ".join(names)
 
 
