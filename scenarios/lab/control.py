@@ -237,6 +237,11 @@ EXTERNAL_NO_INTERACTIONS = ("the pair is external: its members keep their own co
 
 
 async def _send_external(lab: ControlledLab, data: dict[str, Any]) -> web.StreamResponse:
+    cic_only = sorted(set(data) & (set(_SEND_KEYS) - set(_EXTERNAL_SEND_KEYS)))
+    if cic_only:  # the simulated node's outbound route choice and interaction: nothing a gateway is told
+        raise InputError(f"the pair is external: {', '.join(cic_only)} only mean something to a simulated "
+                         f"CIC node (its outbound route, its interaction); an external member's MT template "
+                         f"takes {', '.join(_EXTERNAL_SEND_KEYS)}", 501)
     data = _strings(data, _EXTERNAL_SEND_KEYS, ("to", "text"))
     name = lab.pair.active_name()
     if name is None:

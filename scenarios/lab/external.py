@@ -274,12 +274,13 @@ class ExternalServer:
         """Carry out the fail action of fault ``mode``.
 
         Raises:
-            InputError: 409 when the member has no such fault, or the action failed.
+            InputError: 501 when the member has no such fault (this lab cannot do it), 409 when the action
+                failed.
         """
         if mode not in self.member.faults:
             known = ", ".join(self.member.faults) or "none"
             raise InputError(f"external member {self.name} has no {mode!r} fault in the lab file "
-                             f"(it has: {known})", 409)
+                             f"(it has: {known})", 501)
         await self._act(self.member.faults[mode][0], f"{mode} fault")
         self.fault = mode
 

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from scenarios.lab.external import ExternalServer
-from sim.core.errors import UsageError
+from sim.core.errors import InputError
 
 __all__ = ["ExternalPair"]
 
@@ -142,7 +142,8 @@ class ExternalPair:
         """Refused: two external members have no switchover control; the proxy's health test chooses.
 
         Raises:
-            UsageError: always (the control API answers 409).
+            InputError: always, 501 (the control API's "this pair cannot do that": a scenario skips it).
         """
-        raise UsageError("the pair is external: there is no switchover control; fail the active member "
-                         "(POST /_smslab/nodes/{name}/fail) and the proxy's health test moves the traffic")
+        raise InputError("the pair is external: there is no switchover control; fail the active member "
+                         "(POST /_smslab/nodes/{name}/fail) and the proxy's health test moves the traffic",
+                         501)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from scenarios.cli import main as cli
 from scenarios.lab.client import LabClient, LabError
 from scenarios.lab.spec import DEFAULT_LAB
 from scenarios.scenario.runner import in_process_lab
@@ -105,21 +107,21 @@ def test_a_hang_moves_the_traffic_to_the_backup(lab: LabClient) -> None:
     assert lab.health()["switchover"]["active"] == "primary"
 
 
-def test_a_fault_the_member_lacks_is_a_409(lab: LabClient) -> None:
+def test_a_fault_the_member_lacks_is_a_501(lab: LabClient) -> None:
     """Failing a member with a mode its section does not define is refused, naming the modes it has."""
     with pytest.raises(LabError, match=r"has no 'slow' fault in the lab file \(it has: hang, kill\)") as info:
         lab.fail("primary", "slow")
-    assert info.value.status == 409
+    assert info.value.status == 501
 
 
 def test_interactions_and_switchover_are_refused_with_the_reason(lab: LabClient) -> None:
-    """An external pair has no interactions (501) and no switchover control (409), each saying why."""
+    """An external pair has no interactions and no switchover control: 501, each saying why."""
     with pytest.raises(LabError, match="the pair is external") as info:
         lab.interactions()
     assert info.value.status == 501
     with pytest.raises(LabError, match="no switchover control") as info:
         lab.switchover()
-    assert info.value.status == 409
+    assert info.value.status == 501
 
 
 def test_a_kill_and_restart_brings_a_new_process(lab: LabClient) -> None:
@@ -143,3 +145,18 @@ def test_the_lab_ends_every_process_it_started() -> None:
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert signal.SIGSTOP  # the fault above was a real SIGSTOP
+
+
+def test_smslab_run_skips_what_needs_the_simulated_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`smslab run` on an external pair: nothing fails; what needs interactions or routing is skipped, saying why."""
+    lab_file = tmp_path / "external-lab.yaml"
+    lab_file.write_text(yaml.safe_dump(lab_data()), encoding="utf-8")
+    out = tmp_path / "results.json"
+    code = cli.main(["run", "--config", str(lab_file), "--json", str(out)])
+    capsys.readouterr()
+    results = {r["name"]: r for r in json.loads(out.read_text())["scenarios"]}
+    assert code == 0
+    assert {r["status"] for r in results.values()} == {"passed", "skipped"}
+    assert results["kaleyra MO and MT with DLR"]["reason"].startswith("steps[1].wait: skipped: the pair is external")
+    assert "classification only mean something to a simulated CIC node" in (
+        results["segmentation (split and truncate)"]["reason"])
