@@ -30,7 +30,9 @@ With an external pair (a lab file whose ``cic.nodes`` are ``external``, as
 ``scenarios/examples/kannel-lab.yaml``) the fault is the member's own (``hang``: a SIGSTOP of the Kannel
 example's bearerbox), "stored" means what the members' sink received (by the MO's text), the detection is
 the proxies' health test taking the member out (the external pair's ``promoted`` timeline entry), and the
-conversation check, which needs the simulated pair's interactions, is left out and said so. Both members
+conversation check, which needs the simulated pair's interactions, is left out and said so. A stopped
+gateway may have acknowledged MOs it had not handed on yet: the victim is restored once the pushes settled,
+and those MOs count as stored when they arrive then (``held`` says how many did). Both members
 take traffic while both are healthy (the farm's round robin), so the gap is the time until a push lands
 on the other member: usually the next push.
 
@@ -102,6 +104,9 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
                 ids.append(mo["message_id"])
                 await asyncio.sleep(pace)
             attempts = await _settled(session, lab.fake_urls[BROKER], ids, settle)
+            held = 0
+            if lab.external:
+                held = await _restored(session, url, ids, victim, settle)
             interactions = await _stored(session, url, ids, bool(lab.external))
             timeline = (await _call(session, "GET", f"{url}/_smslab/timeline"))
         assert lab.pair is not None
@@ -113,9 +118,28 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
                 "ids": ids, "attempts": attempts, "interactions": interactions, "timeline": timeline,
                 "failed_at": failed_at, "victim": victim, "mode": mode,
                 "recovery": lab.pair.status()["recovery"]["effective"], "external": bool(lab.external),
+                "held": held,
                 "probe_interval": farm.health.interval, "retry_interval": retry}
     finally:
         await lab.stop()
+
+
+async def _restored(session: aiohttp.ClientSession, url: str, ids: list[str], victim: str,
+                    settle: float) -> int:
+    """Restore an external victim and wait until what its sink got stops growing; returns how many MOs
+    arrived only then: a stopped gateway had acknowledged them and held them (not lost: late)."""
+    def count(stored: list[dict]) -> int:
+        return sum(1 for i in stored for e in i["transcript"] if e["message_id"])
+
+    before = count(await _stored(session, url, ids, True))
+    await _call(session, "POST", f"{url}/_smslab/nodes/{victim}/restore", json={})
+    deadline, seen, quiet = time.monotonic() + settle, before, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet < 1.0:
+        await asyncio.sleep(0.1)
+        now = count(await _stored(session, url, ids, True))
+        if now != seen:
+            seen, quiet = now, time.monotonic()
+    return seen - before
 
 
 async def _stored(session: aiohttp.ClientSession, url: str, ids: list[str], external: bool) -> list[dict]:
@@ -198,7 +222,8 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
         "gap within detection + probe interval + retry interval + hold": (
             gap is not None and expected is not None and gap <= expected + SLACK),
     }
-    return {"acked": len(acked), "lost": lost, "doubled": doubled, "conversation": conversation,
+    return {"acked": len(acked), "lost": lost, "doubled": doubled, "held": seen.get("held", 0),
+            "conversation": conversation,
             "interactions": len(holders), "first_failed": first_failed, "first_back": first_back,
             "gap": gap, "detection": detection, "expected_gap_at_most": expected, "bound_terms": terms,
             "recovery": seen["recovery"], "checks": checks, "passed": all(checks.values())}
@@ -220,6 +245,8 @@ def _print(result: dict[str, Any]) -> None:
     print(f"recovery in effect: {recovery}; MOs acknowledged: {result['acked']}; "
           f"conversation: {result['conversation']} ({result['interactions']} interaction(s))")
     print(f"failover gap: {gap} (detection {det}; expected at most {exp})")
+    if result["held"]:
+        print(f"  {result['held']} MO(s) acknowledged by the stopped member arrived once it was restored")
     if result["bound_terms"]:
         print("  bound: " + " + ".join(f"{k} {v:.3f} s" for k, v in result["bound_terms"].items())
               + f" (+ {SLACK} s slack)")

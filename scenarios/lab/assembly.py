@@ -31,11 +31,12 @@ from scenarios.lab.backends import LabStartError, LocalBackend, lab_trust, provi
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
-from scenarios.lab.external import ExternalServer, Sink
+from scenarios.lab.external import ExternalServer
 from scenarios.lab.external_pair import ExternalPair
 from scenarios.lab.follow import RemoteFollower
 from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.nexus import start_nexus
+from scenarios.lab.sink import Sink
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,

@@ -36,8 +36,9 @@ from sim.core.errors import InputError, UsageError
 from sim.serving import json_response, read_json
 
 if TYPE_CHECKING:
-    from scenarios.lab.external import ExternalServer, Sink
+    from scenarios.lab.external import ExternalServer
     from scenarios.lab.external_pair import ExternalPair
+    from scenarios.lab.sink import Sink
     from sim.cic.pair import PairRuntime
 
 __all__ = ["ROUTES", "ControlServer", "ControlledLab", "control_app"]

@@ -9,8 +9,7 @@ fault's actions. Every error the remote side can make (refused, timed out, an an
 ``InputError`` naming the member, the URL and what went wrong: 502 when it did not answer, 504 when it was
 too slow, and the member's own status otherwise.
 
-``Sink`` is the capture sink the lab serves for the members' callbacks: a server points its MO and DLR
-callbacks at ``{sink}/<kind>`` and every request there is kept (bounded) with its query and form fields.
+Where the members' MO and DLR callbacks land is the lab's capture sink (``scenarios.lab.sink``).
 """
 
 from __future__ import annotations
@@ -21,24 +20,21 @@ import os
 import re
 import shutil
 import signal
-import socket
 import tempfile
 import time
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-from aiohttp import web
 
 from scenarios.lab.external_spec import PLACEHOLDER, SIGNALS, Action, ExternalMember, HttpTemplate
+from scenarios.lab.processes import free_port
 from sim.core.errors import InputError
 
-__all__ = ["ExternalServer", "Sink", "render"]
+__all__ = ["ExternalServer", "render"]
 
-SINK_LIMIT = 10000  # records the sink keeps per lab (oldest forgotten first)
 _TAIL = 2000  # characters of a process's output quoted when it fails to start
 
 
@@ -57,59 +53,6 @@ def render(text: str, values: Mapping[str, str], encoded: Mapping[str, str] | No
         return quote(encoded[name], safe="") if name in encoded else values[name]
 
     return PLACEHOLDER.sub(one, text)
-
-
-def _free_port(host: str) -> int:
-    # The member's configuration must name its ports before it starts, so they are chosen here: bound to 0,
-    # closed and handed over. Another process may take one meanwhile; the member then fails to start, loudly.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-class Sink:
-    """The capture sink of the external members' callbacks: ``ANY /{member}/{kind}``, kept with its fields."""
-
-    def __init__(self) -> None:
-        self.records: deque[dict[str, Any]] = deque(maxlen=SINK_LIMIT)
-        self.url = ""
-        self._seq = 0
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, host: str) -> str:
-        """Listen on ``host``, port 0; returns the base URL."""
-        app = web.Application()
-        app.router.add_route("*", "/{member}/{kind}", self._capture)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, 0).start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
-        return self.url
-
-    async def _capture(self, request: web.Request) -> web.StreamResponse:
-        fields = dict(request.query)
-        if request.content_type == "application/x-www-form-urlencoded":
-            fields.update({k: str(v) for k, v in (await request.post()).items()})
-        self._seq += 1
-        self.records.append({"seq": self._seq, "member": request.match_info["member"],
-                             "kind": request.match_info["kind"], "at": time.time(), "method": request.method,
-                             "fields": fields})
-        return web.Response(text="OK")
-
-    def received(self, member: str, kind: str = "") -> list[dict[str, Any]]:
-        """What reached ``member``'s sink (of ``kind`` when given), oldest first."""
-        return [r for r in self.records if r["member"] == member and (not kind or r["kind"] == kind)]
-
-    def clear(self) -> None:
-        """Forget every record."""
-        self.records.clear()
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
 
 class ExternalServer:
@@ -156,11 +99,15 @@ class ExternalServer:
         Raises:
             InputError: a process did not start or exited, or the member was not ready in time (502).
         """
-        self.values.update({f"port.{p}": str(_free_port(self.host)) for p in self.member.ports})
+        # The member's files must name its ports before it starts, so they are picked here; another process
+        # taking one meanwhile makes the member fail to start, loudly (its output says which port).
+        self.values.update({f"port.{p}": str(free_port(self.host)) for p in self.member.ports})
         for file, text in self.member.files.items():
             (self.dir / file).write_text(render(text, self.values), encoding="utf-8")
         for started in self.member.start:
             await self._spawn(started.name)
+            if started.listens:  # the next process may need it (Kannel's smsbox connects to bearerbox)
+                await self._listening(started.name, int(self.values[f"port.{started.listens}"]))
         await self._ready()
 
     async def _spawn(self, name: str) -> None:
@@ -189,6 +136,24 @@ class ExternalServer:
         file = self.dir / f"{name}.out"
         text = file.read_text("utf-8", "replace") if file.is_file() else ""
         return text[-_TAIL:].strip() or "(nothing)"
+
+    async def _listening(self, name: str, port: int) -> None:
+        deadline = time.monotonic() + self.member.ready_timeout
+        while True:
+            self._check_alive()
+            try:
+                _, writer = await asyncio.open_connection(self.host, port)
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise InputError(f"external member {self.name}: {name} did not listen on "
+                                     f"{self.host}:{port} within {self.member.ready_timeout} s",
+                                     502) from None
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
 
     async def _ready(self) -> None:
         if self.member.ready is None:

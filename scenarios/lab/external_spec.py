@@ -12,8 +12,8 @@ choosing the member that answers::
           external:
             ports: [sms, sendsms]            # the lab picks a free port on the lab's host for each name
             files: {gw.conf: "..."}          # written into the member's own temporary folder ({dir})
-            start:                           # processes the lab starts in order and ends by their PID
-              - {name: gateway, argv: [/usr/sbin/gateway, "{dir}/gw.conf"]}
+            start:                           # processes the lab starts in order and ends by their PID;
+              - {name: gateway, argv: [/usr/sbin/gateway, "{dir}/gw.conf"], listens: sms}  # waited for
             ready: {url: "http://{host}:{port.sendsms}/", timeout: 20}  # polled until it answers at all
             sms_url: "http://{host}:{port.sms}"  # what every farm's proxy forwards to and health-tests
             send:                            # how to ask it to send an MT (POST /_smslab/send)
@@ -85,10 +85,13 @@ class Action:
 
 @dataclass(frozen=True)
 class Started:
-    """A process the lab starts for a member: its name (for actions) and its command line."""
+    """A process the lab starts for a member: its name (for actions), its command line, and the port
+    (one of the member's ``ports``) it listens on, which the lab waits for before starting the next one
+    ("" when there is nothing to wait for)."""
 
     name: str
     argv: tuple[str, ...]
+    listens: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,12 @@ def _start(r: Reader, names: _Names) -> tuple[Started, ...]:
             names.check(one, "argv", arg)
         if name in {s.name for s in out}:
             one.problem("name", name, "is already the name of another process of this member")
+        listens = one.text("listens", "")
+        if listens and listens not in names.ports:
+            known = ", ".join(names.ports) or "none"
+            one.problem("listens", listens, f"must be one of the member's ports ({known})")
         one.done()
-        out.append(Started(name, argv))
+        out.append(Started(name, argv, listens))
     return tuple(out)
 
 

@@ -34,7 +34,7 @@ from sim.cic.process import NodeProcess
 from sim.core.config import CicConfig
 from sim.proxy.config import FarmPlan
 
-__all__ = ["Child", "ProcessBackend"]
+__all__ = ["Child", "ProcessBackend", "free_port"]
 
 class Child:
     """One ``smslab serve`` child: started, its JSON ready line read, ended by its PID.
@@ -111,7 +111,8 @@ async def _drain(stream: asyncio.StreamReader | None, into: deque[str]) -> None:
         into.append(line.decode("utf-8", "replace").rstrip())
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
+    """A port free on ``host`` now (bound to 0, closed, its number handed over)."""
     # The fakes must know the proxy's URL before they start (they push to it, and a child reads its
     # settings once), so the proxy's port is chosen first. Binding port 0, closing and reusing the number
     # can race with another process; a lost race makes the proxy fail to start, loudly.
@@ -155,7 +156,7 @@ class ProcessBackend:
         """Choose the proxies' ports and write the fakes' file with their MO and DR URLs."""
         config = self.spec.config
         for plan in self.spec.farms:
-            port = plan.bind_port or _free_port(self.host)
+            port = plan.bind_port or free_port(self.host)
             self.planned[plan.incoming_port] = f"{'https' if plan.https else 'http'}://{self.host}:{port}"
         data = copy.deepcopy(dict(config.data))
         for name, target in push_targets(config, self.planned).items():
