@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -15,10 +14,13 @@ import pytest
 import yaml
 
 from scenarios.cli import main as cli
+from scenarios.lab.check import check_lab
 from scenarios.lab.client import LabClient, LabError
+from scenarios.lab.external import ExternalServer, render
 from scenarios.lab.spec import DEFAULT_LAB
 from scenarios.scenario.runner import in_process_lab
-from sim.labfile import parse_lab_config
+from sim.core.errors import InputError
+from sim.labfile import parse_lab_config, read_lab
 
 GATEWAY = str(Path(__file__).resolve().parents[2] / "support" / "mini_gateway.py")
 CUSTOMER, LOCAL = "+13175550177", "8005550100"
@@ -32,7 +34,7 @@ def member(*extra: str) -> dict[str, Any]:
                                                "--send-port", "{port.send}", "--sink", "{sink}",
                                                "--gateway", "{fake.kaleyra}/a2w_preRouter/httpApiRouter",
                                                *extra]}],
-        "ready": {"url": "http://{host}:{port.send}/ready", "timeout": 10},
+        "ready": {"url": "http://{host}:{port.sms}/?healthcheckignore=1", "timeout": 10},
         "sms_url": "http://{host}:{port.sms}",
         "send": {"url": "http://{host}:{port.send}/send?to={to}&text={text}&from={from}",
                  "expect": "<code>100</code>"},
@@ -140,11 +142,10 @@ def test_the_lab_ends_every_process_it_started() -> None:
     with in_process_lab(parse_lab_config(lab_data(), "external-lab.yaml")) as url:
         client = LabClient(url)
         pids = [client.health()["nodes"][n]["processes"]["gateway"]["pid"] for n in ("primary", "backup")]
-        client.fail("primary", "hang")
+        client.fail("primary", "hang")  # left stopped: the lab must still end it
     time.sleep(0.1)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-    assert signal.SIGSTOP  # the fault above was a real SIGSTOP
 
 
 def test_smslab_run_skips_what_needs_the_simulated_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,3 +161,119 @@ def test_smslab_run_skips_what_needs_the_simulated_pair(tmp_path: Path, capsys: 
     assert results["kaleyra MO and MT with DLR"]["reason"].startswith("steps[1].wait: skipped: the pair is external")
     assert "classification only mean something to a simulated CIC node" in (
         results["segmentation (split and truncate)"]["reason"])
+
+
+# -- the remote side failing: each a clear error, never a hang -------------------------------------------
+
+
+def server(section: dict[str, Any]) -> ExternalServer:
+    """An ExternalServer for ``section`` (checked as a lab file's member), sink and fake on closed ports."""
+    data = lab_data(primary=section)
+    member = check_lab(read_lab(data, "lab.yaml")).spec.external["primary"]
+    return ExternalServer(member, "127.0.0.1", "http://127.0.0.1:9", {"kaleyra": "http://127.0.0.1:9",
+                                                                      "portico": "", "eztexting": ""})
+
+
+async def test_a_slow_member_is_a_504_naming_the_request_and_the_limit() -> None:
+    """A send template answered after the member's timeout: 504, the URL and the limit in the message."""
+    gw = server(member("--slow", "3"))
+    await gw.start()
+    try:
+        began = time.monotonic()
+        with pytest.raises(InputError, match=r"external member primary did not answer the MT request \(GET "
+                                             r"http://127\.0\.0\.1:\d+/send\?to=1317&text=hi%20there&from=\) "
+                                             r"within 2\.0 s") as info:
+            await gw.send("1317", "hi there")
+        assert info.value.status == 504
+        assert time.monotonic() - began < 2.9  # the member's timeout, not the gateway's 3 s
+    finally:
+        await gw.stop()
+
+
+async def test_a_malformed_answer_is_a_502_quoting_it() -> None:
+    """A 200 whose body does not match send.expect is refused as malformed, quoting the body."""
+    gw = server(member("--garbage"))
+    await gw.start()
+    try:
+        with pytest.raises(InputError, match=r"with 200 but a body that does not match '<code>100</code>': "
+                                             r"'\\x00not a send answer'") as info:
+            await gw.send("1317", "hi")
+        assert info.value.status == 502
+    finally:
+        await gw.stop()
+
+
+async def test_a_member_that_is_down_is_a_502_naming_the_url() -> None:
+    """A send template pointing where nothing listens: 502, cannot be reached, with the URL and the cause."""
+    section = {**member(), "ports": ["sms", "send", "dead"]}
+    section["send"] = {"url": "http://{host}:{port.dead}/send?to={to}&text={text}"}
+    gw = server(section)
+    await gw.start()
+    try:
+        with pytest.raises(InputError, match=r"external member primary cannot be reached for the MT request "
+                                             r"\(GET http://127\.0\.0\.1:\d+/send\?to=1&text=x\): "
+                                             r"ClientConnectorError") as info:
+            await gw.send("1", "x")
+        assert info.value.status == 502
+    finally:
+        await gw.stop()
+
+
+async def test_a_process_that_exits_at_once_is_a_start_error_with_its_output() -> None:
+    """A member whose process exits while starting: an error with its status and the end of its output."""
+    section = {**member(), "start": [{"name": "gateway", "argv": [
+        sys.executable, "-c", "print('bad config line 3'); raise SystemExit(3)"]}]}
+    gw = server(section)
+    with pytest.raises(InputError, match=r"external member primary: gateway exited with status 3; its output ends: "
+                                         r"bad config line 3"):
+        await gw.start()
+    await gw.stop()
+    assert not gw.dir.exists()
+
+
+async def test_a_missing_program_and_a_silent_member_are_start_errors() -> None:
+    """No such program: said so; a member whose ready URL never answers: said so after its timeout."""
+    missing = server({**member(), "start": [{"name": "gateway", "argv": ["/nonexistent/gateway"]}]})
+    with pytest.raises(InputError, match=r"cannot start gateway \(/nonexistent/gateway\): \[Errno 2\]"):
+        await missing.start()
+    await missing.stop()
+    silent = server({**member(), "start": [{"name": "gateway", "argv": [sys.executable, "-c",
+                                                                  "import time; time.sleep(30)"]}],
+                     "ready": {"url": "http://{host}:{port.send}/", "timeout": 0.3}})
+    with pytest.raises(InputError, match=r"was not ready within 0\.3 s \(http://127\.0\.0\.1:\d+/ never "
+                                         r"answered\)"):
+        await silent.start()
+    pid = silent.pids()[0]
+    await silent.stop()
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+async def test_a_failing_command_action_is_a_409_with_its_output() -> None:
+    """A fault whose command exits non-zero: 409 with its status and output; the fault is not recorded."""
+    section = {**member(), "faults": {"slow": {"fail": {"command": [sys.executable, "-c",
+                                                                   "print('no such rule'); raise SystemExit(1)"]},
+                                               "restore": {"command": ["true"]}}}}
+    gw = server(section)
+    await gw.start()
+    try:
+        with pytest.raises(InputError, match=r"for the slow fault exited with status 1: no such rule") as info:
+            await gw.fail("slow")
+        assert (info.value.status, gw.fault) == (409, "")
+    finally:
+        await gw.stop()
+
+
+def test_a_slow_member_through_the_control_api_is_a_json_504() -> None:
+    """POST /_smslab/send on a lab whose active member is too slow: a 504 with the error, not a hang."""
+    data = lab_data(primary=member("--slow", "3"))
+    with in_process_lab(parse_lab_config(data, "slow-lab.yaml")) as url:
+        client = LabClient(url)
+        with pytest.raises(LabError, match="did not answer the MT request") as info:
+            client.send("13175550177", "hello")
+        assert info.value.status == 504
+
+
+def test_render_fills_encodes_and_keeps_literal_braces() -> None:
+    """Member values as they are, send fields percent-encoded, {{ }} as braces."""
+    assert render('{"u": "{host}/x?t={text}"}{{}}', {"host": "h"}, {"text": "a b&c"}) == (
+        '{"u": "h/x?t=a%20b%26c"}{}')
