@@ -30,9 +30,11 @@ With an external pair (a lab file whose ``cic.nodes`` are ``external``, as
 ``scenarios/examples/kannel-lab.yaml``) the fault is the member's own (``hang``: a SIGSTOP of the Kannel
 example's bearerbox), "stored" means what the members' sink received (by the MO's text), the detection is
 the proxies' health test taking the member out (the external pair's ``promoted`` timeline entry), and the
-conversation check, which needs the simulated pair's interactions, is left out and said so. A stopped
-gateway may have acknowledged MOs it had not handed on yet: the victim is restored once the pushes settled,
-and those MOs count as stored when they arrive then (``held`` says how many did). Both members
+conversation check, which needs the simulated pair's interactions, is left out and said so. Once the pushes
+settled the victim is restored, and what it hands on then is reported apart: ``held``, MOs it had
+acknowledged and stored nowhere yet (they count as stored: late, not lost), and ``redelivered``, requests it
+had read while stopped and whose pushes the broker retried elsewhere (a second copy: the gateway keeps no
+record of the broker's message ids; said, not failed). Both members
 take traffic while both are healthy (the farm's round robin), so the gap is the time until a push lands
 on the other member: usually the next push.
 
@@ -104,10 +106,8 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
                 ids.append(mo["message_id"])
                 await asyncio.sleep(pace)
             attempts = await _settled(session, lab.fake_urls[BROKER], ids, settle)
-            held = 0
-            if lab.external:
-                held = await _restored(session, url, ids, victim, settle)
             interactions = await _stored(session, url, ids, bool(lab.external))
+            restored = await _restored(session, url, ids, victim, settle) if lab.external else None
             timeline = (await _call(session, "GET", f"{url}/_smslab/timeline"))
         assert lab.pair is not None
         farm = lab.spec.farms[0]
@@ -118,28 +118,30 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
                 "ids": ids, "attempts": attempts, "interactions": interactions, "timeline": timeline,
                 "failed_at": failed_at, "victim": victim, "mode": mode,
                 "recovery": lab.pair.status()["recovery"]["effective"], "external": bool(lab.external),
-                "held": held,
+                "after_restore": restored,
                 "probe_interval": farm.health.interval, "retry_interval": retry}
     finally:
         await lab.stop()
 
 
 async def _restored(session: aiohttp.ClientSession, url: str, ids: list[str], victim: str,
-                    settle: float) -> int:
-    """Restore an external victim and wait until what its sink got stops growing; returns how many MOs
-    arrived only then: a stopped gateway had acknowledged them and held them (not lost: late)."""
+                    settle: float) -> list[dict]:
+    """Restore an external victim and wait until what the sinks got stops growing; returns what they hold
+    then. A stopped gateway may hand on MOs it had acknowledged (held, not lost), and requests it had read
+    but answered too late (the broker retried them elsewhere: delivered twice)."""
     def count(stored: list[dict]) -> int:
         return sum(1 for i in stored for e in i["transcript"] if e["message_id"])
 
-    before = count(await _stored(session, url, ids, True))
     await _call(session, "POST", f"{url}/_smslab/nodes/{victim}/restore", json={})
-    deadline, seen, quiet = time.monotonic() + settle, before, time.monotonic()
+    deadline, quiet = time.monotonic() + settle, time.monotonic()
+    stored = await _stored(session, url, ids, True)
     while time.monotonic() < deadline and time.monotonic() - quiet < 1.0:
         await asyncio.sleep(0.1)
-        now = count(await _stored(session, url, ids, True))
-        if now != seen:
-            seen, quiet = now, time.monotonic()
-    return seen - before
+        now = await _stored(session, url, ids, True)
+        if count(now) != count(stored):
+            quiet = time.monotonic()
+        stored = now
+    return stored
 
 
 async def _stored(session: aiohttp.ClientSession, url: str, ids: list[str], external: bool) -> list[dict]:
@@ -198,9 +200,12 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
     stored = Counter(e["message_id"] for i in seen["interactions"] for e in i["transcript"]
                      if e["direction"] == "in" and e["message_id"])
     after = {i for i in acked if _taken_after_switch(i, seen)}
-    # An external member keeps what it took whatever happens to the other, so none may be missing.
     external = bool(seen.get("external", False))
-    lost = [i for i in acked if stored[i] == 0 and (seen["recovery"] or external or i in after)]
+    late = _late(seen, stored)
+    # An external member keeps what it took whatever happens to the other, so none may be missing once the
+    # stopped one has handed on what it held.
+    lost = [i for i in acked if stored[i] + late["held"].get(i, 0) == 0
+            and (seen["recovery"] or external or i in after)]
     doubled = [i for i, n in stored.items() if n > 1]
     holders = {i["id"] for i in seen["interactions"]
                if any(e["message_id"] in acked for e in i["transcript"] if e["direction"] == "in")}
@@ -222,11 +227,23 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
         "gap within detection + probe interval + retry interval + hold": (
             gap is not None and expected is not None and gap <= expected + SLACK),
     }
-    return {"acked": len(acked), "lost": lost, "doubled": doubled, "held": seen.get("held", 0),
+    return {"acked": len(acked), "lost": lost, "doubled": doubled, "held": sorted(late["held"]),
+            "redelivered": sorted(late["redelivered"]),
             "conversation": conversation,
             "interactions": len(holders), "first_failed": first_failed, "first_back": first_back,
             "gap": gap, "detection": detection, "expected_gap_at_most": expected, "bound_terms": terms,
             "recovery": seen["recovery"], "checks": checks, "passed": all(checks.values())}
+
+
+def _late(seen: dict[str, Any], stored: Counter[str]) -> dict[str, Counter[str]]:
+    """What an external victim handed on only once restored: ``held`` (MOs stored nowhere before) and
+    ``redelivered`` (MOs the broker had retried elsewhere, so stored twice: a property of the gateway, which
+    keeps no record of a broker's message ids; reported, not failed)."""
+    final = Counter(e["message_id"] for i in seen.get("after_restore") or () for e in i["transcript"]
+                    if e["direction"] == "in" and e["message_id"])
+    more = final - stored
+    return {"held": Counter({i: n for i, n in more.items() if stored[i] == 0}),
+            "redelivered": Counter({i: n for i, n in more.items() if stored[i] > 0})}
 
 
 def _taken_after_switch(message_id: str, seen: dict[str, Any]) -> bool:
@@ -246,7 +263,10 @@ def _print(result: dict[str, Any]) -> None:
           f"conversation: {result['conversation']} ({result['interactions']} interaction(s))")
     print(f"failover gap: {gap} (detection {det}; expected at most {exp})")
     if result["held"]:
-        print(f"  {result['held']} MO(s) acknowledged by the stopped member arrived once it was restored")
+        print(f"  {len(result['held'])} MO(s) the stopped member held arrived once it was restored")
+    if result["redelivered"]:
+        print(f"  {len(result['redelivered'])} MO(s) the restored member handed on again after the broker's "
+              "retry had delivered them elsewhere (the gateway keeps no record of message ids)")
     if result["bound_terms"]:
         print("  bound: " + " + ".join(f"{k} {v:.3f} s" for k, v in result["bound_terms"].items())
               + f" (+ {SLACK} s slack)")

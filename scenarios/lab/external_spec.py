@@ -27,13 +27,14 @@ choosing the member that answers::
 
 Placeholders: ``{host}`` (the lab's address), ``{name}`` (the member), ``{dir}``, ``{port.NAME}``,
 ``{sink}`` (the capture sink the lab serves for this member: point the server's MO and DLR callbacks at
-``{sink}/mo``, ``{sink}/dlr`` or any ``{sink}/<kind>``; ``GET /_smslab/nodes/{name}/received`` lists what
-arrived), ``{fake.NAME}`` (the URL of a fake of the lab) and ``{fakehost.NAME}`` (its ``host:port``, for a
-URL with credentials in it). ``send`` also knows ``{to}``, ``{text}``,
-``{from}`` and ``{account}``, percent-encoded in its URL and body. ``{{`` and ``}}`` are literal braces.
-An action is one of ``signal`` (to a process the lab started: STOP, CONT, KILL, TERM, HUP, INT, USR1,
-USR2), ``restart`` (a process the lab started, ended and started again), ``request`` (an HTTP request, a
-2xx expected) or ``command`` (an argv run to completion, exit 0 expected).
+``{sink}/mo``, ``{sink}/dlr`` or any ``{sink}/<kind>``, with the MO's ``from``, ``to`` and ``text`` as
+query or form fields, so that ``smslab failover`` can tell the MOs apart; ``GET
+/_smslab/nodes/{name}/received`` lists what arrived), ``{fake.NAME}`` (the URL of a fake of the lab) and
+``{fakehost.NAME}`` (its ``host:port``, for a URL with credentials in it). ``send`` also knows ``{to}``,
+``{text}``, ``{from}`` and ``{account}``, percent-encoded in its URL and body. ``{{`` and ``}}`` are
+literal braces. An action is one of ``signal`` (to a process the lab started: STOP, CONT, KILL, TERM,
+HUP, INT, USR1, USR2), ``restart`` (a process the lab started, ended and started again), ``request`` (an
+HTTP request, a 2xx expected) or ``command`` (an argv run to completion, exit 0 expected).
 """
 
 from __future__ import annotations

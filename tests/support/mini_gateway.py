@@ -3,8 +3,8 @@
 It stands where Kannel stands in ``scenarios/examples/kannel-lab.yaml``, with the same three sides: an SMS
 port that takes the broker's MO and DR pushes (through the proxy) and answers the proxy's health test, a
 send port whose ``GET /send?to=&text=&from=`` sends an MT to a Kaleyra gateway (DirectTEXT parameters,
-Basic auth), and callbacks to the lab's sink: ``<sink>/mo`` for each MO, ``<sink>/dlr`` for each DR, with
-the push's fields. ``--slow`` makes the send port answer after that many seconds; ``--garbage`` makes it
+Basic auth), and callbacks to the lab's sink: ``<sink>/mo?from=&to=&text=`` for each MO,
+``<sink>/dlr?id=&status=`` for each DR. ``--slow`` makes the send port answer after that many seconds; ``--garbage`` makes it
 answer a 200 whose body is not what a send answers.
 
     python tests/support/mini_gateway.py --sms-port P --send-port Q --sink URL --gateway URL --login u:p
@@ -55,7 +55,7 @@ def _handler(args: argparse.Namespace, kind_of: dict[str, str]) -> type[BaseHTTP
                 self._answer(200, "OK")
                 return
             kind = kind_of.get(path, "other")
-            _get(f"{args.sink}/{kind}?{urllib.parse.urlencode(fields)}")
+            _get(f"{args.sink}/{kind}?{urllib.parse.urlencode(_callback(kind, fields))}")
             self._answer(200, "OK")
 
         def _send(self, fields: dict[str, str]) -> None:
@@ -72,6 +72,16 @@ def _handler(args: argparse.Namespace, kind_of: dict[str, str]) -> type[BaseHTTP
                 self._answer(200, resp.read().decode())
 
     return Handler
+
+
+def _callback(kind: str, fields: dict[str, str]) -> dict[str, str]:
+    """What the gateway tells the lab's sink: an MO's from, to and text; a DR's message id and status."""
+    if kind == "mo":
+        return {"from": fields.get("device_address", ""), "to": fields.get("inbound_address", ""),
+                "text": fields.get("message", "")}
+    if kind == "dlr":
+        return {"id": fields.get("message_id", ""), "status": fields.get("status", "")}
+    return fields
 
 
 def _get(url: str) -> None:

@@ -87,5 +87,5 @@ def test_smslab_failover_across_a_sigstop_of_bearerbox(capsys: pytest.CaptureFix
     result = json.loads(capsys.readouterr().out)
     assert (code, result["acked"], result["lost"], result["doubled"]) == (0, 12, [], [])
     assert result["conversation"] == "not tracked (external pair)"
-    assert 0 <= result["held"] <= 4  # at most what the primary took before its stop
+    assert len(result["held"]) <= 4  # at most what the primary took before its stop
     assert result["detection"] is not None
