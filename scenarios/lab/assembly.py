@@ -8,6 +8,13 @@ public bases (the ``ExternalDeliveryStatusURI`` they hand the brokers) set to it
 listens, and ``start`` returns once every proxy has seen the active node healthy. Everything binds port 0
 unless the file says otherwise, so one lab per pytest-xdist worker needs no coordination.
 
+A lab file whose ``cic.nodes`` are ``external`` (``scenarios.lab.external_spec``) has no simulated pair:
+after the fakes, the lab starts its capture sink (``scenarios.lab.sink``) and the two external members
+(``scenarios.lab.external``: their processes, ready checks, MT templates, fault actions), puts the proxies
+in front of their SMS URLs, and follows the farms' health in place of the pair runtime
+(``scenarios.lab.external_pair``); everything else (the fakes pointed at the proxy, the control API, the
+event stream) is the same.
+
 In process (the default) everything shares this event loop; with ``processes=True`` each fake, node and
 proxy is its own ``smslab serve`` process (``scenarios.lab.processes``), and a kill is a real SIGKILL. The
 control API (``scenarios.lab.control``) is the same either way: it speaks to every component over HTTP.
@@ -169,10 +176,14 @@ class Lab:
         for name in NODE_NAMES:
             self.external[name] = ExternalServer(self.spec.external[name], self.host, self.sink.url,
                                                  self.fake_urls)
-        try:
-            await asyncio.gather(*(s.start() for s in self.external.values()))
-        except InputError as exc:
-            raise LabStartError(str(exc)) from None
+        # Both start together; every start is let finish (or fail) before the first error is raised, so
+        # the stop that follows finds every process either one started.
+        started = await asyncio.gather(*(s.start() for s in self.external.values()), return_exceptions=True)
+        for outcome in started:
+            if isinstance(outcome, InputError):
+                raise LabStartError(str(outcome)) from None
+            if isinstance(outcome, BaseException):
+                raise outcome
         await self._start_proxies({n: {str(p.incoming_port): s.farm_member for p in self.spec.farms}
                                    for n, s in self.external.items()})
 

@@ -11,6 +11,12 @@ The API is a thin layer over the components' own APIs, the same in process and i
 broker routes go to the fake's inspection API (``/_smslab/messages``, ``/_smslab/mo``), sends and
 interactions to the active node's control API, faults, restores and switchovers to the pair runtime.
 
+With an external pair (``scenarios.lab.external_pair``) a send fills the active member's MT template, a
+fault runs the member's own action, and ``GET /_smslab/nodes/{name}/received`` lists what reached the
+member's capture sink. What that pair cannot do answers 501 saying why (the interactions, a manual
+switchover, a fault its lab file does not define, a send's CIC-only fields), which the scenario runner
+turns into a skipped step.
+
 What the API needs of the lab it serves is described here, as ``ControlledLab``; ``scenarios.lab.assembly``
 builds the lab and imports this module to serve it, so this module never imports the lab back.
 """

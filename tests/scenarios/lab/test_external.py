@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from scenarios.cli import main as cli
+from scenarios.lab.backends import LabStartError
 from scenarios.lab.check import check_lab
 from scenarios.lab.client import LabClient, LabError
 from scenarios.lab.external import ExternalServer, render
@@ -287,3 +289,16 @@ def test_failover_with_processes_across_a_sigstop(tmp_path: Path, capsys: pytest
     result = json.loads(capsys.readouterr().out)
     assert (code, result["acked"], result["lost"], result["doubled"]) == (0, 10, [], [])
     assert result["checks"]["backup took over"] is True
+
+
+def test_a_member_that_cannot_start_stops_the_lab_and_every_process(tmp_path: Path) -> None:
+    """The backup exits at once: LabStartError with its output; the primary's process is ended too."""
+    backup = {**member(), "start": [{"name": "gateway", "argv": [
+        sys.executable, "-c", "print('port in use'); raise SystemExit(1)"]}]}
+    config = parse_lab_config(lab_data(backup=backup), "external-lab.yaml")
+    tmp = Path(tempfile.gettempdir())
+    before = {p.name for p in tmp.glob("smslab-primary-*")}
+    with pytest.raises(LabStartError, match=r"external member backup: gateway exited with status 1; its output "
+                                            r"ends: port in use"), in_process_lab(config):
+        pass
+    assert {p.name for p in tmp.glob("smslab-primary-*")} <= before  # ended, its folder removed after it
