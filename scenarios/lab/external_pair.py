@@ -7,9 +7,10 @@ a real ARR farm do; when one stops answering, the next probe takes it out and ev
 other. ``ExternalPair`` follows the farms' health (the proxies' ``GET /_smslab/farm``, every
 ``interval`` seconds, in process or not) and calls a member *serving* when every farm finds it healthy and
 *down* otherwise; the *active* member, the one the lab asks to send an MT, is the first serving one,
-primary first. Faults and restores are the members' own actions (``scenarios.lab.external``); each one,
-and each change of a member's state, goes on the timeline, shaped like the simulated pair's (``at``,
-``t``, ``event``, ``node``): ``promoted`` names a member that became the active one.
+primary first (its role reads ``active``, the other serving one's ``backup``). Faults and restores are the
+members' own actions (``scenarios.lab.external``); each one, and each change of a member's state, goes on
+the timeline, shaped like the simulated pair's (``at``, ``t``, ``event``, ``node``): ``promoted`` names a
+member that became the active one.
 """
 
 from __future__ import annotations
@@ -100,8 +101,12 @@ class ExternalPair:
         return self._active
 
     def role_of(self, name: str) -> str:
-        """``serving`` or ``down``, as the farms last saw ``name``."""
-        return "serving" if self.serving.get(name) else "down"
+        """``active`` (the member sends go through), ``backup`` (healthy too: it takes its share of the
+        proxy's traffic) or ``down``, as the farms last saw ``name``; the simulated pair's words, so that a
+        scenario's ``node <name> active`` reads the same on either pair."""
+        if name == self._active:
+            return "active"
+        return "backup" if self.serving.get(name) else "down"
 
     def status(self) -> dict[str, Any]:
         """The pair's state, for the control API (``switchover`` in its answers)."""

@@ -30,14 +30,14 @@ def pair(farms: Farms) -> ExternalPair:
 
 
 async def test_the_first_member_every_farm_finds_healthy_is_active() -> None:
-    """Both healthy: the primary is active, both serving; the primary out: the backup is promoted."""
+    """Both healthy: the primary is active, the backup its backup; the primary out: the backup is promoted."""
     farms = Farms()
     p = pair(farms)
     await p.poll()
-    assert (p.active_name(), p.role_of("primary"), p.role_of("backup")) == ("primary", "serving", "serving")
+    assert (p.active_name(), p.role_of("primary"), p.role_of("backup")) == ("primary", "active", "backup")
     farms.healthy["127.0.0.1:1001"] = False
     await p.poll()
-    assert (p.active_name(), p.role_of("primary")) == ("backup", "down")
+    assert (p.active_name(), p.role_of("primary"), p.role_of("backup")) == ("backup", "down", "active")
     assert [(e["event"], e["node"]) for e in p.timeline] == [
         ("serving", "primary"), ("serving", "backup"), ("promoted", "primary"), ("down", "primary"),
         ("promoted", "backup")]

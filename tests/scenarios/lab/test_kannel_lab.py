@@ -89,3 +89,13 @@ def test_smslab_failover_across_a_sigstop_of_bearerbox(capsys: pytest.CaptureFix
     assert result["conversation"] == "not tracked (external pair)"
     assert len(result["held"]) <= 4  # at most what the primary took before its stop
     assert result["detection"] is not None
+
+
+def test_the_kannel_failover_scenario_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`smslab run scenarios/examples/kannel-failover.yaml`: MT and DLR through each Kannel across the stop."""
+    out = tmp_path / "results.json"
+    code = cli.main(["run", str(EXAMPLES_DIR / "kannel-failover.yaml"), "--json", str(out)])
+    capsys.readouterr()
+    result = json.loads(out.read_text())["scenarios"][0]
+    assert (code, result["status"]) == (0, "passed")
+    assert [c["status"] for c in result["checks"]] == ["passed"] * 11
