@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 import tempfile
@@ -13,47 +12,18 @@ from typing import Any
 
 import pytest
 import yaml
+from external_labs import lab_data, member
 
 from scenarios.cli import main as cli
 from scenarios.lab.backends import LabStartError
 from scenarios.lab.check import check_lab
 from scenarios.lab.client import LabClient, LabError
 from scenarios.lab.external import ExternalServer, render
-from scenarios.lab.spec import DEFAULT_LAB
 from scenarios.scenario.runner import in_process_lab
 from sim.core.errors import InputError
 from sim.labfile import parse_lab_config, read_lab
 
-GATEWAY = str(Path(__file__).resolve().parents[2] / "support" / "mini_gateway.py")
 CUSTOMER, LOCAL = "+13175550177", "8005550100"
-
-
-def member(*extra: str) -> dict[str, Any]:
-    """An external member running tests/support/mini_gateway.py, sending to the fake Kaleyra."""
-    return {
-        "ports": ["sms", "send"],
-        "start": [{"name": "gateway", "argv": [sys.executable, GATEWAY, "--sms-port", "{port.sms}",
-                                               "--send-port", "{port.send}", "--sink", "{sink}",
-                                               "--gateway", "{fake.kaleyra}/a2w_preRouter/httpApiRouter",
-                                               *extra]}],
-        "ready": {"url": "http://{host}:{port.sms}/?healthcheckignore=1", "timeout": 10},
-        "sms_url": "http://{host}:{port.sms}",
-        "send": {"url": "http://{host}:{port.send}/send?to={to}&text={text}&from={from}",
-                 "expect": "<code>100</code>"},
-        "timeout": 2,
-        "faults": {"hang": {"fail": {"signal": "STOP", "process": "gateway"},
-                            "restore": {"signal": "CONT", "process": "gateway"}},
-                   "kill": {"fail": {"signal": "KILL", "process": "gateway"},
-                            "restore": {"restart": "gateway"}}},
-    }
-
-
-def lab_data(primary: dict[str, Any] | None = None, backup: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The embedded default lab with two external members in place of the simulated pair."""
-    data = copy.deepcopy(yaml.safe_load(DEFAULT_LAB.read_text(encoding="utf-8")))
-    data["cic"]["nodes"] = {"primary": {"external": primary or member()},
-                            "backup": {"external": backup or member()}}
-    return data
 
 
 @pytest.fixture(scope="module")
