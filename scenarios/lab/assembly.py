@@ -300,8 +300,10 @@ class Lab:
         assert self.pair is not None
         nodes = dict(zip(self.handles, await asyncio.gather(*(h.describe() for h in self.handles.values())),
                          strict=True))
-        for name, server in self.external.items():
-            nodes[name] = {**server.describe(), "role": self.pair.role_of(name)}
+        for name, server in self.external.items():  # each broker's SMS URL on it, as a node lists them
+            urls = {b.name: server.sms_url + b.mo.incoming_path for b in self.config.cic.brokers
+                    if b.mo.enabled}
+            nodes[name] = {**server.describe(), "role": self.pair.role_of(name), "sms_urls": urls}
         farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
         out = {"components": self.components(), "nodes": nodes,
                "farm": list(farms), "switchover": self.pair.status()}

@@ -64,6 +64,8 @@ def test_health_lists_the_members_with_their_processes(lab: LabClient) -> None:
     health = lab.health()
     assert health["nodes"]["primary"]["mode"] == "external"
     assert health["nodes"]["primary"]["processes"]["gateway"]["running"] is True
+    sms = health["nodes"]["primary"]["sms_url"]
+    assert health["nodes"]["primary"]["sms_urls"]["kaleyra"] == f"{sms}/kaleyra/mo"
     assert health["switchover"]["kind"] == "external"
 
 
