@@ -192,6 +192,7 @@ class Lab:
 
         interval = min(0.05, self.spec.proxy.health.interval)
         self.pair = ExternalPair(self.external, self.members, farms, interval)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
         await self.pair.start()
 
     async def _start_proxies(self, ports: Mapping[str, Mapping[str, str]]) -> None:

@@ -44,6 +44,7 @@ class ExternalPair:
         self.servers, self.members, self._farms, self.interval = dict(servers), members, farms, interval
         self.serving: dict[str, bool] = dict.fromkeys(self.servers, False)
         self.timeline: list[dict[str, Any]] = []
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._began = time.time()
         self._active: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -56,8 +57,14 @@ class ExternalPair:
     def note(self, event: str, node: str, **extra: Any) -> None:
         """Put one entry on the timeline."""
         now = time.time()
-        self.timeline.append({"at": now, "t": round(now - self._began, 4), "event": event, "node": node,
-                              **extra})
+        entry = {"at": now, "t": round(now - self._began, 4), "event": event, "node": node, **extra}
+        self.timeline.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+
+    def on_timeline(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each new timeline entry (the lab's event stream and metrics)."""
+        self.listeners.append(listener)
 
     async def start(self) -> None:
         """Read the farms once, then keep following them."""

@@ -6,6 +6,7 @@ import json
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ def test_a_hang_moves_the_traffic_to_the_backup(lab: LabClient) -> None:
     events = [(e["event"], e["node"]) for e in lab.timeline()]
     assert ("fault", "primary") in events
     assert ("promoted", "backup") in events
+    with urllib.request.urlopen(f"{lab.base_url}/metrics", timeout=5) as resp:
+        metrics = resp.read().decode()
+    assert 'smslab_node_role{node="backup",role="active"} 1.0' in metrics
     lab.reset()
     assert lab.health()["switchover"]["active"] == "primary"
 
