@@ -1,4 +1,4 @@
-"""An external member at run time: its processes, its MT template, its faults, and the sink of its callbacks.
+"""An external member at run time: its processes, its ready checks, its MT template and its faults.
 
 ``ExternalServer`` carries out one ``scenarios.lab.external_spec.ExternalMember``: it picks the member's free
 ports, writes its files into a temporary folder of its own, starts its processes in order (their output goes
@@ -105,10 +105,14 @@ class ExternalServer:
         for file, text in self.member.files.items():
             (self.dir / file).write_text(render(text, self.values), encoding="utf-8")
         for started in self.member.start:
-            await self._spawn(started.name)
-            if started.listens:  # the next process may need it (Kannel's smsbox connects to bearerbox)
-                await self._listening(started.name, int(self.values[f"port.{started.listens}"]))
+            await self._start_one(started.name)
         await self._ready()
+
+    async def _start_one(self, name: str) -> None:
+        await self._spawn(name)
+        listens = next(s.listens for s in self.member.start if s.name == name)
+        if listens:  # the next process may need it (Kannel's smsbox connects to bearerbox)
+            await self._listening(name, int(self.values[f"port.{listens}"]))
 
     async def _spawn(self, name: str) -> None:
         argv = [render(a, self.values) for a in next(s.argv for s in self.member.start if s.name == name)]
@@ -246,13 +250,15 @@ class ExternalServer:
             known = ", ".join(self.member.faults) or "none"
             raise InputError(f"external member {self.name} has no {mode!r} fault in the lab file "
                              f"(it has: {known})", 501)
-        await self._act(self.member.faults[mode][0], f"{mode} fault")
+        for action in self.member.faults[mode][0]:
+            await self._act(action, f"{mode} fault")
         self.fault = mode
 
     async def restore(self) -> None:
         """Carry out the restore action of the fault in effect (nothing when none is)."""
         if self.fault:
-            await self._act(self.member.faults[self.fault][1], f"restore after {self.fault}")
+            for action in self.member.faults[self.fault][1]:
+                await self._act(action, f"restore after {self.fault}")
         self.fault = ""
 
     async def _act(self, action: Action, what: str) -> None:
@@ -271,7 +277,7 @@ class ExternalServer:
             if old is not None:
                 await self._end(old, 2.0)
             self.stopped.discard(action.restart)
-            await self._spawn(action.restart)
+            await self._start_one(action.restart)
         elif action.request is not None:
             await self._request(action.request, {}, f"the {what}")
         elif action.command:

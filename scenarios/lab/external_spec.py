@@ -33,8 +33,9 @@ query or form fields, so that ``smslab failover`` can tell the MOs apart; ``GET
 ``{fakehost.NAME}`` (its ``host:port``, for a URL with credentials in it). ``send`` also knows ``{to}``,
 ``{text}``, ``{from}`` and ``{account}``, percent-encoded in its URL and body. ``{{`` and ``}}`` are
 literal braces. An action is one of ``signal`` (to a process the lab started: STOP, CONT, KILL, TERM,
-HUP, INT, USR1, USR2), ``restart`` (a process the lab started, ended and started again), ``request`` (an
-HTTP request, a 2xx expected) or ``command`` (an argv run to completion, exit 0 expected).
+HUP, INT, USR1, USR2), ``restart`` (a process the lab started, ended and started again, its ``listens``
+port waited for), ``request`` (an HTTP request, a 2xx expected) or ``command`` (an argv run to completion,
+exit 0 expected); ``fail`` and ``restore`` are one action or a list of them, carried out in order.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class Action:
     command: tuple[str, ...] = ()
 
 
+Actions = tuple[Action, ...]
+
+
 @dataclass(frozen=True)
 class Started:
     """A process the lab starts for a member: its name (for actions), its command line, and the port
@@ -108,7 +112,7 @@ class ExternalMember:
         start: the processes, in start order.
         ready: polled until it answers (any status) before the member counts as started.
         ready_timeout: seconds the member has to start.
-        faults: fault mode -> (fail action, restore action).
+        faults: fault mode -> (fail actions, restore actions), each carried out in order.
         timeout: seconds one send or action request may take.
     """
 
@@ -120,7 +124,7 @@ class ExternalMember:
     start: tuple[Started, ...] = ()
     ready: HttpTemplate | None = None
     ready_timeout: float = 20.0
-    faults: Mapping[str, tuple[Action, Action]] = field(default_factory=dict)
+    faults: Mapping[str, tuple[Actions, Actions]] = field(default_factory=dict)
     timeout: float = 5.0
 
 
@@ -256,8 +260,15 @@ def read_external(r: Reader, name: str, fakes: tuple[str, ...]) -> ExternalMembe
     return ExternalMember(name, sms_url, send, ports, files, start, ready, ready_timeout, faults, timeout)
 
 
-def _faults(r: Reader, names: _Names, processes: tuple[str, ...]) -> dict[str, tuple[Action, Action]]:
-    out: dict[str, tuple[Action, Action]] = {}
+def _actions(r: Reader, key: str, names: _Names, processes: tuple[str, ...]) -> tuple[Action, ...]:
+    """One action, or a list of them carried out in order (``[{restart: a}, {restart: b}]``)."""
+    if isinstance(r.raw(key, None), list):
+        return tuple(_action(Reader(v, at, r.problems), names, processes) for at, v in r.items(key))
+    return (_action(r.child(key), names, processes),)
+
+
+def _faults(r: Reader, names: _Names, processes: tuple[str, ...]) -> dict[str, tuple[Actions, Actions]]:
+    out: dict[str, tuple[Actions, Actions]] = {}
     for mode in list(r.data):
         if mode not in EXTERNAL_FAULTS:
             r.problem(str(mode), r.data[mode], f"is not a fault mode an external member has; use "
@@ -265,8 +276,7 @@ def _faults(r: Reader, names: _Names, processes: tuple[str, ...]) -> dict[str, t
             r.raw(str(mode))
             continue
         one = r.child(str(mode))
-        out[mode] = (_action(one.child("fail"), names, processes), _action(one.child("restore"), names,
-                                                                            processes))
+        out[mode] = (_actions(one, "fail", names, processes), _actions(one, "restore", names, processes))
         one.done()
     r.done()
     return out

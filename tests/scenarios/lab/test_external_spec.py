@@ -54,7 +54,7 @@ def test_a_member_reads_into_its_settings() -> None:
         ("sms", "api"), "http://{host}:{port.sms}", ("/usr/bin/gw", "--port", "{port.sms}"), "sms")
     assert member.send.expect is not None
     assert member.send.expect.pattern == "^OK"
-    assert member.faults["hang"] == (Action(signal="STOP", process="gw"), Action(signal="CONT", process="gw"))
+    assert member.faults["hang"] == ((Action(signal="STOP", process="gw"),), (Action(signal="CONT", process="gw"),))
 
 
 def test_a_simulated_lab_has_no_external_members() -> None:
@@ -113,6 +113,15 @@ def test_actions_name_one_kind_and_a_process_the_lab_starts() -> None:
         (f"{at}.restore.signal", "WAKE", "must be one of STOP, CONT, KILL, TERM, HUP, INT, USR1, USR2"),
         (f"{at}.restore.process", "other", "must name a process the lab starts for this member (gw)"),
     ]
+
+
+def test_an_action_list_is_carried_out_in_order_and_each_checked() -> None:
+    """restore may be a list of actions; each one is checked at its own index."""
+    faults = {"kill": {"fail": {"signal": "KILL", "process": "gw"},
+                       "restore": [{"restart": "gw"}, {"restart": "nope"}]}}
+    found = problems(lab(primary=changed(faults=faults)))
+    assert found == [("cic.nodes.primary.external.faults.kill.restore[1].restart", "nope",
+                      "must name a process the lab starts for this member (gw)")]
 
 
 def test_a_fault_mode_of_the_simulated_pair_alone_is_refused() -> None:

@@ -79,10 +79,12 @@ def test_a_sigstop_of_the_primary_bearerbox_moves_the_traffic(lab: LabClient) ->
     assert lab.health()["switchover"]["active"] == "primary"
 
 
-def test_smslab_failover_across_a_sigstop_of_bearerbox(capsys: pytest.CaptureFixture[str]) -> None:
-    """`smslab failover --mode hang` on the Kannel lab: every acknowledged MO reached a Kannel exactly once
-    (those the stopped bearerbox had acknowledged and held, once it was restored)."""
-    code = cli.main(["failover", "--json", "--config", str(KANNEL_LAB), "--mode", "hang", "--count", "12",
+@pytest.mark.parametrize("mode", ["hang", "kill"])
+def test_smslab_failover_across_a_stop_or_kill_of_bearerbox(mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`smslab failover` on the Kannel lab, across a SIGSTOP or a SIGKILL of the primary's bearerbox: every
+    acknowledged MO reached a Kannel exactly once (those the stopped or killed bearerbox had acknowledged,
+    once it was restored: from its store file after a kill)."""
+    code = cli.main(["failover", "--json", "--config", str(KANNEL_LAB), "--mode", mode, "--count", "12",
                      "--kill-after", "4"])
     result = json.loads(capsys.readouterr().out)
     assert (code, result["acked"], result["lost"], result["doubled"]) == (0, 12, [], [])
