@@ -132,10 +132,11 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
         await lab.stop()
 
 
-async def _quiet(session: aiohttp.ClientSession, url: str, ids: list[str], settle: float) -> list[dict]:
+async def _quiet(session: aiohttp.ClientSession, url: str, ids: list[str],
+                 settle: float) -> list[dict[str, Any]]:
     """What the external members' sinks hold once it stopped growing for a second (a gateway hands an MO
     on some time after it acknowledged it), at most ``settle`` seconds."""
-    def count(stored: list[dict]) -> int:
+    def count(stored: list[dict[str, Any]]) -> int:
         return sum(1 for i in stored for e in i["transcript"] if e["message_id"])
 
     deadline, quiet = time.monotonic() + settle, time.monotonic()
@@ -149,7 +150,8 @@ async def _quiet(session: aiohttp.ClientSession, url: str, ids: list[str], settl
     return stored
 
 
-async def _stored(session: aiohttp.ClientSession, url: str, ids: list[str], external: bool) -> list[dict]:
+async def _stored(session: aiohttp.ClientSession, url: str, ids: list[str],
+                  external: bool) -> list[dict[str, Any]]:
     """The interactions holding the MOs: the active node's, or, for an external pair, one per member made
     of what its sink received (each MO is known by its text, ``message <n>``, the only field every gateway
     hands on)."""
