@@ -155,6 +155,11 @@ def serve_node(path: Path, role: str) -> tuple[CicConfig, NodeSettings]:
         ConfigError: every problem of the file.
     """
     spec = check_lab_file(path, alone=True).spec
+    if role in spec.external:  # its settings are the defaults standing in: serving them would mislead
+        raise ConfigError([Problem(f"cic.nodes.{role}.external", "(a section)",
+                                   "names an external member: smslab serve cic serves a simulated node, and "
+                                   "this lab's members are servers of their own (smslab up starts them)")],
+                          str(path))
     return spec.config.cic, spec.nodes[role]
 
 

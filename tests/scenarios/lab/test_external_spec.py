@@ -171,3 +171,14 @@ def test_check_config_lists_every_problem_and_exits_2(tmp_path: Path, capsys: py
 def test_the_kannel_example_checks() -> None:
     """The shipped Kannel lab file passes the lab's one check, both members external."""
     assert cli.main(["check-config", str(EXAMPLES_DIR / "kannel-lab.yaml")]) == 0
+
+
+def test_serve_cic_refuses_an_external_member(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`smslab serve cic --role primary` on a lab whose primary is external: exit 2 saying why."""
+    data = lab()
+    data["brokers"] = [{**BROKER, "mt": {"gateway": "http://127.0.0.1:9"}}]
+    file = tmp_path / "lab.yaml"
+    file.write_text(yaml.safe_dump(data))
+    assert cli.main(["serve", "cic", "--config", str(file), "--role", "primary"]) == 2
+    assert (f"{file}: cic.nodes.primary.external: names an external member: smslab serve cic serves a simulated "
+            "node") in capsys.readouterr().err
