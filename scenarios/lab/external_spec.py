@@ -234,7 +234,7 @@ def read_external(r: Reader, name: str, fakes: tuple[str, ...]) -> ExternalMembe
         name: the member, ``primary`` or ``backup``.
         fakes: the names of the lab's fakes (``{fake.NAME}``).
     """
-    ports = r.strings("ports", ())
+    ports = r.strings("ports", None)
     for port in ports:
         if not re.fullmatch(_NAME, port):
             r.problem("ports", port, f"each name must match {_NAME}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -13,13 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from external_labs import lab_data, member
+from external_labs import GATEWAY, lab_data, member
 
 from scenarios.cli import main as cli
 from scenarios.lab.backends import LabStartError
 from scenarios.lab.check import check_lab
 from scenarios.lab.client import LabClient, LabError
 from scenarios.lab.external import ExternalServer, render
+from scenarios.lab.processes import free_port
 from scenarios.scenario.runner import in_process_lab
 from sim.core.errors import InputError
 from sim.labfile import parse_lab_config, read_lab
@@ -278,3 +280,30 @@ def test_a_member_that_cannot_start_stops_the_lab_and_every_process(tmp_path: Pa
                                             r"ends: port in use"), in_process_lab(config):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_server_the_lab_does_not_start() -> None:
+    """A member with no start list: the lab only points the proxy at it, sends through it and runs its
+    fault commands (here kill -STOP / -CONT of a gateway the test started itself)."""
+    sms, send = free_port("127.0.0.1"), free_port("127.0.0.1")
+    gateway = subprocess.Popen([sys.executable, GATEWAY, "--sms-port", str(sms), "--send-port", str(send),
+                                "--sink", "http://127.0.0.1:9", "--gateway", "http://127.0.0.1:9"])
+    try:
+        pid = str(gateway.pid)
+        section = {"sms_url": f"http://127.0.0.1:{sms}",
+                   "ready": {"url": f"http://127.0.0.1:{sms}/?healthcheckignore=1", "timeout": 10},
+                   "send": {"url": f"http://127.0.0.1:{send}/send?to={{to}}&text={{text}}"},
+                   "faults": {"hang": {"fail": {"command": ["kill", "-STOP", pid]},
+                                       "restore": {"command": ["kill", "-CONT", pid]}}}}
+        with in_process_lab(parse_lab_config(lab_data(primary=section), "external-lab.yaml")) as url:
+            client = LabClient(url)
+            assert client.health()["nodes"]["primary"]["processes"] == {}
+            client.fail("primary", "hang")
+            client.wait_for(lambda: client.health()["switchover"]["active"], lambda a: a == "backup", timeout=5)
+            assert Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+            client.restore("primary")
+            client.wait_for(lambda: client.health()["switchover"]["active"], lambda a: a == "primary", timeout=5)
+        assert gateway.poll() is None  # the lab did not start it, so it does not end it
+    finally:
+        gateway.kill()
+        gateway.wait()

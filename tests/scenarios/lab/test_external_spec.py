@@ -57,6 +57,13 @@ def test_a_member_reads_into_its_settings() -> None:
     assert member.faults["hang"] == ((Action(signal="STOP", process="gw"),), (Action(signal="CONT", process="gw"),))
 
 
+def test_a_server_the_lab_does_not_start_needs_only_its_url_and_send() -> None:
+    """No ports, files, processes or faults: a server already running elsewhere."""
+    bare = {"external": {"sms_url": "http://10.0.0.5:8080", "send": {"url": "http://10.0.0.5:9000/send?to={to}"}}}
+    member = check_lab(read_lab(lab(primary=bare, backup=bare), "lab.yaml")).spec.external["backup"]
+    assert (member.ports, member.start, member.faults, member.ready) == ((), (), {}, None)
+
+
 def test_a_simulated_lab_has_no_external_members() -> None:
     """Without `external` the pair is simulated, as before."""
     data = lab(primary={}, backup={})
