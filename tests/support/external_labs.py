@@ -33,7 +33,12 @@ def member(*extra: str) -> dict[str, Any]:
         "faults": {"hang": {"fail": {"signal": "STOP", "process": "gateway"},
                             "restore": {"signal": "CONT", "process": "gateway"}},
                    "kill": {"fail": {"signal": "KILL", "process": "gateway"},
-                            "restore": {"restart": "gateway"}}},
+                            "restore": {"restart": "gateway"}},
+                   # A request action (the lab's own sink answers it, and keeps it for the test to see).
+                   "slow": {"fail": {"request": {"method": "POST", "url": "{sink}/admin?slow=1",
+                                                 "body": "delay=2", "headers": {
+                                                     "Content-Type": "application/x-www-form-urlencoded"}}},
+                            "restore": [{"request": {"url": "{sink}/admin?slow=0"}}]}},
     }
 
 

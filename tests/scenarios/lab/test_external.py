@@ -88,10 +88,22 @@ def test_a_hang_moves_the_traffic_to_the_backup(lab: LabClient) -> None:
     assert lab.health()["switchover"]["active"] == "primary"
 
 
+def test_request_actions_fail_and_restore(lab: LabClient) -> None:
+    """A fault whose actions are HTTP requests: each made with its method, query and body, in order."""
+    lab.reset()
+    lab.fail("backup", "slow")
+    assert lab.health()["switchover"]["faults"] == {"backup": "slow"}
+    lab.restore("backup")
+    sent = lab.request("GET", "/_smslab/nodes/backup/received", query={"kind": "admin"})["received"]
+    assert [(r["method"], r["fields"]) for r in sent] == [("POST", {"slow": "1", "delay": "2"}),
+                                                         ("GET", {"slow": "0"})]
+
+
 def test_a_fault_the_member_lacks_is_a_501(lab: LabClient) -> None:
     """Failing a member with a mode its section does not define is refused, naming the modes it has."""
-    with pytest.raises(LabError, match=r"has no 'slow' fault in the lab file \(it has: hang, kill\)") as info:
-        lab.fail("primary", "slow")
+    with pytest.raises(LabError, match=r"has no 'partition' fault in the lab file \(it has: hang, kill, "
+                                       r"slow\)") as info:
+        lab.fail("primary", "partition")
     assert info.value.status == 501
 
 
