@@ -26,6 +26,18 @@ settled, the run checks, from the broker's own attempt log and the new active no
     requests are not released by the takeover);
   * 0.25 s of scheduling slack (event loops and processes on a shared machine).
 
+With an external pair (a lab file whose ``cic.nodes`` are ``external``, as
+``scenarios/examples/kannel-lab.yaml``) the fault is the member's own (``hang``: a SIGSTOP of the Kannel
+example's bearerbox), "stored" means what the members' sink received (by the MO's text), the detection is
+the proxies' health test taking the member out (the external pair's ``promoted`` timeline entry), and the
+conversation check, which needs the simulated pair's interactions, is left out and said so. Once the pushes
+settled the victim is restored, and what it hands on then is reported apart: ``held``, MOs it had
+acknowledged and stored nowhere yet (they count as stored: late, not lost), and ``redelivered``, requests it
+had read while stopped and whose pushes the broker retried elsewhere (a second copy: the gateway keeps no
+record of the broker's message ids; said, not failed). Both members
+take traffic while both are healthy (the farm's round robin), so the gap is the time until a push lands
+on the other member: usually the next push.
+
 Exit 0 when every check holds, 1 otherwise, 2 for a bad configuration.
 """
 
@@ -94,22 +106,65 @@ async def measure(config: LabConfig | None, *, count: int, kill_after: int, pace
                 ids.append(mo["message_id"])
                 await asyncio.sleep(pace)
             attempts = await _settled(session, lab.fake_urls[BROKER], ids, settle)
-            interactions = (await _call(session, "GET", f"{url}/_smslab/interactions"))["interactions"]
+            restored = None
+            if lab.external:
+                # The victim is restored once the members handed on what they took, and what it hands on
+                # then is told apart (held: late, not lost; redelivered: a second copy).
+                interactions = await _quiet(session, url, ids, settle)
+                await _call(session, "POST", f"{url}/_smslab/nodes/{victim}/restore", json={})
+                restored = await _quiet(session, url, ids, settle)
+            else:
+                interactions = await _stored(session, url, ids, False)
             timeline = (await _call(session, "GET", f"{url}/_smslab/timeline"))
         assert lab.pair is not None
-        timers = lab.pair.settings.timers.scaled(lab.pair.settings.time_scale)
         farm = lab.spec.farms[0]
         fake = lab.config.fakes[BROKER]
         retry = float(fake.get("retry", {}).get("interval", 60)) * float(fake.get("time_scale", 1.0))
         push_timeout = float(fake.get("push", {}).get("timeout", 10.0))
         return {"proxy_timeout": lab.spec.proxy.timeout, "push_timeout": push_timeout,
                 "ids": ids, "attempts": attempts, "interactions": interactions, "timeline": timeline,
+                "kill_after": kill_after,
                 "failed_at": failed_at, "victim": victim, "mode": mode,
-                "recovery": lab.pair.status()["recovery"]["effective"],
-                "probe_interval": farm.health.interval, "retry_interval": retry,
-                "takeover": timers.takeover_time}
+                "recovery": lab.pair.status()["recovery"]["effective"], "external": bool(lab.external),
+                "after_restore": restored,
+                "probe_interval": farm.health.interval, "retry_interval": retry}
     finally:
         await lab.stop()
+
+
+async def _quiet(session: aiohttp.ClientSession, url: str, ids: list[str],
+                 settle: float) -> list[dict[str, Any]]:
+    """What the external members' sinks hold once it stopped growing for a second (a gateway hands an MO
+    on some time after it acknowledged it), at most ``settle`` seconds."""
+    def count(stored: list[dict[str, Any]]) -> int:
+        return sum(1 for i in stored for e in i["transcript"] if e["message_id"])
+
+    deadline, quiet = time.monotonic() + settle, time.monotonic()
+    stored = await _stored(session, url, ids, True)
+    while time.monotonic() < deadline and time.monotonic() - quiet < 1.0:
+        await asyncio.sleep(0.1)
+        now = await _stored(session, url, ids, True)
+        if count(now) != count(stored):
+            quiet = time.monotonic()
+        stored = now
+    return stored
+
+
+async def _stored(session: aiohttp.ClientSession, url: str, ids: list[str],
+                  external: bool) -> list[dict[str, Any]]:
+    """The interactions holding the MOs: the active node's, or, for an external pair, one per member made
+    of what its sink received (each MO is known by its text, ``message <n>``, the only field every gateway
+    hands on)."""
+    if not external:
+        return list((await _call(session, "GET", f"{url}/_smslab/interactions"))["interactions"])
+    by_text = {f"message {n + 1}": i for n, i in enumerate(ids)}
+    out = []
+    for name in ("primary", "backup"):
+        got = (await _call(session, "GET", f"{url}/_smslab/nodes/{name}/received", params={"kind": "mo"}))
+        out.append({"id": name, "transcript": [
+            {"direction": "in", "message_id": by_text.get(str(r["fields"].get("text", "")), "")}
+            for r in got["received"]]})
+    return out
 
 
 def failover_gap(attempts: list[dict]) -> tuple[float | None, float | None, float | None]:
@@ -153,11 +208,18 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
     stored = Counter(e["message_id"] for i in seen["interactions"] for e in i["transcript"]
                      if e["direction"] == "in" and e["message_id"])
     after = {i for i in acked if _taken_after_switch(i, seen)}
-    lost = [i for i in acked if stored[i] == 0 and (seen["recovery"] or i in after)]
+    external = bool(seen.get("external", False))
+    late = _late(seen, stored)
+    # An external member keeps what it took whatever happens to the other, so none may be missing once the
+    # stopped one has handed on what it held.
+    lost = [i for i in acked if stored[i] + late["held"].get(i, 0) == 0
+            and (seen["recovery"] or external or i in after)]
     doubled = [i for i, n in stored.items() if n > 1]
     holders = {i["id"] for i in seen["interactions"]
                if any(e["message_id"] in acked for e in i["transcript"] if e["direction"] == "in")}
     first_failed, first_back, gap = failover_gap(seen["attempts"])
+    if external and first_failed is None:
+        gap = 0.0  # the proxy moved every push to the other member before any failed: no gap at all
     detection = detection_time(seen["timeline"], seen["failed_at"])
     expected, terms = gap_bound(seen, detection)
     conversation = ("continued" if len(holders) == 1 and not [i for i in acked if stored[i] == 0]
@@ -166,14 +228,39 @@ def verdicts(seen: dict[str, Any]) -> dict[str, Any]:
     checks = {
         "nothing lost": not lost, "nothing doubled": not doubled,
         f"conversation {wanted}": conversation == wanted,
-        "backup took over": gap is not None,
+        "backup took over": _other_took_over(seen, late) if external else gap is not None,
+    }
+    if external:  # two gateways share no conversation: that check is the simulated pair's
+        del checks[f"conversation {wanted}"]
+        conversation = "not tracked (external pair)"
+    checks |= {
         "gap within detection + probe interval + retry interval + hold": (
             gap is not None and expected is not None and gap <= expected + SLACK),
     }
-    return {"acked": len(acked), "lost": lost, "doubled": doubled, "conversation": conversation,
+    return {"acked": len(acked), "lost": lost, "doubled": doubled, "held": sorted(late["held"]),
+            "redelivered": sorted(late["redelivered"]),
+            "conversation": conversation,
             "interactions": len(holders), "first_failed": first_failed, "first_back": first_back,
             "gap": gap, "detection": detection, "expected_gap_at_most": expected, "bound_terms": terms,
             "recovery": seen["recovery"], "checks": checks, "passed": all(checks.values())}
+
+
+def _other_took_over(seen: dict[str, Any], late: dict[str, Counter[str]]) -> bool:
+    """External pair: an MO injected after the fault reached the member that was not failed."""
+    after_fault = set(seen["ids"][seen.get("kill_after", 0):])
+    other = [i for i in seen.get("after_restore") or seen["interactions"] if i["id"] != seen["victim"]]
+    return any(e["message_id"] in after_fault for i in other for e in i["transcript"])
+
+
+def _late(seen: dict[str, Any], stored: Counter[str]) -> dict[str, Counter[str]]:
+    """What an external victim handed on only once restored: ``held`` (MOs stored nowhere before) and
+    ``redelivered`` (MOs the broker had retried elsewhere, so stored twice: a property of the gateway, which
+    keeps no record of a broker's message ids; reported, not failed)."""
+    final = Counter(e["message_id"] for i in seen.get("after_restore") or () for e in i["transcript"]
+                    if e["direction"] == "in" and e["message_id"])
+    more = final - stored
+    return {"held": Counter({i: n for i, n in more.items() if stored[i] == 0}),
+            "redelivered": Counter({i: n for i, n in more.items() if stored[i] > 0})}
 
 
 def _taken_after_switch(message_id: str, seen: dict[str, Any]) -> bool:
@@ -189,9 +276,16 @@ def _print(result: dict[str, Any]) -> None:
     det = "-" if result["detection"] is None else f"{result['detection']:.3f} s"
     exp = "-" if result["expected_gap_at_most"] is None else f"{result['expected_gap_at_most']:.3f} s"
     recovery = "yes" if result["recovery"] else "no"
+    external = result["conversation"].startswith("not tracked")
+    held = "" if external else f" ({result['interactions']} interaction(s))"
     print(f"recovery in effect: {recovery}; MOs acknowledged: {result['acked']}; "
-          f"conversation: {result['conversation']} ({result['interactions']} interaction(s))")
+          f"conversation: {result['conversation']}{held}")
     print(f"failover gap: {gap} (detection {det}; expected at most {exp})")
+    if result["held"]:
+        print(f"  {len(result['held'])} MO(s) the stopped member held arrived once it was restored")
+    if result["redelivered"]:
+        print(f"  {len(result['redelivered'])} MO(s) the restored member handed on again after the broker's "
+              "retry had delivered them elsewhere (the gateway keeps no record of message ids)")
     if result["bound_terms"]:
         print("  bound: " + " + ".join(f"{k} {v:.3f} s" for k, v in result["bound_terms"].items())
               + f" (+ {SLACK} s slack)")

@@ -8,6 +8,13 @@ public bases (the ``ExternalDeliveryStatusURI`` they hand the brokers) set to it
 listens, and ``start`` returns once every proxy has seen the active node healthy. Everything binds port 0
 unless the file says otherwise, so one lab per pytest-xdist worker needs no coordination.
 
+A lab file whose ``cic.nodes`` are ``external`` (``scenarios.lab.external_spec``) has no simulated pair:
+after the fakes, the lab starts its capture sink (``scenarios.lab.sink``) and the two external members
+(``scenarios.lab.external``: their processes, ready checks, MT templates, fault actions), puts the proxies
+in front of their SMS URLs, and follows the farms' health in place of the pair runtime
+(``scenarios.lab.external_pair``); everything else (the fakes pointed at the proxy, the control API, the
+event stream) is the same.
+
 In process (the default) everything shares this event loop; with ``processes=True`` each fake, node and
 proxy is its own ``smslab serve`` process (``scenarios.lab.processes``), and a kill is a real SIGKILL. The
 control API (``scenarios.lab.control``) is the same either way: it speaks to every component over HTTP.
@@ -31,9 +38,12 @@ from scenarios.lab.backends import Backend, LabStartError, LocalBackend, lab_tru
 from scenarios.lab.check import check_lab
 from scenarios.lab.control import ControlServer
 from scenarios.lab.events import EventHub
+from scenarios.lab.external import ExternalServer
+from scenarios.lab.external_pair import ExternalPair
 from scenarios.lab.follow import RemoteFollower
 from scenarios.lab.metrics import LabMetrics
 from scenarios.lab.nexus import start_nexus
+from scenarios.lab.sink import Sink
 from scenarios.lab.spec import (
     NODE_NAMES,
     LabSpec,
@@ -45,6 +55,7 @@ from scenarios.lab.spec import (
 from scenarios.lab.watch import LabWatch
 from sim.cic.handles import NodeHandle
 from sim.cic.pair import PairRuntime
+from sim.core.errors import InputError
 from sim.core.switchover import Watch
 from sim.labfile import LabConfig
 from sim.serving import redact_logs
@@ -79,7 +90,9 @@ class Lab:
         self.handles: dict[str, NodeHandle] = {}
         self.proxy_urls: dict[int, str] = {}
         self.members: dict[int, dict[str, str]] = {}  # incoming port -> node name -> host:port
-        self.pair: PairRuntime | None = None
+        self.pair: Any = None  # sim.cic.pair.PairRuntime, or scenarios.lab.external_pair.ExternalPair
+        self.external: dict[str, ExternalServer] = {}  # the external members, when the file names them
+        self.sink: Sink | None = None  # where the external members' MO and DLR callbacks land
         self.errors: list[BaseException] = []
         self.timings: dict[str, float] = {}
         self.session: aiohttp.ClientSession | None = None
@@ -123,15 +136,12 @@ class Lab:
         await backend.prepare()
         urls = await asyncio.gather(*(backend.start_fake(n, f) for n, f in self.built.items()))
         self.fake_urls = dict(zip(self.built, urls, strict=True))
-        cic = resolve_gateways(self.config, self.fake_urls)
-        handles = await asyncio.gather(*(backend.start_node(n, cic) for n in NODE_NAMES))
-        self.handles = dict(zip(NODE_NAMES, handles, strict=True))
-        await self._start_proxies()
-        self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
-        self.watch.attach_pair(self.pair, NODE_NAMES)
+        if self.spec.external:
+            await self._start_external()
+        else:
+            await self._start_pair()
         if isinstance(backend, LocalBackend):
             self.watch.attach_local(backend)
-        await self.pair.start()
         await self._point_fakes()
         if not isinstance(backend, LocalBackend):  # other processes: their inspection APIs, followed
             assert self.session is not None
@@ -149,13 +159,53 @@ class Lab:
                                        session=self.session,
                                        point=point)
 
-    async def _start_proxies(self) -> None:
+    async def _start_pair(self) -> None:
+        """The simulated pair: both nodes, the proxies in front of them, the pair runtime."""
         backend = self.backend
         assert backend is not None
+        cic = resolve_gateways(self.config, self.fake_urls)
+        handles = await asyncio.gather(*(backend.start_node(n, cic) for n in NODE_NAMES))
+        self.handles = dict(zip(NODE_NAMES, handles, strict=True))
         described = {n: await h.describe() for n, h in self.handles.items()}
+        await self._start_proxies({n: {str(k): f"{self.host}:{v}" for k, v in d["bound_ports"].items()}
+                                   for n, d in described.items()})
+        self.pair = PairRuntime(self.handles[NODE_NAMES[0]], self.handles[NODE_NAMES[1]], self.spec.pair)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
+        await self.pair.start()
+
+    async def _start_external(self) -> None:
+        """The external members (``scenarios.lab.external``), their sink, the proxies in front of them."""
+        self.sink = Sink()
+        await self.sink.start(self.host)
+        for name in NODE_NAMES:
+            self.external[name] = ExternalServer(self.spec.external[name], self.host, self.sink.url,
+                                                 self.fake_urls)
+        # Both start together; every start is let finish (or fail) before the first error is raised, so
+        # the stop that follows finds every process either one started.
+        started = await asyncio.gather(*(s.start() for s in self.external.values()), return_exceptions=True)
+        for outcome in started:
+            if isinstance(outcome, InputError):
+                raise LabStartError(str(outcome)) from None
+            if isinstance(outcome, BaseException):
+                raise outcome
+        await self._start_proxies({n: {str(p.incoming_port): s.farm_member for p in self.spec.farms}
+                                   for n, s in self.external.items()})
+
+        async def farms() -> list[dict[str, Any]]:
+            return list(await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items())))
+
+        interval = min(0.05, self.spec.proxy.health.interval)
+        self.pair = ExternalPair(self.external, self.members, farms, interval)
+        self.watch.attach_pair(self.pair, NODE_NAMES)
+        await self.pair.start()
+
+    async def _start_proxies(self, ports: Mapping[str, Mapping[str, str]]) -> None:
+        """One proxy per farm; ``ports``: member name -> incoming port (as text) -> its ``host:port``."""
+        backend = self.backend
+        assert backend is not None
         for plan in self.spec.farms:
             port = str(plan.incoming_port)
-            members = {n: f"{self.host}:{d['bound_ports'][port]}" for n, d in described.items()}
+            members = {n: by_port[port] for n, by_port in ports.items()}
             self.members[plan.incoming_port] = members
             self.proxy_urls[plan.incoming_port] = await backend.start_proxy(plan, list(members.values()))
 
@@ -192,6 +242,12 @@ class Lab:
             with contextlib.suppress(Exception):
                 await handle.close()
         self.handles = {}
+        for server in self.external.values():
+            await server.stop()
+        self.external = {}
+        if self.sink is not None:
+            await self.sink.stop()
+            self.sink = None
         if self.backend is not None:
             await self.backend.stop()
             self.backend = None
@@ -218,6 +274,9 @@ class Lab:
         out = self.brokers()
         out += [{"name": f"proxy:{p}", "kind": "proxy", "url": u} for p, u in self.proxy_urls.items()]
         out += [{"name": n, "kind": "cic", "url": h.control_url} for n, h in self.handles.items()]
+        out += [{"name": n, "kind": "external", "url": s.sms_url} for n, s in self.external.items()]
+        if self.sink is not None:
+            out.append({"name": "sink", "kind": "sink", "url": self.sink.url})
         if self.nexus is not None:
             out.append({"name": "nexus", "kind": "nexus", "url": self.nexus.url})
         return [*out, {"name": "control", "kind": "control", "url": self.url}]
@@ -248,9 +307,14 @@ class Lab:
     async def health(self) -> dict[str, Any]:
         """Components, node states, farm reports and the switchover status."""
         assert self.pair is not None
-        nodes = await asyncio.gather(*(h.describe() for h in self.handles.values()))
+        nodes = dict(zip(self.handles, await asyncio.gather(*(h.describe() for h in self.handles.values())),
+                         strict=True))
+        for name, server in self.external.items():  # each broker's SMS URL on it, as a node lists them
+            urls = {b.name: server.sms_url + b.mo.incoming_path for b in self.config.cic.brokers
+                    if b.mo.enabled}
+            nodes[name] = {**server.describe(), "role": self.pair.role_of(name), "sms_urls": urls}
         farms = await asyncio.gather(*(self._farm(p, u) for p, u in self.proxy_urls.items()))
-        out = {"components": self.components(), "nodes": dict(zip(self.handles, nodes, strict=True)),
+        out = {"components": self.components(), "nodes": nodes,
                "farm": list(farms), "switchover": self.pair.status()}
         carriers = self.backend.carrier_stats() if self.backend is not None else {}
         if carriers:  # the carrier model behind in-process fakes (with --processes: each fake's health)
@@ -291,7 +355,9 @@ class Lab:
         assert self.pair is not None
         restored = sorted(self.pair.faults)
         await self.pair.reset()
-        switched = await self._primary_back()
+        switched = await self._primary_serving() if self.external else await self._primary_back()
+        if self.sink is not None:
+            self.sink.clear()
         for name, url in self.fake_urls.items():
             await self._json("DELETE", f"{url}/_smslab/messages")
             await self._json("PUT", f"{url}/_smslab/faults", json=self._fake_faults.get(name, []))
@@ -304,6 +370,12 @@ class Lab:
         self.events.publish("control", {"action": "reset", "active": self.pair.active_name()})
         return {"restored": restored, "switched_back": switched, "active": self.pair.active_name(),
                 "took": round(time.perf_counter() - began, 4)}
+
+    async def _primary_serving(self) -> bool:
+        """External members: wait until the proxies route to the primary again; whether it was not active."""
+        was = self.pair.active_name() != NODE_NAMES[0]
+        await self.pair.wait_until(lambda: self.pair.active_name() == NODE_NAMES[0], self.ready_timeout)
+        return bool(was)
 
     async def _primary_back(self) -> bool:
         """Let a switchover under way settle, then switch back to the primary if the backup holds the role."""

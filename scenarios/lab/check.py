@@ -98,13 +98,13 @@ def check_lab(lab: LabConfig | LabReading) -> CheckedLab:
     reading = lab if isinstance(lab, LabReading) else LabReading(lab)
     config = reading.config
     sections = Problems()
-    nodes, pair, proxy = read_lab_sections(config, sections, cross_checks=reading.cic_valid)
+    nodes, pair, proxy, external = read_lab_sections(config, sections, cross_checks=reading.cic_valid)
     fakes, fake_problems = build_fakes(config)
     nexus_problems = nexus_problems_of(config.nexus_section, config.fakes)
     problems = in_file_order([*reading.problems, *sections, *fake_problems, *nexus_problems], config.data)
     if problems:
         raise ConfigError(problems, config.source)
-    return CheckedLab(lab_spec(config, nodes, pair, proxy), fakes)
+    return CheckedLab(lab_spec(config, nodes, pair, proxy, external), fakes)
 
 
 def read_lab_file(path: str | Path, *, alone: bool = False,
@@ -155,6 +155,11 @@ def serve_node(path: Path, role: str) -> tuple[CicConfig, NodeSettings]:
         ConfigError: every problem of the file.
     """
     spec = check_lab_file(path, alone=True).spec
+    if role in spec.external:  # its settings are the defaults standing in: serving them would mislead
+        raise ConfigError([Problem(f"cic.nodes.{role}.external", "(a section)",
+                                   "names an external member: smslab serve cic serves a simulated node, and "
+                                   "this lab's members are servers of their own (smslab up starts them)")],
+                          str(path))
     return spec.config.cic, spec.nodes[role]
 
 

@@ -11,6 +11,12 @@ The API is a thin layer over the components' own APIs, the same in process and i
 broker routes go to the fake's inspection API (``/_smslab/messages``, ``/_smslab/mo``), sends and
 interactions to the active node's control API, faults, restores and switchovers to the pair runtime.
 
+With an external pair (``scenarios.lab.external_pair``) a send fills the active member's MT template, a
+fault runs the member's own action, and ``GET /_smslab/nodes/{name}/received`` lists what reached the
+member's capture sink. What that pair cannot do answers 501 saying why (the interactions, a manual
+switchover, a fault its lab file does not define, a send's CIC-only fields), which the scenario runner
+turns into a skipped step.
+
 What the API needs of the lab it serves is described here, as ``ControlledLab``; ``scenarios.lab.assembly``
 builds the lab and imports this module to serve it, so this module never imports the lab back.
 """
@@ -36,6 +42,9 @@ from sim.core.errors import InputError, UsageError
 from sim.serving import json_response, read_json
 
 if TYPE_CHECKING:
+    from scenarios.lab.external import ExternalServer
+    from scenarios.lab.external_pair import ExternalPair
+    from scenarios.lab.sink import Sink
     from sim.cic.pair import PairRuntime
 
 __all__ = ["ROUTES", "ControlServer", "ControlledLab", "control_app"]
@@ -57,8 +66,9 @@ class ControlledLab(Protocol):
         """Each running fake broker's URL, by name."""
 
     @property
-    def pair(self) -> PairRuntime | None:
-        """The switchover pair's runtime (faults, restores, switchovers, the timeline)."""
+    def pair(self) -> PairRuntime | ExternalPair | None:
+        """The switchover pair's runtime, or the external pair's (faults, restores, switchovers, the
+        timeline)."""
 
     @property
     def events(self) -> EventHub:
@@ -71,6 +81,14 @@ class ControlledLab(Protocol):
     @property
     def errors(self) -> list[BaseException]:
         """Where the API records an unexpected error it answered with a 500."""
+
+    @property
+    def external(self) -> Mapping[str, ExternalServer]:
+        """The external members by name (empty when the pair is simulated)."""
+
+    @property
+    def sink(self) -> Sink | None:
+        """The capture sink of the external members' callbacks (``None`` when the pair is simulated)."""
 
     def brokers(self) -> list[dict[str, str]]:
         """Every fake broker: name, kind, URL."""
@@ -218,8 +236,33 @@ def _active(lab: ControlledLab) -> str:
     return url
 
 
+#: What an external member's MT template is filled with (``scenarios.lab.external_spec.SEND_FIELDS``).
+_EXTERNAL_SEND_KEYS = ("to", "text", "from", "account")
+#: Why a lab whose pair is external has no interactions to list.
+EXTERNAL_NO_INTERACTIONS = ("the pair is external: its members keep their own conversations, the lab sees "
+                            "only what reaches their sink (GET /_smslab/nodes/{name}/received)")
+
+
+async def _send_external(lab: ControlledLab, data: dict[str, Any]) -> web.StreamResponse:
+    cic_only = sorted(set(data) & (set(_SEND_KEYS) - set(_EXTERNAL_SEND_KEYS)))
+    if cic_only:  # the simulated node's outbound route choice and interaction: nothing a gateway is told
+        raise InputError(f"the pair is external: {', '.join(cic_only)} only mean something to a simulated "
+                         f"CIC node (its outbound route, its interaction); an external member's MT template "
+                         f"takes {', '.join(_EXTERNAL_SEND_KEYS)}", 501)
+    data = _strings(data, _EXTERNAL_SEND_KEYS, ("to", "text"))
+    name = lab.pair.active_name()
+    if name is None:
+        raise InputError("no external member is serving (the proxies find none healthy); try again shortly",
+                         503)
+    answer = await lab.external[name].send(data["to"], data["text"], data.get("from", ""),
+                                           data.get("account", ""))
+    return _answer(answer, 202)
+
+
 async def send(request: web.Request) -> web.StreamResponse:
     lab = request.app[_LAB]
+    if lab.external:
+        return await _send_external(lab, await _json_object(request))
     data = _strings(await _json_object(request), _SEND_KEYS, ("to", "text"))
     url = f"{_active(lab)}/_smslab/agent/send"
     status, body = await _call(lab, "the active node", "POST", url, json=data)
@@ -230,6 +273,8 @@ async def interactions(request: web.Request) -> web.StreamResponse:
     """One page of the active node's interactions: the query goes to the node as it came, and its answer
     (a 400 for a bad parameter included) comes back as it is (``sim.cic.paging``)."""
     lab = request.app[_LAB]
+    if lab.external:
+        raise InputError(EXTERNAL_NO_INTERACTIONS, 501)
     query = request.rel_url.raw_query_string
     url = f"{_active(lab)}/_smslab/interactions" + (f"?{query}" if query else "")
     status, body = await _call(lab, "the active node", "GET", url)
@@ -255,6 +300,16 @@ async def restore(request: web.Request) -> web.StreamResponse:
     lab = request.app[_LAB]
     await lab.restore(name)
     return _answer({"node": name, "switchover": lab.pair.status()})
+
+
+async def received(request: web.Request) -> web.StreamResponse:
+    """What reached an external member's sink (its MO and DLR callbacks), oldest first."""
+    name = _node(request)
+    lab = request.app[_LAB]
+    if lab.sink is None:
+        raise InputError("the pair is simulated: its nodes have no sink (their interactions are at "
+                         "GET /_smslab/interactions)", 501)
+    return _answer({"received": lab.sink.received(name, request.query.get("kind", ""))})
 
 
 async def switchover(request: web.Request) -> web.StreamResponse:
@@ -305,6 +360,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/_smslab/interactions", interactions),
     ("POST", "/_smslab/nodes/{name}/fail", fail),
     ("POST", "/_smslab/nodes/{name}/restore", restore),
+    ("GET", "/_smslab/nodes/{name}/received", received),
     ("POST", "/_smslab/switchover", switchover),
     ("POST", "/_smslab/reset", reset),
     ("GET", "/_smslab/timeline", timeline),

@@ -106,7 +106,7 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "responses": {"202": _ok("The captured MO record", {"$ref": "#/components/schemas/Captured"}),
                       "400": _ERROR, "404": _ERROR, "409": _ERROR}}},
     "/_smslab/send": {"post": {
-        "summary": "An agent sends an MT through the active node",
+        "summary": "An agent sends an MT through the active node (an external member: its MT template)",
         "requestBody": _body(_strings("to", "text", "from", "account", "classification", "interaction_id",
                                       required=("to", "text"))),
         "responses": {"202": _ok("The node's answer: correlation, recipient and the broker requests"),
@@ -117,7 +117,7 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
                        "meanwhile come on later pages, none skipped or repeated. Filters and limit may "
                        "change from page to page.",
         "parameters": _PAGING,
-        "responses": {"200": _ok("One page", _PAGE), "400": _ERROR, "503": _ERROR}}},
+        "responses": {"200": _ok("One page", _PAGE), "400": _ERROR, "501": _ERROR, "503": _ERROR}}},
     "/_smslab/nodes/{name}/fail": {"post": {
         "summary": "Inject a fault into a node (through the switchover pair)", "parameters": [_NODE],
         "requestBody": _body({"type": "object", "required": ["mode"], "additionalProperties": False,
@@ -127,6 +127,15 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/_smslab/nodes/{name}/restore": {"post": {
         "summary": "Undo a node's fault (a killed node comes back as the backup)", "parameters": [_NODE],
         "responses": {"200": _ok("The switchover status"), "404": _ERROR, "409": _ERROR}}},
+    "/_smslab/nodes/{name}/received": {"get": {
+        "summary": "What reached an external member's capture sink ({sink}/<kind>: its MO and DLR callbacks)",
+        "description": "Only a lab whose pair is external has a sink (501 otherwise); each record has seq, "
+                       "member, kind (the path segment after {sink}/), at (epoch seconds), method and "
+                       "fields (query and form fields).",
+        "parameters": [_NODE, {"name": "kind", "in": "query", "required": False,
+                               "schema": {"type": "string"}, "description": "only records of this kind"}],
+        "responses": {"200": _ok("The records, oldest first", {"type": "object", "required": ["received"]}),
+                      "404": _ERROR, "501": _ERROR}}},
     "/_smslab/switchover": {"post": {
         "summary": "A manual switchover (the Switchover Control Panel's button)",
         "responses": {"200": _ok("The switchover status"), "409": _ERROR}}},

@@ -180,14 +180,8 @@ class ProcessBackend:
     async def start_node(self, name: str, cic: CicConfig) -> NodeHandle:
         """``smslab serve cic --role <name>`` from a file whose gateways are the fakes' URLs."""
         config = self.spec.config
-        if self._node_file is None:
-            data = copy.deepcopy(dict(config.data))
-            for broker in data.get("brokers") or []:
-                fake = config.fake_gateways.get(str(broker.get("name")))
-                if fake is not None:
-                    broker["mt"]["gateway"] = self.fake_urls[fake]
-            self._node_file = self._write("lab.yaml", data)
-        process = NodeProcess(name, self._node_file, start_as="active" if name == NODE_NAMES[0] else "backup",
+        start_as = "active" if name == NODE_NAMES[0] else "backup"
+        process = NodeProcess(name, self._lab_file(), start_as=start_as,
                               public_bases=public_bases(config, self.planned), env={"TMPDIR": str(self._tmp)})
         self.nodes.append(process)
         try:
@@ -196,10 +190,22 @@ class ProcessBackend:
             raise LabStartError(f"node {name} did not start: {exc}") from None
         return RemoteNode(name, process=process)
 
+    def _lab_file(self) -> Path:
+        """The derived lab file with the gateways resolved (written once, when the fakes listen)."""
+        config = self.spec.config
+        if self._node_file is None:
+            data = copy.deepcopy(dict(config.data))
+            for broker in data.get("brokers") or []:
+                fake = config.fake_gateways.get(str(broker.get("name")))
+                if fake is not None:
+                    broker["mt"]["gateway"] = self.fake_urls[fake]
+            self._node_file = self._write("lab.yaml", data)
+        return self._node_file
+
     async def start_proxy(self, plan: FarmPlan, members: list[str]) -> str:
         """``smslab serve proxy`` on the port chosen in ``prepare``; returns its URL."""
         planned = self.planned[plan.incoming_port]
-        argv = ["sim.proxy.serve", "--config", str(self._node_file), "--farm", str(plan.incoming_port),
+        argv = ["sim.proxy.serve", "--config", str(self._lab_file()), "--farm", str(plan.incoming_port),
                 "--host", self.host, "--port", planned.rpartition(":")[2]]
         for member in members:
             argv += ["--member", member]

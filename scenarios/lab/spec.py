@@ -34,11 +34,12 @@ and the functions below derive what the lab wires together once the pieces liste
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
+from scenarios.lab.external_spec import ExternalMember, check_pair, read_external
 from scenarios.paths import DEFAULT_LAB
 from sim.cic.pair_settings import PairSettings, read_pair_settings
 from sim.cic.settings import NodeSettings, SmsScheme, read_node_settings
@@ -57,7 +58,7 @@ from sim.proxy.config import (
 )
 
 __all__ = ["DEFAULT_LAB_SOURCE", "NODE_NAMES", "LabSpec", "PushTarget", "default_lab_config", "fake_broker",
-           "lab_spec", "public_bases", "push_targets", "read_lab_sections", "read_lab_spec",
+           "lab_spec", "public_bases", "push_targets", "read_externals", "read_lab_sections", "read_lab_spec",
            "resolve_gateways"]
 
 #: How the embedded default lab is named in messages (it is a package resource, not a file on disk).
@@ -77,6 +78,7 @@ class LabSpec:
         pair: the switchover pair's settings (timers, time scale, NetTest, recovery).
         proxy: the proxy section (health test, rewrite rules, timeout, TLS).
         farms: one plan per distinct Incoming HTTP Port: bind port, scheme, URL test, rewrite rules.
+        external: the external members (``scenarios.lab.external_spec``) by name; empty for a simulated pair.
     """
 
     config: LabConfig
@@ -84,6 +86,7 @@ class LabSpec:
     pair: PairSettings
     proxy: ProxyConfig
     farms: tuple[FarmPlan, ...]
+    external: Mapping[str, ExternalMember] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,15 +105,17 @@ def read_lab_spec(config: LabConfig) -> LabSpec:
         ConfigError: every problem in both sections, each with its path, value and reason.
     """
     problems = Problems()
-    nodes, pair, proxy = read_lab_sections(config, problems)
+    nodes, pair, proxy, external = read_lab_sections(config, problems)
     if problems:
         raise ConfigError(in_file_order(problems, config.data), config.source)
-    return lab_spec(config, nodes, pair, proxy)
+    return lab_spec(config, nodes, pair, proxy, external)
 
 
 def read_lab_sections(config: LabConfig, problems: Problems, *, cross_checks: bool = True,
-                      ) -> tuple[dict[str, NodeSettings], PairSettings, ProxyConfig]:
-    """The nodes' settings (their SMS scheme chosen), the pair's and the proxy's; problems on ``problems``.
+                      ) -> tuple[dict[str, NodeSettings], PairSettings, ProxyConfig,
+                                 dict[str, ExternalMember]]:
+    """The nodes' settings (their SMS scheme chosen), the pair's, the proxy's and the external members';
+    problems on ``problems``.
 
     Args:
         config: the lab configuration.
@@ -122,7 +127,11 @@ def read_lab_sections(config: LabConfig, problems: Problems, *, cross_checks: bo
     """
     r = Reader(config.cic_section, "cic", problems)
     nodes_r = r.child("nodes", None)
-    read = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES}
+    external = read_externals(config, problems)
+    read = {name: read_node_settings(nodes_r, name) for name in NODE_NAMES if name not in external}
+    for name in external:  # an external member has no simulated node's settings: the defaults stand in
+        nodes_r.raw(name, None)
+        read[name] = read_node_settings(Reader({}, nodes_r.path), name)
     nodes_r.done()
     switch_r = r.child("switchover", None)
     pair = read_pair_settings(switch_r, config.cic.server_parameters)
@@ -130,7 +139,11 @@ def read_lab_sections(config: LabConfig, problems: Problems, *, cross_checks: bo
     r.done()
     proxy_r = Reader(config.proxy_section, "proxy", problems)
     proxy = read_proxy_settings(proxy_r)
-    nodes = {name: _behind(settings, proxy, problems) for name, settings in read.items()}
+    nodes = {name: settings if name in external else _behind(settings, proxy, problems)
+             for name, settings in read.items()}
+    if external and not proxy.offload:
+        proxy_r.problem("offload", False, "must be true with external members: the proxy reaches them over "
+                                          "HTTP (their sms_url)")
     if cross_checks:
         for problem in (*check_proxy_config(proxy, config.cic), *check_farm_tls(plan_farms(config.cic, proxy),
                                                                                  proxy)):
@@ -139,14 +152,35 @@ def read_lab_sections(config: LabConfig, problems: Problems, *, cross_checks: bo
         # HAProxy cannot report a port-0 bind, so the lab runs the simulated ARR.
         proxy_r.problem("engine", proxy.engine.value, "must be aiohttp in a lab (HAProxy runs on its own: "
                                                       "smslab proxy haproxy-config)")
-    return nodes, pair, proxy
+    return nodes, pair, proxy, external
+
+
+def read_externals(config: LabConfig, problems: Problems) -> dict[str, ExternalMember]:
+    """The external members of ``cic.nodes`` (``scenarios.lab.external_spec``); problems on ``problems``."""
+    nodes = config.cic_section.get("nodes") if isinstance(config.cic_section, Mapping) else None
+    out: dict[str, ExternalMember] = {}
+    for name in NODE_NAMES:
+        section = nodes.get(name) if isinstance(nodes, Mapping) else None
+        if not isinstance(section, Mapping) or "external" not in section:
+            continue
+        at = f"cic.nodes.{name}"
+        for key in section:
+            if key != "external":
+                problems.add(f"{at}.{key}", section[key], "is a simulated node's setting; an external member "
+                                                          "has only 'external'")
+        out[name] = read_external(Reader(section["external"], f"{at}.external", problems), name,
+                                  tuple(str(f) for f in config.fakes))
+    check_pair(out, NODE_NAMES, problems)
+    return out
 
 
 def lab_spec(config: LabConfig, nodes: Mapping[str, NodeSettings], pair: PairSettings,
-             proxy: ProxyConfig) -> LabSpec:
+             proxy: ProxyConfig, external: Mapping[str, ExternalMember] | None = None) -> LabSpec:
     """The ``LabSpec`` of sections read without problems (``read_lab_sections``)."""
-    config = replace(config, data=_with_schemes(config.data, nodes))
-    return LabSpec(config, nodes, pair, proxy, tuple(plan_farms(config.cic, proxy)))
+    external = dict(external or {})
+    if not external:
+        config = replace(config, data=_with_schemes(config.data, nodes))
+    return LabSpec(config, nodes, pair, proxy, tuple(plan_farms(config.cic, proxy)), external)
 
 
 def _behind(settings: NodeSettings, proxy: ProxyConfig, problems: Problems) -> NodeSettings:

@@ -24,6 +24,7 @@ from fakes.common.capture import Captured
 from fakes.common.push import Attempt
 from scenarios.lab.backends import LocalBackend
 from scenarios.lab.events import EventHub
+from scenarios.lab.external_pair import ExternalPair
 from scenarios.lab.metrics import LabMetrics
 from sim.cic.pair import PairRuntime
 from sim.core.types import DeliveryReceipt
@@ -57,11 +58,12 @@ class LabWatch:
             server.answer_listeners.append(self._answers_of(port))
             server.health_listeners.append(self._health_of(port))
 
-    def attach_pair(self, pair: PairRuntime, nodes: tuple[str, ...]) -> None:
-        """Hook the pair's timeline."""
+    def attach_pair(self, pair: PairRuntime | ExternalPair, nodes: tuple[str, ...]) -> None:
+        """Hook the pair's timeline (the simulated pair's, or the external pair's)."""
 
         def noted(entry: dict[str, Any]) -> None:
-            roles = {name: pair.role_of(name).value for name in nodes}
+            roles = {name: str(getattr(role, "value", role)) for name in nodes
+                     for role in (pair.role_of(name),)}
             self.metrics.on_timeline(entry, roles)
             self.hub.publish("timeline", {**entry, "roles": roles})
 

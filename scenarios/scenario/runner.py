@@ -42,7 +42,7 @@ Progress = Callable[[str, Scenario, "ScenarioResult | None"], None]
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One step or expectation as it ran: ``status`` is passed, failed or not run."""
+    """One step or expectation as it ran: ``status`` is passed, failed, skipped or not run."""
 
     path: str
     title: str
@@ -68,6 +68,12 @@ class ScenarioResult:
     def failures(self) -> list[CheckResult]:
         """The checks that failed."""
         return [c for c in self.checks if c.status == "failed"]
+
+    @property
+    def skips(self) -> list[CheckResult]:
+        """The checks skipped because the lab cannot do what they need (``steps.NOT_HERE``): a scenario
+        with one and no failure is skipped, with that check's reason."""
+        return [c for c in self.checks if c.status == "skipped"]
 
 
 # -- lab files and in-process labs --------------------------------------------------------------------
@@ -139,8 +145,8 @@ def in_process_lab(config: LabConfig) -> Iterator[str]:
 def _timed(path: str, title: str, action: Callable[[], Any]) -> CheckResult:
     began = time.monotonic()
     outcome = action()
-    return CheckResult(path, title, "passed" if outcome.ok else "failed", outcome.detail,
-                       time.monotonic() - began)
+    status = "passed" if outcome.ok else "skipped" if outcome.skipped else "failed"
+    return CheckResult(path, title, status, outcome.detail, time.monotonic() - began)
 
 
 def run_scenario(scenario: Scenario, client: LabClient, *, sleep: Callable[[float], None] = time.sleep,
@@ -162,16 +168,16 @@ def run_scenario(scenario: Scenario, client: LabClient, *, sleep: Callable[[floa
         for step in scenario.steps:
             done = _timed(step.path, step.describe(), lambda s=step: run_step(s, ctx))
             result.checks.append(done)
-            if done.status == "failed":
+            if done.status in ("failed", "skipped"):
                 break
-        if result.failures:
+        if result.failures or result.skips:
             result.checks += [CheckResult(e.path, e.describe(), "not run") for e in scenario.expectations]
         else:
             result.checks += [_timed(e.path, e.describe(), lambda e=e: check(e, ctx))
                               for e in scenario.expectations]
-        if result.failures:
-            result.status = "failed"
-            first = result.failures[0]
+        if result.failures or result.skips:
+            result.status = "failed" if result.failures else "skipped"
+            first = (result.failures or result.skips)[0]
             result.reason = f"{first.path}: {first.detail}"
     except LabError as exc:
         result.status, result.reason = "error", f"the lab could not be reset: {exc}"

@@ -22,18 +22,29 @@ from scenarios.lab.client import LabClient, LabError
 from scenarios.scenario.expect_format import Expectation, InteractionsCheck, MessagesCheck, NodeCheck
 from scenarios.scenario.step_format import ExpectError, HttpStep, Step, WaitStep
 
-__all__ = ["Context", "Outcome", "check", "run_step", "substitute"]
+__all__ = ["NOT_HERE", "Context", "Outcome", "check", "run_step", "substitute"]
 
 SHOWN = 5  # items listed in a "seen" part before "... and N more"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+#: The control API's answer for what this lab's pair cannot do (an external pair: no interactions, no
+#: switchover control, a fault its lab file does not define): a step or expectation needing it is skipped.
+NOT_HERE = 501
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one step or expectation: passed or not, and the sentence that says so."""
+    """The result of one step or expectation: passed or not (or ``skipped``: the lab cannot do it), and the
+    sentence that says so."""
 
     ok: bool
     detail: str
+    skipped: bool = False
+
+
+def _skipped(exc: LabError) -> Outcome:
+    return Outcome(False, f"skipped: {exc.error}", skipped=True)
 
 
 @dataclass
@@ -202,6 +213,8 @@ def check(expectation: Expectation, ctx: Context) -> Outcome:
     except UndefinedVariable as exc:
         return Outcome(False, str(exc))
     except LabError as exc:
+        if exc.status == NOT_HERE:
+            return _skipped(exc)
         return Outcome(False, f"expected {expectation.describe()}; the lab answered {exc}")
     raise TypeError(f"not an expectation: {expectation!r}")
 
@@ -210,10 +223,10 @@ def _wait(step: WaitStep, ctx: Context) -> Outcome:
     deadline = time.monotonic() + step.timeout
     while True:
         outcome = check(step.check, ctx)
-        if outcome.ok or time.monotonic() >= deadline:
+        if outcome.ok or outcome.skipped or time.monotonic() >= deadline:
             break
         ctx.sleep(min(step.interval, max(0.0, deadline - time.monotonic())))
-    if outcome.ok:
+    if outcome.ok or outcome.skipped:
         return outcome
     return Outcome(False, f"timed out after {step.timeout:g}s: {outcome.detail}")
 
@@ -316,6 +329,8 @@ def run_step(step: Step, ctx: Context) -> Outcome:
             return Outcome(True, f"slept {step.arg('seconds')}s")
         answer = _call(step, ctx)
     except LabError as exc:
+        if exc.status == NOT_HERE:
+            return _skipped(exc)
         if step.expect_error is not None:
             return _refusal(step.expect_error, exc, None)
         return Outcome(False, f"the lab refused it: {exc}")

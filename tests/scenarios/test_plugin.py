@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from external_labs import lab_data
 from labfiles import STAGED, STAGED_PROBLEMS, write
 
 pytest_plugins = ["pytester"]
@@ -197,3 +199,24 @@ def test_smslab_load_runs_a_short_load_test_against_the_sessions_lab(inner: pyte
     inner.makepyfile(test_load=LOADS_THE_LAB)
     result = inner.runpytest_inprocess(*_ARGS)
     result.assert_outcomes(passed=3)
+
+
+USES_AN_EXTERNAL_PAIR = '''
+def test_mo_send_and_a_hang_on_two_gateways(smslab, smslab_nodes):
+    smslab.mo("kaleyra", sender="+13175550101", to="8005550100", text="hello gateway")
+    smslab.send("13175550101", "shipped", sender="8005550100")
+    smslab.broker("kaleyra").expect_messages(kind="dlr", count=1, timeout=5)
+    smslab_nodes.fail("primary", "hang")
+    smslab.wait_for(lambda: smslab.health()["switchover"]["active"], lambda a: a == "backup", timeout=5)
+    assert smslab.send("13175550101", "again", sender="8005550100")["member"] == "backup"
+'''
+
+
+def test_the_fixtures_drive_an_external_pair(inner: pytest.Pytester) -> None:
+    """--smslab-config naming a lab of two external gateways: MO, send with its DLR, a hang, all through
+    the fixtures."""
+    lab_file = inner.path / "external-lab.yaml"
+    lab_file.write_text(yaml.safe_dump(lab_data()), encoding="utf-8")
+    inner.makepyfile(test_external=USES_AN_EXTERNAL_PAIR)
+    result = inner.runpytest_inprocess(*_ARGS, "--smslab-config", str(lab_file))
+    result.assert_outcomes(passed=1)

@@ -55,7 +55,7 @@ def test_interactions_document_the_paging_query_the_next_field_and_the_400() -> 
         "since": ("query", False, {"type": "number"}),
     } == params
     assert list(PARAMETERS) == [p["name"] for p in op["parameters"]]
-    assert ["200", "400", "503"] == sorted(op["responses"])
+    assert ["200", "400", "501", "503"] == sorted(op["responses"])
     page = op["responses"]["200"]["content"]["application/json"]["schema"]
     assert (["interactions", "next"], {"type": ["string", "null"]}, {"$ref": "#/components/schemas/Interaction"}) == (
         page["required"], {"type": page["properties"]["next"]["type"]}, page["properties"]["interactions"]["items"])
