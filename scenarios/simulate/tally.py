@@ -43,18 +43,20 @@ class Tally:
         self.gaps: list[float] = []
         self.backlog_peak = 0
         self._failing_since: float | None = None
-
-    def _row(self, now: float) -> int:
-        row = int(now / self.step)
-        return row if row < self.rows else self.rows - 1
+        self._taken: Counter[str] = Counter()  # each series column's count when the last step ended
 
     def count(self, name: str, now: float, n: int = 1) -> None:
-        """Count ``n`` of ``name`` (a series column is counted in its step too)."""
+        """Count ``n`` of ``name`` at ``now`` (a series column's step total is taken when its step ends)."""
         self.counts[name] += n
-        column = self.series.get(name)
-        if column is not None:
-            row = int(now / self.step)
-            column[row if row < self.rows else self.rows - 1] += n
+
+    def close_row(self, row: int) -> None:
+        """Step ``row`` has ended: what each series column counted in it."""
+        if not 0 <= row < self.rows:
+            return
+        counts, taken = self.counts, self._taken
+        for column in _COUNTED:
+            self.series[column][row] = counts[column] - taken[column]
+            taken[column] = counts[column]
 
     def push_failed(self, now: float) -> None:
         """A push attempt failed: the start of a gap, unless one is open."""
@@ -68,9 +70,9 @@ class Tally:
             self.gaps.append(now - self._failing_since)
             self._failing_since = None
 
-    def sample(self, now: float, retry_backlog: int, carrier_backlog: float, active: str) -> None:
-        """What stands at ``now``: pushes waiting for a retry, the longest carrier queue, the active node."""
-        row = self._row(now)
+    def sample(self, row: int, retry_backlog: int, carrier_backlog: float, active: str) -> None:
+        """What stands as step ``row`` begins: pushes waiting for a retry, the longest carrier queue, the
+        active node."""
         self.backlog_peak = max(self.backlog_peak, retry_backlog)
         self.series["retry_backlog"][row] = max(self.series["retry_backlog"][row], retry_backlog)
         self.series["carrier_backlog_s"][row] = max(self.series["carrier_backlog_s"][row],

@@ -32,12 +32,13 @@ from sim.core.errors import ConfigError, Problem
 from sim.core.loading import load_core_class
 from sim.core.protocol import CoreContext, CoreFactory, Refused, SmsCore
 from sim.core.switchover import Server
-from sim.core.types import OutboundSms
+from sim.core.types import DeliveryState, OutboundSms
 from sim.proxy.farm import MemberState
 
 __all__ = ["Result", "World", "simulate"]
 
 TIMELINE_LIMIT = 1000  # steps of the pair and the proxy kept for the report
+_STATE_COUNT = {state: f"dlr_{state.value}" for state in DeliveryState}  # the counter each DLR state adds to
 
 
 @dataclass
@@ -120,6 +121,7 @@ class World:
             self._at(event)
         self.env.process(self._sampler())
         self.env.run(until=w.duration)
+        self.tally.close_row(self.tally.rows - 1)
         if self.progress is not None:
             self.progress(1.0)
         switchovers = sum(1 for _, what, _f in self.timeline if what == "promote")
@@ -138,17 +140,19 @@ class World:
         self.note(at, "farm", {"member": member, "healthy": healthy, "reason": reason})
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
-        step, last = self.whatif.step, -1.0
-        while True:
+        """At the start of each step: close the last one's counts, sample what stands, show progress."""
+        tally, last = self.tally, -1.0
+        for row in range(tally.rows):
+            yield self.env.timeout(max(0.0, row * tally.step - self.env.now))
+            tally.close_row(row - 1)
             pending = sum(b.pending for b in self.brokers.values())
             backlog = max((b.backlog() for b in self.brokers.values()), default=0.0)
             active = self.pair.active.name if not self.pair.active.down else ""
-            self.tally.sample(self.env.now, pending, backlog, active)
+            tally.sample(row, pending, backlog, active)
             share = self.env.now / self.whatif.duration
             if self.progress is not None and share - last >= 0.01:
                 self.progress(share)
                 last = share
-            yield self.env.timeout(step)
 
     # -- traffic ---------------------------------------------------------------------------------------
 
@@ -208,7 +212,7 @@ class World:
             receipt = broker.receipt(payload, now)
             node.core.delivery_receipt(receipt, now)
             self.tally.count("dlr_stored", now)
-            self.tally.count(f"dlr_{receipt.state.value}", now)
+            self.tally.count(_STATE_COUNT[receipt.state], now)
             waited = now - payload[3]
             self.tally.dlr.add(waited)
             if waited > self.whatif.late_after:

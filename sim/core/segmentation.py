@@ -16,10 +16,11 @@ Broker Message Terminated settings") are ``NONE`` ("Do not alter": one message, 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from sim.core import gsm
@@ -188,6 +189,17 @@ def segment(
     Raises:
         SegmentationError: the text holds an unpaired surrogate, or SPLIT would need more than 255 parts.
     """
+    result = _segmented(text, mode, reference_size)
+    if next_reference is not None and len(result.segments) > 1 and mode is ParsingMode.SPLIT:
+        return replace(result, reference=next_reference())
+    return result
+
+
+@functools.lru_cache(maxsize=1024)
+def _segmented(text: str, mode: ParsingMode, reference_size: ReferenceSize) -> Segmentation:
+    """The segmentation of ``text`` without a reference, remembered: a campaign sends one text to many
+    recipients, and a node segments each message twice (to check it, then to send it). The result is frozen,
+    so sharing it is safe; an error is raised again each time, never remembered."""
     encoding = choose_encoding(text)
     cap = capacity(encoding, reference_size)
     if encoding is Encoding.UCS2:
@@ -205,8 +217,7 @@ def segment(
     parts = _parts(text, encoding, cap.concatenated, limit=MAX_PARTS + 1)
     if len(parts) > MAX_PARTS:
         raise SegmentationError(f"text needs more than {MAX_PARTS} parts, the most a concatenated SMS has")
-    reference = next_reference() if next_reference is not None else None
-    return Segmentation(encoding, mode, tuple(parts), total, reference=reference)
+    return Segmentation(encoding, mode, tuple(parts), total)
 
 
 # Cutting works on the encoded form, so that every step but the per-part loop runs in C. GSM-7: each
