@@ -262,7 +262,9 @@ def _report(args: argparse.Namespace, target: LabTarget, plan: Plan, *, health: 
         names = [r["name"] for r in stats["rows"]
                  if r["name"] in ("send", "reply") or r["name"].startswith("MT ")]
         report["mt"] = {"sent": len(mts), "names": names, "accepted": dict(sorted((+accepted).items())),
-                        "captured": {b: report["lab"]["mts"].get(b, 0) for b in sorted(+accepted)}}
+                        "captured": {b: report["lab"]["mts"].get(b, 0) for b in sorted(+accepted)},
+                        # answered 2xx by the node, but no broker took its MT (the node's answer says why)
+                        "refused": sum(1 for row in mts if row.ok and not row.parts)}
     tallies = rpt.read_json_files(out, "dlr-*.json")
     if tallies and any(r["name"] in ("send", "reply") for r in stats["rows"]):  # agent sends: DLRs timed
         report["dlr"] = {k: sum(int(t[k]) for t in tallies)

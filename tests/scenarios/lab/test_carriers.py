@@ -38,8 +38,9 @@ async def test_a_population_texts_the_pair_through_the_proxy_and_mts_meet_the_ca
         customers = set(kaleyra.carrier.populations[0].numbers)
         assert {i["customer"] for i in items} <= customers
         assert {i["broker"] for i in items} == {"kaleyra"}
+        before = kaleyra.carrier.mos
         health = await _json(session, f"{lab.fake_urls['kaleyra']}/_smslab/health")
-        assert health["carrier"]["mos"] == kaleyra.carrier.mos
+        assert before <= health["carrier"]["mos"] <= kaleyra.carrier.mos  # the population goes on meanwhile
 
 
 async def test_the_carrier_model_shows_in_the_metrics() -> None:
