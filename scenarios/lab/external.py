@@ -19,7 +19,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Mapping
@@ -30,7 +29,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from scenarios.lab.external_spec import PLACEHOLDER, SIGNALS, Action, ExternalMember, HttpTemplate
-from scenarios.lab.processes import free_port
+from scenarios.lab.processes import end_process, free_port
 from sim.core.errors import InputError
 
 __all__ = ["ExternalServer", "render"]
@@ -192,16 +191,7 @@ class ExternalServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     async def _end(self, proc: asyncio.subprocess.Process, grace: float) -> None:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGCONT)  # a stopped process hears no SIGTERM
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), grace)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        await end_process(proc, grace)
 
     # -- what the lab asks of it --------------------------------------------------------------------------
 

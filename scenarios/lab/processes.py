@@ -34,7 +34,7 @@ from sim.cic.process import NodeProcess
 from sim.core.config import CicConfig
 from sim.proxy.config import FarmPlan
 
-__all__ = ["Child", "ProcessBackend", "free_port"]
+__all__ = ["Child", "ProcessBackend", "end_process", "free_port"]
 
 class Child:
     """One ``smslab serve`` child: started, its JSON ready line read, ended by its PID.
@@ -89,16 +89,8 @@ class Child:
 
     async def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, SIGKILL after ``grace`` seconds; always reaped."""
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), grace)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
+        if self.proc is not None:
+            await end_process(self.proc, grace)
         for task in self._drains:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, 2.0)
@@ -109,6 +101,21 @@ async def _drain(stream: asyncio.StreamReader | None, into: deque[str]) -> None:
     # A child's pipes are read to the end so that it never blocks writing to a full one.
     while stream is not None and (line := await stream.readline()):
         into.append(line.decode("utf-8", "replace").rstrip())
+
+
+async def end_process(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """End a process the lab started: SIGCONT (a stopped process hears no SIGTERM), SIGTERM, SIGKILL after
+    ``grace`` seconds; always reaped."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
 
 
 def free_port(host: str) -> int:
