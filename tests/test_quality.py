@@ -1,4 +1,5 @@
-"""Tests that keep the tree clean: ruff over everything, mypy strict over sim/core."""
+"""Tests that keep the tree clean: ruff over everything, mypy strict over sim/core and plain mypy over the
+node, the proxy, the lab and simulate."""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ def test_mypy_strict_on_the_core() -> None:
     """mypy --strict (per pyproject) reports no error in sim/core."""
     pytest.importorskip("mypy")
     done = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "sim/core"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_on_the_lab_and_the_shells() -> None:
+    """mypy (per pyproject, not strict) reports no error in the node, the proxy, the lab and simulate."""
+    pytest.importorskip("mypy")
+    targets = ["sim/cic", "sim/proxy", "sim/labfile.py", "scenarios/lab", "scenarios/simulate"]
+    done = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", *targets], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -138,14 +138,17 @@ class LocalBackend:
     async def point(self, name: str, target: PushTarget, bases: Mapping[str, str]) -> None:
         """Point a running fake at the proxy and give the nodes their public bases."""
         fake = self.fakes[name]
-        changes = {k: v for k, v in (("mo_url", target.mo_url), ("dr_url", target.dr_url)) if v}
+        changes: dict[str, Any] = {k: v for k, v in (("mo_url", target.mo_url), ("dr_url", target.dr_url))
+                                   if v}
         fake.settings = replace(fake.settings, **changes)
         for node in self.nodes.values():
             node.public_bases = dict(bases)
 
     async def stop(self) -> None:
         """Stop proxies, nodes and fakes (in that order: nothing pushes into a closed node)."""
-        for stoppable in (*self.proxies.values(), *self.nodes.values(), *self.fakes.values()):
+        stoppables: list[ProxyServer | CicNode | FakeBroker] = [*self.proxies.values(), *self.nodes.values(),
+                                                              *self.fakes.values()]
+        for stoppable in stoppables:
             with contextlib.suppress(Exception):
                 await stoppable.stop()
 

@@ -299,9 +299,9 @@ class LabClient:
         Raises:
             WaitTimeout: ``timeout`` seconds passed; carries the last value fetched.
         """
-        check: Callable[[Any], Any] = predicate if predicate is not None else bool
+        check: Callable[[T], Any] = predicate if predicate is not None else bool
         deadline = time.monotonic() + timeout
-        last: Any = None
+        last: T | None = None
         error: LabError | None = None
         while True:
             try:

@@ -165,12 +165,26 @@ async def _call(lab: ControlledLab, what: str, method: str, url: str, **kwargs: 
     return status, body
 
 
+def _pair(lab: ControlledLab) -> PairRuntime | ExternalPair:
+    """The lab's pair, or a 503 while the lab is still starting."""
+    if lab.pair is None:
+        raise InputError("the lab is still starting: its pair is not up yet", 503)
+    return lab.pair
+
+
+def _session(lab: ControlledLab) -> aiohttp.ClientSession:
+    """The lab's client session, or a 503 while the lab is still starting."""
+    if lab.session is None:
+        raise InputError("the lab is still starting: it has no client session yet", 503)
+    return lab.session
+
+
 async def _request(lab: ControlledLab, what: str, method: str, url: str,
                    **kwargs: Any) -> tuple[int, Any, Mapping[str, str]]:
     """``_call`` with the answer's headers too."""
     try:
         timeout = aiohttp.ClientTimeout(total=kwargs.pop("timeout", 15.0))
-        async with lab.session.request(method, url, timeout=timeout, **kwargs) as resp:
+        async with _session(lab).request(method, url, timeout=timeout, **kwargs) as resp:
             text = await resp.text()
             try:
                 return resp.status, json.loads(text) if text else {}, resp.headers
@@ -250,7 +264,7 @@ async def _send_external(lab: ControlledLab, data: dict[str, Any]) -> web.Stream
                          f"CIC node (its outbound route, its interaction); an external member's MT template "
                          f"takes {', '.join(_EXTERNAL_SEND_KEYS)}", 501)
     data = _strings(data, _EXTERNAL_SEND_KEYS, ("to", "text"))
-    name = lab.pair.active_name()
+    name = _pair(lab).active_name()
     if name is None:
         raise InputError("no external member is serving (the proxies find none healthy); try again shortly",
                          503)
@@ -291,7 +305,7 @@ async def fail(request: web.Request) -> web.StreamResponse:
         raise InputError(f"unknown field(s) {', '.join(sorted(set(data) - {'mode'}))}; allowed: mode")
     lab = request.app[_LAB]
     await lab.fail(name, str(mode))
-    return _answer({"node": name, "mode": mode, "switchover": lab.pair.status()})
+    return _answer({"node": name, "mode": mode, "switchover": _pair(lab).status()})
 
 
 async def restore(request: web.Request) -> web.StreamResponse:
@@ -299,7 +313,7 @@ async def restore(request: web.Request) -> web.StreamResponse:
     await _json_object(request, optional=True)
     lab = request.app[_LAB]
     await lab.restore(name)
-    return _answer({"node": name, "switchover": lab.pair.status()})
+    return _answer({"node": name, "switchover": _pair(lab).status()})
 
 
 async def received(request: web.Request) -> web.StreamResponse:
@@ -315,8 +329,8 @@ async def received(request: web.Request) -> web.StreamResponse:
 async def switchover(request: web.Request) -> web.StreamResponse:
     await _json_object(request, optional=True)
     lab = request.app[_LAB]
-    await lab.pair.manual_switchover()
-    return _answer({"switchover": lab.pair.status()})
+    await _pair(lab).manual_switchover()
+    return _answer({"switchover": _pair(lab).status()})
 
 
 async def reset(request: web.Request) -> web.StreamResponse:
@@ -325,7 +339,7 @@ async def reset(request: web.Request) -> web.StreamResponse:
 
 
 async def timeline(request: web.Request) -> web.StreamResponse:
-    return _answer({"timeline": list(request.app[_LAB].pair.timeline)})
+    return _answer({"timeline": list(_pair(request.app[_LAB]).timeline)})
 
 
 async def openapi(request: web.Request) -> web.StreamResponse:

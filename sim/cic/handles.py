@@ -42,7 +42,11 @@ class NodeHandle(Protocol):
     """What the pair runtime needs from one node, wherever it runs."""
 
     name: str
-    control_url: str
+
+    @property
+    def control_url(self) -> str:
+        """The node's control API base URL (what its peer mirrors to)."""
+        ...
 
     async def ping(self, timeout: float) -> bool:
         """The TsServer ping (switchover's "TS Ping"): True when the node answered within ``timeout`` s."""
