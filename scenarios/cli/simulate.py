@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,15 +26,17 @@ from typing import Any
 
 import yaml
 
+from scenarios.paths import PACKAGE_DIR
 from scenarios.simulate.plots import write_plots
 from scenarios.simulate.report import summary_lines, to_csv, to_json, verdicts
-from scenarios.simulate.whatif import load_whatif
+from scenarios.simulate.whatif import METRICS, load_whatif, whatif_format
 from scenarios.simulate.world import simulate
 from sim.cliargs import summary
 from sim.core.errors import InputError
 
 __all__ = ["main"]
 
+WHATIF_DIR = PACKAGE_DIR / "whatif"
 SWEEP_COLUMNS = ("mt.accepted", "mt.throttled", "dlr.stored", "dlr.late", "lost", "gap_s", "takeover_s",
                  "dlr_s.p99")
 
@@ -53,7 +56,11 @@ def _grid(text: str) -> tuple[str, list[Any]]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="smslab simulate", description=summary(__doc__))
+    figures = textwrap.fill(", ".join(METRICS), 100, initial_indent="    ", subsequent_indent="    ")
+    epilog = (f"The what-if format:\n\n{whatif_format()}\nThe figures `expect:` may name:\n{figures}\n\n"
+              f"Examples: {WHATIF_DIR}/")
+    p = argparse.ArgumentParser(prog="smslab simulate", description=summary(__doc__), epilog=epilog,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", type=Path, help="the what-if file")
     p.add_argument("--json", metavar="FILE", help="write the whole result as JSON ('-': stdout, no table)")
     p.add_argument("--csv", metavar="FILE", help="write the time series as CSV, one row per step")

@@ -55,7 +55,7 @@ from sim.core.schema import Reader, unique
 from sim.labfile import EMBEDDED, read_lab, read_yaml
 
 __all__ = ["EVENT_KINDS", "METRICS", "NODE_FAULTS", "Campaign", "Expectation", "WhatIf", "WhatIfEvent",
-           "load_whatif", "read_whatif"]
+           "load_whatif", "read_whatif", "whatif_format"]
 
 WHATIF_KEYS = ("lab", "extends", "duration", "seed", "traffic", "events", "expect", "late_after", "step")
 NODE_FAULTS = ("kill", "hang", "slow", "partition", "isolate")
@@ -137,6 +137,12 @@ class WhatIf:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+def whatif_format() -> str:
+    """The format as this module's docstring gives it, from its example on (``smslab simulate --help``)."""
+    doc = __doc__ or ""
+    return doc[doc.index("    lab:"):] if "    lab:" in doc else doc
+
+
 def load_whatif(path: str | Path, over: Mapping[str, Any] | None = None) -> WhatIf:
     """Read the what-if file at ``path``; ``over`` holds values set by path (``--sweep``), e.g.
     ``{"traffic.campaigns[0].rate": 20}``.
@@ -146,7 +152,7 @@ def load_whatif(path: str | Path, over: Mapping[str, Any] | None = None) -> What
     """
     data = read_yaml(path)
     if not isinstance(data, Mapping):
-        problem = Problem("(top)", data, "must be a mapping (see smslab simulate --help)")
+        problem = Problem("(top)", data, "must be a mapping of the what-if's keys (smslab simulate --help)")
         raise ConfigError([problem], str(path))
     data = dict(data)
     for key, value in (over or {}).items():
