@@ -19,7 +19,8 @@ def test_table_marks_targets():
     assert [("200", "100", "0.50", "info"), ("125", "100", "0.80", "info")] == [
         tuple(line.split()[-4:]) for line in lines[5:]]
     assert {"ingest_ratio": 0.7, "dlr_ratio": 0.9, "memory_ratio": 1.2, "carrier_ratio": 0.9} == TARGETS
-    ingest.update(carrier_rate=700.0, carrier_ratio=0.875, carrier_cpu_us=250.0)
+    ingest.update(carrier_rate=700.0, fixed_rate=800.0, carrier_ratio=0.875, carrier_cpu_us=250.0,
+                  fixed_cpu_us=200.0)
     lines, _ = _table(ingest, memory)
     assert ("MT ingest, carrier model vs fixed DLRs", ["700", "800", "0.88", ">=", "0.9", "MISS"]) == (
         lines[4][:44].strip(), lines[4].split()[-6:])
@@ -34,9 +35,9 @@ def test_small_run_prints_the_table(capsys):
     out, err = capsys.readouterr()
     out = out.splitlines()
     progress = [line.split(": [")[1].split(" (")[0] for line in err.splitlines()]
-    assert progress[0] == "1/46] starting the fake, the bare handler and the DLR sink"
-    assert progress[5] == "6/46] round 1 of 10: bare"
-    assert progress[-1] == "46/46] memory: 2,000 MTs into one fake"
+    assert progress[0] == "1/57] starting the fake, the bare handler and the DLR sink"
+    assert progress[6] == "7/57] round 1 of 10: bare"
+    assert progress[-1] == "57/57] memory: 2,000 MTs into one fake"
     assert code in (0, 1)
     assert ["metric", "fake", "baseline", "ratio", "target", "result"] == out[0].split()
     rows = [r"MT ingest \(MT/s\)", r"DLR rate vs MT rate", r"RSS after 2000 vs 200 MTs",
