@@ -113,7 +113,8 @@ class SimPair:
         self.parked: Command | None = None
         self.manual = False
         self.fault_at: float | None = None
-        self.takeovers: list[float] = []
+        self.takeovers: list[float] = []  # from a fault on the active node (or the button) to promotion, s
+        self.promotions = 0
         self.unrecovered = 0
 
     @property
@@ -157,7 +158,7 @@ class SimPair:
             return
         node.down, node.fault = False, ""
         self.note(self.env.now, "restore", {"node": node.name, "fault": mode})
-        if node is self.active:
+        if node is self.active and not self.manual:
             self.fault_at = None  # restored before any takeover: it keeps the role
         elif was_down and self._can(Event.PEER_RESTORED):
             self.recovery.handle(RecoveryEvent.BACKUP_RESTARTED)
@@ -260,6 +261,7 @@ class SimPair:
         else:
             new.core, new.held = new.make_core(), set()
         self.unrecovered += lost
+        self.promotions += 1
         if self.fault_at is not None:
             self.takeovers.append(self.env.now - self.fault_at)
             self.fault_at = None
