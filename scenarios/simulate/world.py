@@ -77,6 +77,10 @@ class World:
                                        "smslab simulate runs the core in process: name a core class "
                                        "(module:Class), or leave `core` out for the reference core")],
                               whatif.source)
+        if spec.external:
+            members = "external: " + ", ".join(sorted(spec.external))
+            raise ConfigError([Problem("cic.nodes", members, "smslab simulate runs the simulated CIC pair: a "
+                                       "pair of external servers cannot run offline")], whatif.source)
         factory: CoreFactory = load_core_class(config.cic.core)
         counter = itertools.count(1)
         references = itertools.count(1)

@@ -110,3 +110,14 @@ def test_a_remote_core_is_refused_offline(make_whatif: Any) -> None:
 
     with pytest.raises(ConfigError, match=r"core\.url"):
         simulate(make_whatif(core={"url": "http://127.0.0.1:9/"}))
+
+
+def test_a_lab_of_external_servers_is_refused_offline() -> None:
+    """The Kannel example's pair is two real gateways: simulate refuses it with a config error naming it."""
+    from scenarios.paths import EXAMPLES_DIR
+    from scenarios.simulate.whatif import read_whatif
+    from sim.core.errors import ConfigError
+
+    whatif = read_whatif({"lab": str(EXAMPLES_DIR / "kannel-lab.yaml"), "duration": 10}, "w.yaml")
+    with pytest.raises(ConfigError, match=r"cic\.nodes: .*external servers cannot run offline \(got 'external: backup, primary'\)"):
+        simulate(whatif)
