@@ -61,7 +61,6 @@ class SimBroker:
         self.push_timeout = s.push.timeout / (s.time_scale or 1.0)
         self.planner = s.dlr
         self.ids = itertools.count(1)
-        self.pending = 0  # pushes waiting for a retry
         rng = random.Random(f"carrier:{seed}")  # as the live fake seeds its carrier network
         self.network: CarrierNetwork | None = None
         self.populations: list[Population] = []
@@ -120,20 +119,20 @@ class SimBroker:
 
     def _answered(self, kind: str, payload: Any, failures: int) -> None:
         self.tally.push_accepted(self.env.now)
-        if failures:
-            self.pending -= 1
         self.deliver(self, kind, payload)
 
     def _failed(self, kind: str, payload: Any, failures: int) -> None:
         delay = self.retry.delay(failures)
-        if failures == 1 and delay is not None:
-            self.pending += 1
         if delay is None:
-            if failures > 1:
-                self.pending -= 1
             self.tally.count("given_up", self.env.now)
             return
-        self.env.timeout(delay).callbacks.append(lambda _e: self._push(kind, payload, failures))
+        self.tally.retry_waiting(+1)
+
+        def again(_event: simpy.Event) -> None:
+            self.tally.retry_waiting(-1)
+            self._push(kind, payload, failures)
+
+        self.env.timeout(delay).callbacks.append(again)
 
     # -- what a node makes of a push -------------------------------------------------------------------
 

@@ -59,11 +59,6 @@ class SimProxy:
         for farm in self.farms.values():
             farm.state[member] = state
 
-    def healthy(self) -> dict[str, bool]:
-        """Each member's health in the first farm (what the time series shows)."""
-        farm = next(iter(self.farms.values()))
-        return dict(farm.healthy)
-
     def forward(self, broker: str, push_timeout: float) -> Forwarded:
         """Send a broker's request through its farm now (``push_timeout``: the broker's, model seconds)."""
         farm = self.farms.get(self.ports.get(broker, -1))

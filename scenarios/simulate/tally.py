@@ -41,7 +41,8 @@ class Tally:
         self.series["carrier_backlog_s"] = [0.0] * self.rows
         self.series["active"] = [""] * self.rows
         self.gaps: list[float] = []
-        self.backlog_peak = 0
+        self.waiting = 0  # pushes waiting for their retry now, every broker together
+        self.backlog_peak = 0  # the most that ever waited at once
         self._failing_since: float | None = None
         self._taken: Counter[str] = Counter()  # each series column's count when the last step ended
 
@@ -70,10 +71,14 @@ class Tally:
             self.gaps.append(now - self._failing_since)
             self._failing_since = None
 
+    def retry_waiting(self, change: int) -> None:
+        """A push starts (+1) or ends (-1) its wait for a retry."""
+        self.waiting += change
+        self.backlog_peak = max(self.backlog_peak, self.waiting)
+
     def sample(self, row: int, retry_backlog: int, carrier_backlog: float, active: str) -> None:
         """What stands as step ``row`` begins: pushes waiting for a retry, the longest carrier queue, the
         active node."""
-        self.backlog_peak = max(self.backlog_peak, retry_backlog)
         self.series["retry_backlog"][row] = max(self.series["retry_backlog"][row], retry_backlog)
         self.series["carrier_backlog_s"][row] = max(self.series["carrier_backlog_s"][row],
                                                     round(carrier_backlog, 6))

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,6 @@ class WhatIf:
     expect: tuple[Expectation, ...] = ()
     late_after: float = 60.0
     step: float = 1.0
-    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 def whatif_format() -> str:
@@ -233,7 +232,7 @@ def read_whatif(data: Mapping[str, Any], source: str = "") -> WhatIf:
     if problems:
         raise ConfigError(problems, source)
     assert lab is not None
-    return WhatIf(source, lab, float(duration), seed, campaigns, events, expect, late_after, step, data)
+    return WhatIf(source, lab, float(duration), seed, campaigns, events, expect, late_after, step)
 
 
 def _lab_data(r: Reader) -> dict[str, Any]:

@@ -149,10 +149,9 @@ class World:
         for row in range(tally.rows):
             yield self.env.timeout(max(0.0, row * tally.step - self.env.now))
             tally.close_row(row - 1)
-            pending = sum(b.pending for b in self.brokers.values())
             backlog = max((b.backlog() for b in self.brokers.values()), default=0.0)
             active = self.pair.active.name if not self.pair.active.down else ""
-            tally.sample(row, pending, backlog, active)
+            tally.sample(row, tally.waiting, backlog, active)
             share = self.env.now / self.whatif.duration
             if self.progress is not None and share - last >= 0.01:
                 self.progress(share)
@@ -176,7 +175,7 @@ class World:
         now = self.env.now
         self.tally.count("mt_requested", now)
         node = self.pair.nodes[self.pair.table.active]
-        if node.down or node.fault == "hang":  # the agent's request reaches no running server
+        if node.dead:  # killed or hung: the agent's request reaches no running server
             self.tally.count("mt_not_sent", now)
             return
         sent = node.core.send(message, now)
@@ -204,6 +203,7 @@ class World:
         def release(_event: simpy.Event) -> None:
             if self.pair.is_active(node):
                 self._hand_over(node.core.due(self.env.now))
+                self._release_later(node)  # what is still held falls due later
 
         self.env.timeout(max(0.0, due - self.env.now)).callbacks.append(release)
 

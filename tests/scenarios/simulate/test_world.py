@@ -121,3 +121,23 @@ def test_a_lab_of_external_servers_is_refused_offline() -> None:
     whatif = read_whatif({"lab": str(EXAMPLES_DIR / "kannel-lab.yaml"), "duration": 10}, "w.yaml")
     with pytest.raises(ConfigError, match=r"cic\.nodes: .*external servers cannot run offline \(got 'external: backup, primary'\)"):
         simulate(whatif)
+
+
+def test_messages_held_for_consolidation_are_all_released(make_whatif: Any) -> None:
+    """Consolidation on, two MTs a second apart to two handsets: each waits its window and is sent; none
+    is left held once the first one's release has run."""
+    from scenarios.simulate.world import World
+
+    world = World(make_whatif(seed=3, sms={"consolidate_messages": True}, traffic={"campaigns": [
+        {**CAMPAIGN, "count": 2, "rate": 1, "to": {"country": "+1", "size": 2}}]}))
+    f = figures(world.run())
+    assert (f["mt.sent"], f["mt.accepted"], f["dlr.stored"]) == (2, 2, 2)
+    assert world.pair.active.core.next_due() is None
+
+
+def test_the_retry_backlog_is_the_most_pushes_waiting_at_once(make_whatif: Any) -> None:
+    """No fault, no retry; across a kill, the DLRs that failed wait for their retry and are counted."""
+    assert figures(simulate(make_whatif()))["backlog"] == 0
+    f = figures(simulate(make_whatif(events=[{"at": 2, "do": "kill", "node": "primary"}])))
+    assert f["backlog"] > 0
+    assert f["lost"] == 0
