@@ -251,6 +251,12 @@ class LabClient:
         answer = self.request("GET", f"{PREFIX}/timeline")
         return list(answer["timeline"] if isinstance(answer, dict) else answer)
 
+    def received(self, node: str, kind: str = "") -> list[dict[str, Any]]:
+        """``GET /_smslab/nodes/{node}/received``: what an external member handed to the lab's sink (its MOs
+        and DLRs), oldest first; ``kind`` (``mo``, ``dlr``) keeps one kind."""
+        answer = self.request("GET", f"{PREFIX}/nodes/{_q(node)}/received", query={"kind": kind})
+        return list(answer["received"])
+
     def openapi(self) -> dict[str, Any]:
         """``GET /_smslab/openapi.json``: the control API's OpenAPI document."""
         return dict(self.request("GET", f"{PREFIX}/openapi.json"))

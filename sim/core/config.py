@@ -34,10 +34,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sim.core.consolidation import ConsolidationSettings
 from sim.core.numbers import NumberPlan, internationalize
@@ -60,6 +60,8 @@ __all__ = [
     "WebServices",
     "read_cic_config",
 ]
+
+T = TypeVar("T")
 
 SMS_RECOVERY = "SMS Interaction Recovery Enabled"
 CHAT_RECOVERY = "Chat Interaction Recovery Enabled"
@@ -151,11 +153,8 @@ class BrokerConfig:
 
     @functools.cached_property
     def _accounts(self) -> dict[str, Account]:
-        """The accounts by ID, built once (the first of a repeated ID wins, as the scan it replaces)."""
-        out: dict[str, Account] = {}
-        for a in self.accounts:
-            out.setdefault(a.id, a)
-        return out
+        """The accounts by ID, built once."""
+        return _first_by(self.accounts, lambda a: a.id)
 
 
 @dataclass(frozen=True)
@@ -246,10 +245,15 @@ class CicConfig:
     @functools.cached_property
     def _brokers(self) -> dict[str, BrokerConfig]:
         """The brokers by name, built once: every MT and every push looks one up."""
-        out: dict[str, BrokerConfig] = {}
-        for b in self.brokers:
-            out.setdefault(b.name, b)
-        return out
+        return _first_by(self.brokers, lambda b: b.name)
+
+
+def _first_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
+    """``items`` by ``key``; the first of a repeated key wins, as a scan in order finds it."""
+    out: dict[str, T] = {}
+    for item in items:
+        out.setdefault(key(item), item)
+    return out
 
 
 # -- reading ----------------------------------------------------------------------------------------

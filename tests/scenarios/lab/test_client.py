@@ -57,7 +57,7 @@ def test_every_route_sends_its_method_path_and_body(server, client):
     server.answers = [(200, {"brokers": [{"name": "k"}]}), (200, {"messages": [{"seq": 1}]}), (200, {}),
                       (202, {"seq": 2}), (202, {"correlation": "c"}), (200, {"interactions": []}),
                       (200, {}), (200, {}), (200, {}), (200, {}), (200, {"timeline": [{"event": "x"}]}),
-                      (200, {"openapi": "3.1.0"}), (200, {"nodes": {}})]
+                      (200, {"openapi": "3.1.0"}), (200, {"nodes": {}}), (200, {"received": [{"kind": "mo"}]})]
     assert [{"name": "k"}] == client.brokers()
     assert [{"seq": 1}] == client.messages("kaleyra", kind="mt", to="+1 317", sender="")
     client.clear_messages("kaleyra")
@@ -71,6 +71,7 @@ def test_every_route_sends_its_method_path_and_body(server, client):
     assert [{"event": "x"}] == client.timeline()
     assert {"openapi": "3.1.0"} == client.openapi()
     assert {"nodes": {}} == client.health()
+    assert [{"kind": "mo"}] == client.received("backup", "mo")
     assert [
         ("GET", "/_smslab/brokers", None, None),
         ("GET", "/_smslab/brokers/kaleyra/messages?kind=mt&to=%2B1+317", None, None),
@@ -87,6 +88,7 @@ def test_every_route_sends_its_method_path_and_body(server, client):
         ("GET", "/_smslab/timeline", None, None),
         ("GET", "/_smslab/openapi.json", None, None),
         ("GET", "/_smslab/health", None, None),
+        ("GET", "/_smslab/nodes/backup/received?kind=mo", None, None),
     ] == server.seen
 
 
