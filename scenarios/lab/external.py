@@ -34,6 +34,8 @@ from sim.core.errors import InputError
 
 __all__ = ["ExternalServer", "render"]
 
+PORT_TRIES = 3  # starts with new ports after one lost a port to another process
+_LOST_PORT = "Address already in use"  # strerror(EADDRINUSE), as programs print it
 _TAIL = 2000  # characters of a process's output quoted when it fails to start
 
 
@@ -98,8 +100,19 @@ class ExternalServer:
         Raises:
             InputError: a process did not start or exited, or the member was not ready in time (502).
         """
-        # The member's files must name its ports before it starts, so they are picked here; another process
-        # taking one meanwhile makes the member fail to start, loudly (its output says which port).
+        # The member's files must name its ports before it starts, so they are picked here (bound to 0 and
+        # closed); another process may take one meanwhile (tests in parallel do). A start whose output says
+        # so is tried again with new ports, PORT_TRIES times in all; any other failure is raised at once.
+        for attempt in range(1, PORT_TRIES + 1):
+            try:
+                await self._start_once()
+                return
+            except InputError:
+                if attempt == PORT_TRIES or not any(_LOST_PORT in self.output(n) for n in self.procs):
+                    raise
+                await self._end_all(grace=1.0)
+
+    async def _start_once(self) -> None:
         self.values.update({f"port.{p}": str(free_port(self.host)) for p in self.member.ports})
         for file, text in self.member.files.items():
             (self.dir / file).write_text(render(text, self.values), encoding="utf-8")
@@ -182,9 +195,7 @@ class ExternalServer:
 
     async def stop(self, grace: float = 5.0) -> None:
         """End every process this member started, by its PID, and remove its folder."""
-        for name in reversed(list(self.procs)):
-            await self._end(self.procs[name], grace)
-        self.procs = {}
+        await self._end_all(grace)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -192,6 +203,13 @@ class ExternalServer:
 
     async def _end(self, proc: asyncio.subprocess.Process, grace: float) -> None:
         await end_process(proc, grace)
+
+    async def _end_all(self, grace: float) -> None:
+        """End every process started, last first, and forget their output."""
+        for name in reversed(list(self.procs)):
+            await self._end(self.procs[name], grace)
+            (self.dir / f"{name}.out").unlink(missing_ok=True)
+        self.procs = {}
 
     # -- what the lab asks of it --------------------------------------------------------------------------
 

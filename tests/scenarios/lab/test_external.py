@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import yaml
 from external_labs import GATEWAY, lab_data, member
 
 from scenarios.cli import main as cli
+from scenarios.lab import external as external_module
 from scenarios.lab.backends import LabStartError
 from scenarios.lab.check import check_lab
 from scenarios.lab.client import LabClient, LabError
@@ -218,6 +220,26 @@ async def test_a_process_that_exits_at_once_is_a_start_error_with_its_output() -
         await gw.start()
     await gw.stop()
     assert not gw.dir.exists()
+
+
+async def test_a_member_that_lost_a_port_to_another_process_starts_again_on_new_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first port picked is taken before the gateway binds it: the gateway exits saying so, and the
+    member is started again on new ports and comes up; any other start failure is not retried."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = iter([taken.getsockname()[1]])
+    real = external_module.free_port
+    monkeypatch.setattr(external_module, "free_port", lambda host: next(picks, None) or real(host))
+    gw = server(member())
+    try:
+        await gw.start()
+        assert gw.values["port.sms"] != str(taken.getsockname()[1])
+        assert all(proc.returncode is None for proc in gw.procs.values())
+    finally:
+        await gw.stop()
+        taken.close()
 
 
 async def test_a_missing_program_and_a_silent_member_are_start_errors() -> None:
